@@ -1,0 +1,514 @@
+//! Hand-written runtime support for the generated models.
+//!
+//! The generated code is deliberately thin: every struct, enum and newtype delegates its
+//! serde, `Debug` and JSON helpers to the generic functions here, so the 6,651 generated
+//! definitions carry one small `match` each instead of a full derive expansion. That is the
+//! main lever on the crate's compile time.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// Behaviour shared by every generated model: its definition name, its JSON field names,
+/// explicit-`null` bookkeeping and the JSON helpers.
+///
+/// Bring it into scope (`use genesys_cloud_models::Model;`, or the crate prelude) to call
+/// [`to_json`](Model::to_json), [`from_json`](Model::from_json) and friends.
+pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
+    /// The Swagger definition (or synthesized inline schema) this type was generated from.
+    const NAME: &'static str;
+    /// The JSON names of the object's properties, in the order the spec lists them.
+    /// Empty for enums and newtypes.
+    const FIELDS: &'static [&'static str] = &[];
+
+    /// The set of fields that are (or were received as) explicit JSON `null`.
+    /// `None` for types that have no properties (enums and newtypes).
+    fn explicit_nulls(&self) -> Option<&ExplicitNulls> {
+        None
+    }
+
+    /// Mutable access to the explicit-`null` set; `None` for enums and newtypes.
+    fn explicit_nulls_mut(&mut self) -> Option<&mut ExplicitNulls> {
+        None
+    }
+
+    /// Serializes to compact JSON.
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Serializes to indented JSON.
+    fn to_json_pretty(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+
+    /// Serializes to a [`serde_json::Value`].
+    fn to_json_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    /// Parses JSON text. Unknown fields are ignored; unknown enum values are kept.
+    fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// Parses JSON bytes. Unknown fields are ignored; unknown enum values are kept.
+    fn from_json_slice(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
+
+    /// Marks `field` (its JSON name, as in [`FIELDS`](Model::FIELDS)) to be sent as an explicit
+    /// JSON `null` while its Rust value is `None`. This is how a PATCH clears a value: a field
+    /// left `None` without this mark is omitted from the JSON.
+    ///
+    /// Returns `false`, changing nothing, when the type has no such field.
+    fn set_null(&mut self, field: &str) -> bool {
+        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
+            return false;
+        };
+        match self.explicit_nulls_mut() {
+            Some(nulls) => {
+                nulls.insert(index);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the explicit-`null` mark of `field`, so a `None` value is omitted again.
+    /// Returns whether the mark was set.
+    fn clear_null(&mut self, field: &str) -> bool {
+        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
+            return false;
+        };
+        self.explicit_nulls_mut()
+            .map(|nulls| nulls.remove(index))
+            .unwrap_or(false)
+    }
+
+    /// Whether `field` carries an explicit-`null` mark (set by [`set_null`](Model::set_null)
+    /// or received as `null` from the server).
+    fn is_explicit_null(&self, field: &str) -> bool {
+        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
+            return false;
+        };
+        self.explicit_nulls()
+            .map(|nulls| nulls.contains(index))
+            .unwrap_or(false)
+    }
+
+    /// Applies `edit` and returns the value, for building a model in one expression:
+    ///
+    /// ```ignore
+    /// let body = UpdateUser::default().with(|u| u.department = Some("Support".into()));
+    /// ```
+    fn with(mut self, edit: impl FnOnce(&mut Self)) -> Self {
+        edit(&mut self);
+        self
+    }
+}
+
+/// The fields of one model value that are explicit JSON `null`s rather than absent.
+///
+/// Kept as a small sorted list of field indexes; empty (and allocation-free) in the
+/// common case. A field whose value is `Some` is always serialized with its value, whatever
+/// this set says.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct ExplicitNulls(Vec<u16>);
+
+impl ExplicitNulls {
+    /// Whether the field with this index is marked.
+    pub fn contains(&self, index: usize) -> bool {
+        u16::try_from(index).is_ok_and(|i| self.0.binary_search(&i).is_ok())
+    }
+
+    /// Marks the field with this index. Indexes past `u16::MAX` are ignored.
+    pub fn insert(&mut self, index: usize) {
+        if let Ok(i) = u16::try_from(index) {
+            if let Err(pos) = self.0.binary_search(&i) {
+                self.0.insert(pos, i);
+            }
+        }
+    }
+
+    /// Unmarks the field with this index; returns whether it was marked.
+    pub fn remove(&mut self, index: usize) -> bool {
+        match u16::try_from(index).map(|i| self.0.binary_search(&i)) {
+            Ok(Ok(pos)) => {
+                self.0.remove(pos);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether no field is marked.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for ExplicitNulls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.iter()).finish()
+    }
+}
+
+/// A year and month (`YYYY-MM`), the spec's `year-month` string format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    /// The year, e.g. 2026.
+    pub year: i32,
+    /// The month, 1 to 12.
+    pub month: u8,
+}
+
+impl YearMonth {
+    /// A year-month, or `None` when `month` is not 1 to 12 or the year has more than 4 digits.
+    pub fn new(year: i32, month: u8) -> Option<Self> {
+        ((1..=12).contains(&month) && (0..=9999).contains(&year)).then_some(Self { year, month })
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl std::str::FromStr for YearMonth {
+    type Err = ParseYearMonthError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (y, m) = s.split_once('-').ok_or(ParseYearMonthError)?;
+        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(ParseYearMonthError);
+        }
+        let year = y.parse().map_err(|_| ParseYearMonthError)?;
+        let month = m.parse().map_err(|_| ParseYearMonthError)?;
+        Self::new(year, month).ok_or(ParseYearMonthError)
+    }
+}
+
+/// The error of parsing a [`YearMonth`] from text that is not `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseYearMonthError;
+
+impl fmt::Display for ParseYearMonthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("expected a year-month as YYYY-MM")
+    }
+}
+
+impl std::error::Error for ParseYearMonthError {}
+
+impl Serialize for YearMonth {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for YearMonth {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = Key::deserialize(d)?;
+        key.as_str().parse().map_err(de::Error::custom)
+    }
+}
+
+/// Bytes carried in JSON as a base64 string (the spec's `byte` format).
+///
+/// Serializes with the standard alphabet and padding; accepts standard or URL-safe
+/// alphabets, with or without padding.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Base64Bytes(pub Vec<u8>);
+
+impl fmt::Debug for Base64Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Base64Bytes({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Base64Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = Key::deserialize(d)?;
+        let text = key.as_str();
+        [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(text).ok())
+            .map(Base64Bytes)
+            .ok_or_else(|| de::Error::custom("invalid base64 string"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machinery the generated code calls. Public for the generated modules only.
+// ---------------------------------------------------------------------------------------------
+
+/// A JSON object key or string, borrowed from the input when it has no escapes.
+#[doc(hidden)]
+pub enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    /// The text of the key.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Field-level (de)serialization of a generated struct; see [`deserialize_struct`].
+#[doc(hidden)]
+pub trait StructFields: Model + Default {
+    /// Reads the value of `key` from `map` into the matching field, or skips it.
+    fn de_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    /// Writes every present (or explicitly null) field into `map`.
+    fn ser_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+}
+
+/// The one map visitor all generated structs share.
+#[doc(hidden)]
+pub fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields>(d: D) -> Result<T, D::Error> {
+    struct StructVisitor<T>(PhantomData<T>);
+    impl<'de, T: StructFields> Visitor<'de> for StructVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a JSON object ({})", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut out = T::default();
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                out.de_field(key.as_str(), &mut map)?;
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(StructVisitor(PhantomData))
+}
+
+/// The one serializer all generated structs share.
+#[doc(hidden)]
+pub fn serialize_struct<S: Serializer, T: StructFields>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    v.ser_fields(&mut map)?;
+    map.end()
+}
+
+/// Reads one optional field; a JSON `null` leaves `None` and records the explicit null.
+#[doc(hidden)]
+#[inline]
+pub fn de_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    nulls: &mut ExplicitNulls,
+    index: usize,
+) -> Result<(), A::Error> {
+    *slot = map.next_value::<Option<T>>()?;
+    if slot.is_none() {
+        nulls.insert(index);
+    }
+    Ok(())
+}
+
+/// Writes one optional field: its value, an explicit `null`, or nothing.
+#[doc(hidden)]
+#[inline]
+pub fn ser_opt<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    key: &'static str,
+    value: &Option<T>,
+    nulls: &ExplicitNulls,
+    index: usize,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => map.serialize_entry(key, v),
+        None if !nulls.is_empty() && nulls.contains(index) => map.serialize_entry(key, &()),
+        None => Ok(()),
+    }
+}
+
+/// Reads an unmatched key into the `additionalProperties` map of a struct that has one.
+#[doc(hidden)]
+pub fn de_additional<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    key: &str,
+    extra: &mut std::collections::BTreeMap<String, T>,
+) -> Result<(), A::Error> {
+    let value = map.next_value::<T>()?;
+    extra.insert(key.to_owned(), value);
+    Ok(())
+}
+
+/// Writes the `additionalProperties` entries of a struct that has them.
+#[doc(hidden)]
+pub fn ser_additional<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    extra: &std::collections::BTreeMap<String, T>,
+) -> Result<(), M::Error> {
+    extra.iter().try_for_each(|(k, v)| map.serialize_entry(k, v))
+}
+
+/// Skips the value of a key the model does not know.
+#[doc(hidden)]
+#[inline]
+pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<de::IgnoredAny>().map(|_| ())
+}
+
+/// An open string enum: known variants plus one that keeps any other value verbatim.
+#[doc(hidden)]
+pub trait OpenEnum: Sized {
+    /// The variant for a known value, or `None`.
+    fn from_known(value: &str) -> Option<Self>;
+    /// The variant keeping an unknown value.
+    fn unknown(value: String) -> Self;
+    /// The wire value.
+    fn wire(&self) -> &str;
+}
+
+/// `From<&str>` for open enums.
+#[doc(hidden)]
+pub fn enum_from_str<T: OpenEnum>(value: &str) -> T {
+    T::from_known(value).unwrap_or_else(|| T::unknown(value.to_owned()))
+}
+
+/// `From<String>` for open enums, reusing the allocation for unknown values.
+#[doc(hidden)]
+pub fn enum_from_string<T: OpenEnum>(value: String) -> T {
+    T::from_known(&value).unwrap_or_else(|| T::unknown(value))
+}
+
+/// `Deserialize` for open string enums: never fails on an unknown value.
+#[doc(hidden)]
+pub fn deserialize_enum<'de, D: Deserializer<'de>, T: OpenEnum>(d: D) -> Result<T, D::Error> {
+    Ok(match Key::deserialize(d)? {
+        Key::Borrowed(s) => enum_from_str(s),
+        Key::Owned(s) => enum_from_string(s),
+    })
+}
+
+/// An open integer enum: known variants plus one that keeps any other value.
+#[doc(hidden)]
+pub trait OpenIntEnum: Sized {
+    /// The variant for a known value, or `None`.
+    fn from_known(value: i64) -> Option<Self>;
+    /// The variant keeping an unknown value.
+    fn unknown(value: i64) -> Self;
+    /// The wire value.
+    fn wire(&self) -> i64;
+}
+
+/// `Deserialize` for open integer enums.
+#[doc(hidden)]
+pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: OpenIntEnum>(d: D) -> Result<T, D::Error> {
+    let v = i64::deserialize(d)?;
+    Ok(T::from_known(v).unwrap_or_else(|| T::unknown(v)))
+}
+
+/// One field as `Debug` shows it: absent fields are left out, secrets are masked.
+#[doc(hidden)]
+pub trait DebugField {
+    /// Whether the field is absent (and so not shown).
+    fn is_absent(&self) -> bool;
+    /// Shows the value.
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: fmt::Debug> DebugField for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Some(v) => fmt::Debug::fmt(v, f),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> DebugField for std::collections::BTreeMap<String, T> {
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A field whose value `Debug` never shows (secrets, passwords, tokens).
+#[doc(hidden)]
+pub struct Redacted<'a, T>(pub &'a Option<T>);
+
+impl<T> DebugField for Redacted<'_, T> {
+    fn is_absent(&self) -> bool {
+        self.0.is_none()
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+struct Shown<'a>(&'a dyn DebugField);
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show(f)
+    }
+}
+
+/// `Debug` for generated structs: the present fields only, secrets masked.
+#[doc(hidden)]
+pub fn debug_struct(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    fields: &[(&str, &dyn DebugField)],
+    nulls: &ExplicitNulls,
+) -> fmt::Result {
+    let mut s = f.debug_struct(name);
+    for (key, value) in fields {
+        if !value.is_absent() {
+            s.field(key, &Shown(*value));
+        }
+    }
+    if !nulls.is_empty() {
+        s.field("explicit_nulls", nulls);
+    }
+    s.finish_non_exhaustive()
+}

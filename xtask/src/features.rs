@@ -1,0 +1,105 @@
+//! Which Cargo feature turns on which definition: the definitions each tag's operations
+//! reach, transitively; `unreferenced` for those no operation reaches.
+
+use crate::ir::{Ir, Kind, Ty};
+use crate::names;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The feature for definitions that no operation reaches.
+pub const UNREFERENCED: &str = "unreferenced";
+
+/// Feature names that tags may not take.
+const RESERVED: &[&str] = &["default", "full", UNREFERENCED];
+
+/// The feature plan of a models crate.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// Tag name → feature name, sorted by tag name.
+    pub tag_features: BTreeMap<String, String>,
+    /// Definition (type index) → the sorted features that enable it.
+    pub by_definition: BTreeMap<usize, BTreeSet<String>>,
+}
+
+impl Features {
+    /// All feature names (tags plus `unreferenced`), sorted.
+    pub fn all(&self) -> BTreeSet<String> {
+        let mut all: BTreeSet<String> = self.tag_features.values().cloned().collect();
+        if self.by_definition.values().any(|f| f.contains(UNREFERENCED)) {
+            all.insert(UNREFERENCED.to_owned());
+        }
+        all
+    }
+
+    /// How many definitions a feature turns on.
+    pub fn count(&self, feature: &str) -> usize {
+        self.by_definition.values().filter(|f| f.contains(feature)).count()
+    }
+}
+
+/// Computes the plan.
+pub fn plan(ir: &Ir) -> Features {
+    // Definition-level graph: a type's references count for the definition that owns it.
+    let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for t in &ir.types {
+        let mut out = Vec::new();
+        match &t.kind {
+            Kind::Struct { fields, additional } => {
+                fields.iter().for_each(|f| f.ty.all_named(&mut out));
+                if let Some(a) = additional {
+                    a.all_named(&mut out);
+                }
+            }
+            Kind::Newtype(ty) => ty.all_named(&mut out),
+            Kind::StringEnum(_) | Kind::IntEnum(_) => {}
+        }
+        let from = t.owner;
+        edges.entry(from).or_default().extend(out.into_iter().map(|i| ir.types[i].owner).filter(|&o| o != from));
+    }
+    let reach = |roots: &BTreeSet<usize>| -> BTreeSet<usize> {
+        let mut seen: BTreeSet<usize> = BTreeSet::new();
+        let mut todo: Vec<usize> = roots.iter().copied().collect();
+        while let Some(d) = todo.pop() {
+            if seen.insert(d) {
+                if let Some(next) = edges.get(&d) {
+                    todo.extend(next.iter().copied().filter(|n| !seen.contains(n)));
+                }
+            }
+        }
+        seen
+    };
+
+    let mut feature_names = names::Namer::with_reserved(RESERVED);
+    let mut tag_features = BTreeMap::new();
+    let mut by_definition: BTreeMap<usize, BTreeSet<String>> = ir.definitions.iter().map(|&d| (d, BTreeSet::new())).collect();
+    for (tag, roots) in &ir.tag_roots {
+        let feature = feature_names.take(&names::feature(tag), "-");
+        for d in reach(roots) {
+            by_definition.entry(d).or_default().insert(feature.clone());
+        }
+        tag_features.insert(tag.clone(), feature);
+    }
+    let orphans: BTreeSet<usize> = by_definition.iter().filter(|(_, f)| f.is_empty()).map(|(d, _)| *d).collect();
+    for d in reach(&orphans) {
+        by_definition.entry(d).or_default().insert(UNREFERENCED.to_owned());
+    }
+    Features { tag_features, by_definition }
+}
+
+/// `cfg(any(feature = "a", feature = "b"))` contents for a feature set.
+pub fn cfg_any(features: &BTreeSet<String>) -> String {
+    let list: Vec<String> = features.iter().map(|f| format!("feature = \"{f}\"")).collect();
+    format!("any({})", list.join(", "))
+}
+
+/// Whether a type is plain data whose `Default` exists (for newtype derives).
+pub fn has_default(ir: &Ir, ty: &Ty) -> bool {
+    match ty {
+        Ty::YearMonth => false,
+        Ty::Named(i) => !matches!(ir.types[*i].kind, Kind::StringEnum(_) | Kind::IntEnum(_))
+            && match &ir.types[*i].kind {
+                Kind::Newtype(inner) => has_default(ir, inner),
+                _ => true,
+            },
+        _ => true,
+    }
+}

@@ -1,0 +1,178 @@
+//! `cargo xtask`: the code generator and maintenance commands of genesys-cloud-rs.
+//!
+//! Run `cargo xtask help` for the commands.
+
+mod features;
+mod ir;
+mod models;
+mod names;
+mod report;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+cargo xtask <command> [options]
+
+Commands:
+  codegen              Generate the models crate from the spec.
+      --spec PATH        Swagger 2.0 file (default: spec/platform-api-v2.json)
+      --out DIR          Directory that receives the crate folder (default: crates)
+      --package NAME     Package (and folder) name (default: genesys-cloud-models)
+      --check            Write nothing; exit 1 and name the files that differ
+  check-features       `cargo check` the models crate with no feature, each feature alone, and full.
+      --only A,B         Only these features (plus none and full)
+  compile-report       Clean debug builds of the main feature sets, with seconds.
+      --sets LIST        Semicolon-separated feature lists (default: none;users;top10;full)
+  help                 This text.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen(&root, &args[1..]),
+        Some("check-features") => report::check_features(&root, &args[1..]),
+        Some("compile-report") => report::compile_report(&root, &args[1..]),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{USAGE}");
+            Ok(true)
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// Reads `--name value` options; returns the flags (`--check`) separately.
+pub fn parse_options(args: &[String], valued: &[&str], flags: &[&str]) -> Result<(Vec<(String, String)>, BTreeSet<String>), String> {
+    let mut values = Vec::new();
+    let mut set = BTreeSet::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if valued.contains(&a.as_str()) {
+            let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+            values.push((a.clone(), v.clone()));
+        } else if flags.contains(&a.as_str()) {
+            set.insert(a.clone());
+        } else {
+            return Err(format!("unknown option `{a}`\n\n{USAGE}"));
+        }
+    }
+    Ok((values, set))
+}
+
+fn get<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The generated files of one run, as paths relative to the crate folder.
+pub struct Generated {
+    /// Crate folder.
+    pub dir: PathBuf,
+    pub files: Vec<(String, String)>,
+}
+
+/// Runs the generator in memory.
+pub fn generate(root: &Path, spec: &str, out: &str, package: &str) -> Result<Generated, String> {
+    let spec_path = root.join(spec);
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let doc = genesys_cloud_spec::Document::parse(&text).map_err(|e| format!("{spec}: {e}"))?;
+    let ir = ir::build(&doc).map_err(|e| format!("{spec}: {e}"))?;
+    let plan = features::plan(&ir);
+    let dir = root.join(out).join(package);
+    let spec_expr = if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
+        format!("{:?}", spec_path.display().to_string())
+    } else {
+        let depth = Path::new(out).join(package).components().count();
+        format!("concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})", format!("/{}{spec}", "../".repeat(depth)))
+    };
+    let target = models::ModelsTarget { package, spec_display: spec, spec_expr: &spec_expr };
+    let files = models::emit(&ir, &plan, &target);
+    Ok(Generated { dir, files })
+}
+
+/// Generated files on disk under `src/generated` that this run would not write.
+fn stale_files(generated: &Generated) -> Vec<PathBuf> {
+    let dir = generated.dir.join("src/generated");
+    let wanted: BTreeSet<PathBuf> = generated.files.iter().map(|(p, _)| generated.dir.join(p)).collect();
+    let mut stale: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| !wanted.contains(p)).collect())
+        .unwrap_or_default();
+    stale.sort();
+    stale
+}
+
+/// Compares the generated files with the disk; returns the differing and stale paths.
+pub fn differences(generated: &Generated) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for (path, contents) in &generated.files {
+        let full = generated.dir.join(path);
+        match std::fs::read_to_string(&full) {
+            Ok(on_disk) if on_disk == *contents => {}
+            Ok(_) => diffs.push(format!("differs: {}", full.display())),
+            Err(_) => diffs.push(format!("missing: {}", full.display())),
+        }
+    }
+    diffs.extend(stale_files(generated).into_iter().map(|p| format!("stale:   {}", p.display())));
+    diffs
+}
+
+fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
+    let (values, flags) = parse_options(args, &["--spec", "--out", "--package"], &["--check"])?;
+    let spec = get(&values, "--spec").unwrap_or("spec/platform-api-v2.json");
+    let out = get(&values, "--out").unwrap_or("crates");
+    let package = get(&values, "--package").unwrap_or("genesys-cloud-models");
+    let generated = generate(root, spec, out, package)?;
+    if flags.contains("--check") {
+        let diffs = differences(&generated);
+        if diffs.is_empty() {
+            println!("up to date: {} files in {}", generated.files.len(), generated.dir.display());
+            return Ok(true);
+        }
+        eprintln!("the committed generated code is stale; run `cargo xtask codegen` ({} files):", diffs.len());
+        for d in diffs.iter().take(50) {
+            eprintln!("  {d}");
+        }
+        if diffs.len() > 50 {
+            eprintln!("  … and {} more", diffs.len() - 50);
+        }
+        return Ok(false);
+    }
+    let mut written = 0;
+    for (path, contents) in &generated.files {
+        let full = generated.dir.join(path);
+        if std::fs::read_to_string(&full).ok().as_deref() == Some(contents.as_str()) {
+            continue;
+        }
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&full, contents).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+        written += 1;
+    }
+    let stale = stale_files(&generated);
+    for p in &stale {
+        std::fs::remove_file(p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
+    }
+    println!(
+        "{}: {} files ({} written, {} stale removed)",
+        generated.dir.display(),
+        generated.files.len(),
+        written,
+        stale.len()
+    );
+    Ok(true)
+}

@@ -1,0 +1,129 @@
+//! `check-features` and `compile-report`: build the models crate under feature sets.
+
+use crate::{get, parse_options};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const MODELS: &str = "genesys-cloud-models";
+
+/// The features declared in the generated models `Cargo.toml` (tags and `unreferenced`).
+fn declared_features(root: &Path) -> Result<Vec<String>, String> {
+    let path = root.join("crates").join(MODELS).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut in_features = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_features = line == "[features]";
+            continue;
+        }
+        if in_features && line.ends_with("= []") && !line.starts_with("default") {
+            out.push(line.trim_end_matches("= []").trim().to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The ten tags with the most operations, as feature names.
+pub fn top_tags(root: &Path, n: usize) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(root.join("spec/platform-api-v2.json")).map_err(|e| e.to_string())?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            for tag in op["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str()) {
+                *counts.entry(crate::names::feature(tag)).or_default() += 1;
+            }
+        }
+    }
+    let mut sorted: Vec<(String, usize)> = counts.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(sorted.into_iter().take(n).map(|(t, _)| t).collect())
+}
+
+fn cargo(root: &Path, args: &[&str], target_dir: &Path) -> Result<bool, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    Ok(status.success())
+}
+
+fn feature_args(features: &str) -> Vec<String> {
+    let mut v = vec!["-p".to_owned(), MODELS.to_owned(), "--no-default-features".to_owned()];
+    if !features.is_empty() {
+        v.push("--features".into());
+        v.push(features.to_owned());
+    }
+    v
+}
+
+/// `cargo check` with no feature, each feature alone, and `full`.
+pub fn check_features(root: &Path, args: &[String]) -> Result<bool, String> {
+    let (values, _) = parse_options(args, &["--only"], &[])?;
+    let mut sets: Vec<String> = vec![String::new()];
+    match get(&values, "--only") {
+        Some(only) => sets.extend(only.split(',').map(str::to_owned)),
+        None => sets.extend(declared_features(root)?),
+    }
+    sets.push("full".into());
+    let target = root.join("target/check-features");
+    let mut failed = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        let label = if set.is_empty() { "(none)" } else { set };
+        eprintln!("[{}/{}] cargo check --features {label}", i + 1, sets.len());
+        let mut a = vec!["check".to_owned(), "--quiet".to_owned()];
+        a.extend(feature_args(set));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        if !cargo(root, &a, &target)? {
+            failed.push(label.to_owned());
+        }
+    }
+    println!("{} passed, {} failed", sets.len() - failed.len(), failed.len());
+    if !failed.is_empty() {
+        println!("failed: {}", failed.join(", "));
+    }
+    Ok(failed.is_empty())
+}
+
+/// Clean debug builds of the main feature sets, timed.
+pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
+    let (values, _) = parse_options(args, &["--sets"], &[])?;
+    let top10 = top_tags(root, 10)?.join(",");
+    let sets: Vec<(String, String)> = match get(&values, "--sets") {
+        Some(list) => list.split(';').map(|s| (s.to_owned(), s.to_owned())).collect(),
+        None => vec![
+            ("no feature".into(), String::new()),
+            ("users".into(), "users".into()),
+            (format!("top 10 tags ({top10})"), top10.clone()),
+            ("full".into(), "full".into()),
+        ],
+    };
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("Clean debug builds of {MODELS} ({jobs} cores). `total` includes dependencies; `crate` is the models crate alone.\n");
+    println!("| feature set | total s | crate s |");
+    println!("|---|---:|---:|");
+    let mut ok = true;
+    for (label, set) in sets {
+        let target = root.join("target/compile-report");
+        let _ = std::fs::remove_dir_all(&target);
+        let mut a = vec!["build".to_owned(), "--quiet".to_owned()];
+        a.extend(feature_args(&set));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let start = Instant::now();
+        let built = cargo(root, &a, &target)?;
+        let total = start.elapsed().as_secs_f64();
+        // Rebuild the models crate alone, dependencies warm.
+        let _ = cargo(root, &["clean", "--quiet", "-p", MODELS], &target)?;
+        let start = Instant::now();
+        let rebuilt = cargo(root, &a, &target)?;
+        let alone = start.elapsed().as_secs_f64();
+        ok &= built && rebuilt;
+        println!("| {label} | {total:.1} | {alone:.1} |");
+    }
+    Ok(ok)
+}
