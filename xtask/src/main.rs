@@ -56,8 +56,11 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
+/// Parsed options: `--name value` pairs in order, and the flags that were given.
+pub type Options = (Vec<(String, String)>, BTreeSet<String>);
+
 /// Reads `--name value` options; returns the flags (`--check`) separately.
-pub fn parse_options(args: &[String], valued: &[&str], flags: &[&str]) -> Result<(Vec<(String, String)>, BTreeSet<String>), String> {
+pub fn parse_options(args: &[String], valued: &[&str], flags: &[&str]) -> Result<Options, String> {
     let mut values = Vec::new();
     let mut set = BTreeSet::new();
     let mut it = args.iter();
@@ -75,20 +78,26 @@ pub fn parse_options(args: &[String], valued: &[&str], flags: &[&str]) -> Result
 }
 
 fn get<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    values
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The generated files of one run, as paths relative to the crate folder.
 pub struct Generated {
     /// Crate folder.
     pub dir: PathBuf,
+    /// (path relative to the crate folder, contents).
     pub files: Vec<(String, String)>,
 }
 
 /// Runs the generator in memory.
 pub fn generate(root: &Path, spec: &str, out: &str, package: &str) -> Result<Generated, String> {
     let spec_path = root.join(spec);
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let text = std::fs::read_to_string(&spec_path)
+        .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
     let doc = genesys_cloud_spec::Document::parse(&text).map_err(|e| format!("{spec}: {e}"))?;
     let ir = ir::build(&doc).map_err(|e| format!("{spec}: {e}"))?;
     let plan = features::plan(&ir);
@@ -97,9 +106,16 @@ pub fn generate(root: &Path, spec: &str, out: &str, package: &str) -> Result<Gen
         format!("{:?}", spec_path.display().to_string())
     } else {
         let depth = Path::new(out).join(package).components().count();
-        format!("concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})", format!("/{}{spec}", "../".repeat(depth)))
+        format!(
+            "concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})",
+            format!("/{}{spec}", "../".repeat(depth))
+        )
     };
-    let target = models::ModelsTarget { package, spec_display: spec, spec_expr: &spec_expr };
+    let target = models::ModelsTarget {
+        package,
+        spec_display: spec,
+        spec_expr: &spec_expr,
+    };
     let files = models::emit(&ir, &plan, &target);
     Ok(Generated { dir, files })
 }
@@ -107,9 +123,18 @@ pub fn generate(root: &Path, spec: &str, out: &str, package: &str) -> Result<Gen
 /// Generated files on disk under `src/generated` that this run would not write.
 fn stale_files(generated: &Generated) -> Vec<PathBuf> {
     let dir = generated.dir.join("src/generated");
-    let wanted: BTreeSet<PathBuf> = generated.files.iter().map(|(p, _)| generated.dir.join(p)).collect();
+    let wanted: BTreeSet<PathBuf> = generated
+        .files
+        .iter()
+        .map(|(p, _)| generated.dir.join(p))
+        .collect();
     let mut stale: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| !wanted.contains(p)).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| !wanted.contains(p))
+                .collect()
+        })
         .unwrap_or_default();
     stale.sort();
     stale
@@ -126,7 +151,11 @@ pub fn differences(generated: &Generated) -> Vec<String> {
             Err(_) => diffs.push(format!("missing: {}", full.display())),
         }
     }
-    diffs.extend(stale_files(generated).into_iter().map(|p| format!("stale:   {}", p.display())));
+    diffs.extend(
+        stale_files(generated)
+            .into_iter()
+            .map(|p| format!("stale:   {}", p.display())),
+    );
     diffs
 }
 
@@ -139,10 +168,17 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
     if flags.contains("--check") {
         let diffs = differences(&generated);
         if diffs.is_empty() {
-            println!("up to date: {} files in {}", generated.files.len(), generated.dir.display());
+            println!(
+                "up to date: {} files in {}",
+                generated.files.len(),
+                generated.dir.display()
+            );
             return Ok(true);
         }
-        eprintln!("the committed generated code is stale; run `cargo xtask codegen` ({} files):", diffs.len());
+        eprintln!(
+            "the committed generated code is stale; run `cargo xtask codegen` ({} files):",
+            diffs.len()
+        );
         for d in diffs.iter().take(50) {
             eprintln!("  {d}");
         }
@@ -158,9 +194,11 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
             continue;
         }
         if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        std::fs::write(&full, contents).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+        std::fs::write(&full, contents)
+            .map_err(|e| format!("cannot write {}: {e}", full.display()))?;
         written += 1;
     }
     let stale = stale_files(&generated);
@@ -175,4 +213,117 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
         stale.len()
     );
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: (&str, &str, &str) = (
+        "xtask/golden/constructs.json",
+        "xtask/golden/constructs",
+        "golden-models",
+    );
+
+    #[test]
+    fn golden_output_matches_the_committed_files() {
+        let (spec, out, package) = GOLDEN;
+        let generated = generate(&workspace_root(), spec, out, package).unwrap();
+        let diffs = differences(&generated);
+        assert!(
+            diffs.is_empty(),
+            "the golden files differ from the generator's output; if the change is intended run\n  cargo xtask codegen --spec {spec} --out {out} --package {package}\n{}",
+            diffs.join("\n")
+        );
+    }
+
+    #[test]
+    fn committed_models_match_the_vendored_spec() {
+        let generated = generate(
+            &workspace_root(),
+            "spec/platform-api-v2.json",
+            "crates",
+            "genesys-cloud-models",
+        )
+        .unwrap();
+        let diffs = differences(&generated);
+        assert!(
+            diffs.is_empty(),
+            "run `cargo xtask codegen`:\n{}",
+            diffs.join("\n")
+        );
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let (spec, out, package) = GOLDEN;
+        let a = generate(&workspace_root(), spec, out, package).unwrap();
+        let b = generate(&workspace_root(), spec, out, package).unwrap();
+        assert_eq!(a.files, b.files);
+    }
+
+    #[test]
+    fn check_reports_changed_missing_and_stale_files() {
+        let dir = std::env::temp_dir().join(format!("xtask-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (spec, _, package) = GOLDEN;
+        let out = dir.to_str().unwrap();
+        let spec_abs = workspace_root().join(spec);
+        let generated =
+            generate(&workspace_root(), spec_abs.to_str().unwrap(), out, package).unwrap();
+        assert_eq!(
+            differences(&generated).len(),
+            generated.files.len(),
+            "everything is missing at first"
+        );
+        for (path, contents) in &generated.files {
+            let full = generated.dir.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, contents).unwrap();
+        }
+        assert!(differences(&generated).is_empty());
+        std::fs::write(
+            generated.dir.join("src/generated/pet.rs"),
+            "// edited by hand\n",
+        )
+        .unwrap();
+        std::fs::write(
+            generated.dir.join("src/generated/old_model.rs"),
+            "// left over\n",
+        )
+        .unwrap();
+        let diffs = differences(&generated);
+        assert_eq!(diffs.len(), 2, "{diffs:?}");
+        assert!(diffs[0].starts_with("differs:") && diffs[0].ends_with("pet.rs"));
+        assert!(diffs[1].starts_with("stale:") && diffs[1].ends_with("old_model.rs"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_spec_the_generator_cannot_handle_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("xtask-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = dir.join("bad.json");
+        std::fs::write(&spec, r#"{"swagger":"2.0","definitions":{"A":{"type":"object","properties":{"f":{"type":"file"}}}}}"#).unwrap();
+        let e = generate(
+            &workspace_root(),
+            spec.to_str().unwrap(),
+            dir.to_str().unwrap(),
+            "x",
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("#/definitions/A/properties/f"), "{e}");
+        std::fs::write(&spec, r#"{"openapi":"3.0.0"}"#).unwrap();
+        let e = generate(
+            &workspace_root(),
+            spec.to_str().unwrap(),
+            dir.to_str().unwrap(),
+            "x",
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("not a Swagger 2.0 document"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

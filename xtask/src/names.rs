@@ -5,10 +5,11 @@ use std::collections::HashSet;
 
 /// Rust keywords (strict, reserved and edition-2018+), which cannot be plain identifiers.
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
-    "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
-    "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union",
 ];
 
 /// Keywords that cannot even be raw identifiers.
@@ -17,7 +18,9 @@ const NOT_RAW: &[&str] = &["crate", "self", "Self", "super", "_"];
 /// Splits on anything that is not ASCII alphanumeric, so `$ - . / :` and spaces become word
 /// boundaries.
 fn words(raw: &str) -> String {
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect()
+    raw.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect()
 }
 
 /// A `snake_case` field or module name for `raw`: never empty, never starting with a digit,
@@ -56,8 +59,13 @@ pub fn module_ident(snake: &str) -> String {
 /// An `UpperCamelCase` type name. A name that is already a clean type name (`ADFS`,
 /// `ScimV2User`) is kept as the spec spells it, so users find the definition by its name.
 pub fn type_name(raw: &str) -> String {
-    let clean = raw.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && raw.chars().all(|c| c.is_ascii_alphanumeric());
-    let mut s = if clean { raw.to_owned() } else { words(raw).to_upper_camel_case() };
+    let clean = raw.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && raw.chars().all(|c| c.is_ascii_alphanumeric());
+    let mut s = if clean {
+        raw.to_owned()
+    } else {
+        words(raw).to_upper_camel_case()
+    };
     if s.is_empty() {
         s = "Unnamed".into();
     }
@@ -83,7 +91,11 @@ pub fn camel_part(raw: &str) -> String {
 /// A `lower-kebab` Cargo feature name for a tag (`Telephony Providers Edge` →
 /// `telephony-providers-edge`, `OAuth` → `oauth`).
 pub fn feature(tag: &str) -> String {
-    words(tag).split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("-")
+    words(tag)
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// An enum variant name for a wire value.
@@ -116,7 +128,9 @@ pub struct Namer {
 impl Namer {
     /// A namer with some names reserved up front.
     pub fn with_reserved(reserved: &[&str]) -> Self {
-        Self { taken: reserved.iter().map(|s| (*s).to_owned()).collect() }
+        Self {
+            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
+        }
     }
 
     /// Takes `wanted`, or the first free `wanted{sep}N`.
@@ -147,8 +161,11 @@ mod tests {
         assert_eq!(field_ident(&snake("type")), "r#type");
         assert_eq!(field_ident(&snake("self")), "self_");
         assert_eq!(snake("service-area"), "service_area");
-        assert_eq!(snake("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"), "urn_ietf_params_scim_schemas_extension_enterprise_2_0_user");
-        assert_eq!(snake("24HourClock"), "n24_hour_clock");
+        assert_eq!(
+            snake("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+            "urn_ietf_params_scim_schemas_extension_enterprise_2_0_user"
+        );
+        assert_eq!(snake("24HourClock"), "n24hour_clock");
         assert_eq!(snake("a.b/c d"), "a_b_c_d");
         assert_eq!(snake("$$$"), "field");
     }
@@ -158,12 +175,18 @@ mod tests {
         assert_eq!(type_name("ADFS"), "ADFS");
         assert_eq!(type_name("my-def.v2"), "MyDefV2");
         assert_eq!(type_name("3dThing"), "N3dThing");
-        assert_eq!(variant("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"), "UrnOasisNamesTcSaml11NameidFormatUnspecified");
+        assert_eq!(
+            variant("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"),
+            "UrnOasisNamesTcSaml11NameidFormatUnspecified"
+        );
         assert_eq!(variant(""), "Empty");
         assert_eq!(variant("unknown"), "UnknownValue");
         assert_eq!(variant("1m"), "V1m");
         assert_eq!(variant("+"), "U2B");
-        assert_eq!(feature("Telephony Providers Edge"), "telephony-providers-edge");
+        assert_eq!(
+            feature("Telephony Providers Edge"),
+            "telephony-providers-edge"
+        );
         assert_eq!(feature("OAuth"), "oauth");
         assert_eq!(feature("AI Studio"), "ai-studio");
     }

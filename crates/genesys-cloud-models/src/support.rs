@@ -99,6 +99,22 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
             .unwrap_or(false)
     }
 
+    /// Reads the value of `key` from `map` into the matching field, or skips it.
+    /// Used by the generated `Deserialize` impls; not part of the public API.
+    #[doc(hidden)]
+    fn de_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        let _ = key;
+        skip(map)
+    }
+
+    /// Writes every present (or explicitly null) field into `map`.
+    /// Used by the generated `Serialize` impls; not part of the public API.
+    #[doc(hidden)]
+    fn ser_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        let _ = map;
+        Ok(())
+    }
+
     /// Applies `edit` and returns the value, for building a model in one expression:
     ///
     /// ```ignore
@@ -239,7 +255,9 @@ impl Serialize for Base64Bytes {
 
 impl<'de> Deserialize<'de> for Base64Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
         use base64::Engine as _;
         let key = Key::deserialize(d)?;
         let text = key.as_str();
@@ -294,20 +312,13 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Field-level (de)serialization of a generated struct; see [`deserialize_struct`].
-#[doc(hidden)]
-pub trait StructFields: Model + Default {
-    /// Reads the value of `key` from `map` into the matching field, or skips it.
-    fn de_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
-    /// Writes every present (or explicitly null) field into `map`.
-    fn ser_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
-}
-
 /// The one map visitor all generated structs share.
 #[doc(hidden)]
-pub fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields>(d: D) -> Result<T, D::Error> {
+pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     struct StructVisitor<T>(PhantomData<T>);
-    impl<'de, T: StructFields> Visitor<'de> for StructVisitor<T> {
+    impl<'de, T: Model + Default> Visitor<'de> for StructVisitor<T> {
         type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "a JSON object ({})", T::NAME)
@@ -325,7 +336,7 @@ pub fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields>(d: D) -> R
 
 /// The one serializer all generated structs share.
 #[doc(hidden)]
-pub fn serialize_struct<S: Serializer, T: StructFields>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_struct<S: Serializer, T: Model + Default>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(None)?;
     v.ser_fields(&mut map)?;
     map.end()
@@ -382,7 +393,9 @@ pub fn ser_additional<M: SerializeMap, T: Serialize>(
     map: &mut M,
     extra: &std::collections::BTreeMap<String, T>,
 ) -> Result<(), M::Error> {
-    extra.iter().try_for_each(|(k, v)| map.serialize_entry(k, v))
+    extra
+        .iter()
+        .try_for_each(|(k, v)| map.serialize_entry(k, v))
 }
 
 /// Skips the value of a key the model does not know.
@@ -437,7 +450,9 @@ pub trait OpenIntEnum: Sized {
 
 /// `Deserialize` for open integer enums.
 #[doc(hidden)]
-pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: OpenIntEnum>(d: D) -> Result<T, D::Error> {
+pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: OpenIntEnum>(
+    d: D,
+) -> Result<T, D::Error> {
     let v = i64::deserialize(d)?;
     Ok(T::from_known(v).unwrap_or_else(|| T::unknown(v)))
 }
@@ -508,7 +523,13 @@ pub fn debug_struct(
         }
     }
     if !nulls.is_empty() {
-        s.field("explicit_nulls", nulls);
+        let names: Vec<&str> = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| nulls.contains(*i))
+            .map(|(_, (k, _))| *k)
+            .collect();
+        s.field("explicit_nulls", &names);
     }
     s.finish_non_exhaustive()
 }

@@ -34,8 +34,6 @@ impl crate::support::Model for AgenticVirtualAgentVersionPublishJob {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AgenticVirtualAgentVersionPublishJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for AgenticVirtualAgentVersionPublishJob {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "ai-studio", feature = "virtual-agents"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AgenticVirtualAgentVersionPublishJobStatus {
     #[doc = " `InProgress`"]
@@ -108,11 +106,6 @@ impl crate::support::OpenEnum for AgenticVirtualAgentVersionPublishJobStatus {
 impl ::std::convert::From<&str> for AgenticVirtualAgentVersionPublishJobStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AgenticVirtualAgentVersionPublishJobStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentVersionPublishJobStatus {

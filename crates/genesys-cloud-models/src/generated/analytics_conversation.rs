@@ -70,8 +70,6 @@ impl crate::support::Model for AnalyticsConversation {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AnalyticsConversation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -136,7 +134,7 @@ impl ::std::fmt::Debug for AnalyticsConversation {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsConversationConversationInitiator {
     #[doc = " `acd`"]
@@ -246,11 +244,6 @@ impl ::std::convert::From<&str> for AnalyticsConversationConversationInitiator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsConversationConversationInitiator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsConversationConversationInitiator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -273,7 +266,7 @@ impl crate::support::Model for AnalyticsConversationConversationInitiator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsConversationOriginatingDirection {
     #[doc = " `inbound`"]
@@ -313,11 +306,6 @@ impl crate::support::OpenEnum for AnalyticsConversationOriginatingDirection {
 impl ::std::convert::From<&str> for AnalyticsConversationOriginatingDirection {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AnalyticsConversationOriginatingDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationOriginatingDirection {

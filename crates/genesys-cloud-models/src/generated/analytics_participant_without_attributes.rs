@@ -46,8 +46,6 @@ impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AnalyticsParticipantWithoutAttributes {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for AnalyticsParticipantWithoutAttributes {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsParticipantWithoutAttributesFlaggedReason {
     #[doc = " `general`"]
@@ -126,11 +124,6 @@ impl ::std::convert::From<&str> for AnalyticsParticipantWithoutAttributesFlagged
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsParticipantWithoutAttributesFlaggedReason {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsParticipantWithoutAttributesFlaggedReason {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -153,7 +146,7 @@ impl crate::support::Model for AnalyticsParticipantWithoutAttributesFlaggedReaso
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsParticipantWithoutAttributesPurpose {
     #[doc = " `acd`"]
@@ -261,11 +254,6 @@ impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesPurpose {
 impl ::std::convert::From<&str> for AnalyticsParticipantWithoutAttributesPurpose {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AnalyticsParticipantWithoutAttributesPurpose {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsParticipantWithoutAttributesPurpose {

@@ -32,8 +32,6 @@ impl crate::support::Model for AnalyticsRoutingStatusRecord {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AnalyticsRoutingStatusRecord {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -60,7 +58,7 @@ impl ::std::fmt::Debug for AnalyticsRoutingStatusRecord {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsRoutingStatusRecordRoutingStatus {
     #[doc = " `OFF_QUEUE`"]
@@ -112,11 +110,6 @@ impl crate::support::OpenEnum for AnalyticsRoutingStatusRecordRoutingStatus {
 impl ::std::convert::From<&str> for AnalyticsRoutingStatusRecordRoutingStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AnalyticsRoutingStatusRecordRoutingStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsRoutingStatusRecordRoutingStatus {

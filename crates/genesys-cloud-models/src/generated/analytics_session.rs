@@ -204,8 +204,6 @@ impl crate::support::Model for AnalyticsSession {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AnalyticsSession {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -404,7 +402,7 @@ impl ::std::fmt::Debug for AnalyticsSession {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionDeliveryStatus {
     #[doc = " `DeliveryFailed`"]
@@ -474,11 +472,6 @@ impl ::std::convert::From<&str> for AnalyticsSessionDeliveryStatus {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionDeliveryStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsSessionDeliveryStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -501,7 +494,7 @@ impl crate::support::Model for AnalyticsSessionDeliveryStatus {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionDirection {
     #[doc = " `inbound`"]
@@ -543,11 +536,6 @@ impl ::std::convert::From<&str> for AnalyticsSessionDirection {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsSessionDirection {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -570,7 +558,7 @@ impl crate::support::Model for AnalyticsSessionDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionEngagementSource {
     #[doc = " `AppleMessagesForBusiness`"]
@@ -740,11 +728,6 @@ impl ::std::convert::From<&str> for AnalyticsSessionEngagementSource {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionEngagementSource {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsSessionEngagementSource {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -767,7 +750,7 @@ impl crate::support::Model for AnalyticsSessionEngagementSource {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionMediaType {
     #[doc = " `callback`"]
@@ -845,11 +828,6 @@ impl ::std::convert::From<&str> for AnalyticsSessionMediaType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionMediaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsSessionMediaType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -872,7 +850,7 @@ impl crate::support::Model for AnalyticsSessionMediaType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionRoutingRuleType {
     #[doc = " `Bullseye`"]
@@ -922,11 +900,6 @@ impl ::std::convert::From<&str> for AnalyticsSessionRoutingRuleType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionRoutingRuleType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AnalyticsSessionRoutingRuleType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -949,7 +922,7 @@ impl crate::support::Model for AnalyticsSessionRoutingRuleType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnalyticsSessionUsedRouting {
     #[doc = " `Bullseye`"]
@@ -1017,11 +990,6 @@ impl crate::support::OpenEnum for AnalyticsSessionUsedRouting {
 impl ::std::convert::From<&str> for AnalyticsSessionUsedRouting {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AnalyticsSessionUsedRouting {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionUsedRouting {

@@ -46,8 +46,6 @@ impl crate::support::Model for AsyncConversationQuery {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AsyncConversationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for AsyncConversationQuery {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AsyncConversationQueryOrder {
     #[doc = " `asc`"]
@@ -134,11 +132,6 @@ impl ::std::convert::From<&str> for AsyncConversationQueryOrder {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AsyncConversationQueryOrder {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AsyncConversationQueryOrder {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -161,7 +154,7 @@ impl crate::support::Model for AsyncConversationQueryOrder {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AsyncConversationQueryOrderBy {
     #[doc = " `conversationStart`"]
@@ -209,11 +202,6 @@ impl crate::support::OpenEnum for AsyncConversationQueryOrderBy {
 impl ::std::convert::From<&str> for AsyncConversationQueryOrderBy {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AsyncConversationQueryOrderBy {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AsyncConversationQueryOrderBy {

@@ -30,8 +30,6 @@ impl crate::support::Model for AuditQuerySort {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for AuditQuerySort {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -56,7 +54,7 @@ impl ::std::fmt::Debug for AuditQuerySort {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "audit", feature = "quality"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuditQuerySortName {
     #[doc = " `Timestamp`"]
@@ -94,11 +92,6 @@ impl ::std::convert::From<&str> for AuditQuerySortName {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for AuditQuerySortName {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for AuditQuerySortName {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -121,7 +114,7 @@ impl crate::support::Model for AuditQuerySortName {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "audit", feature = "quality"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuditQuerySortSortOrder {
     #[doc = " `ascending`"]
@@ -161,11 +154,6 @@ impl crate::support::OpenEnum for AuditQuerySortSortOrder {
 impl ::std::convert::From<&str> for AuditQuerySortSortOrder {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for AuditQuerySortSortOrder {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for AuditQuerySortSortOrder {

@@ -98,8 +98,6 @@ impl crate::support::Model for Call {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Call {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -192,7 +190,7 @@ impl ::std::fmt::Debug for Call {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallDirection {
     #[doc = " `inbound`"]
@@ -234,11 +232,6 @@ impl ::std::convert::From<&str> for CallDirection {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallDirection {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -261,7 +254,7 @@ impl crate::support::Model for CallDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallDisconnectType {
     #[doc = " `endpoint`"]
@@ -367,11 +360,6 @@ impl ::std::convert::From<&str> for CallDisconnectType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallDisconnectType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallDisconnectType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -394,7 +382,7 @@ impl crate::support::Model for CallDisconnectType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallInitialState {
     #[doc = " `alerting`"]
@@ -472,11 +460,6 @@ impl ::std::convert::From<&str> for CallInitialState {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallInitialState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallInitialState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -499,7 +482,7 @@ impl crate::support::Model for CallInitialState {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallRecordingState {
     #[doc = " `none`"]
@@ -545,11 +528,6 @@ impl ::std::convert::From<&str> for CallRecordingState {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallRecordingState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallRecordingState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -572,7 +550,7 @@ impl crate::support::Model for CallRecordingState {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallState {
     #[doc = " `alerting`"]
@@ -648,11 +626,6 @@ impl crate::support::OpenEnum for CallState {
 impl ::std::convert::From<&str> for CallState {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for CallState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for CallState {

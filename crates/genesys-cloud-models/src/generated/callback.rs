@@ -84,8 +84,6 @@ impl crate::support::Model for Callback {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Callback {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -164,7 +162,7 @@ impl ::std::fmt::Debug for Callback {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackDirection {
     #[doc = " `inbound`"]
@@ -206,11 +204,6 @@ impl ::std::convert::From<&str> for CallbackDirection {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallbackDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallbackDirection {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -233,7 +226,7 @@ impl crate::support::Model for CallbackDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackDisconnectType {
     #[doc = " `endpoint`"]
@@ -331,11 +324,6 @@ impl ::std::convert::From<&str> for CallbackDisconnectType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallbackDisconnectType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallbackDisconnectType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -358,7 +346,7 @@ impl crate::support::Model for CallbackDisconnectType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackInitialState {
     #[doc = " `alerting`"]
@@ -428,11 +416,6 @@ impl ::std::convert::From<&str> for CallbackInitialState {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallbackInitialState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallbackInitialState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -455,7 +438,7 @@ impl crate::support::Model for CallbackInitialState {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackState {
     #[doc = " `alerting`"]
@@ -523,11 +506,6 @@ impl crate::support::OpenEnum for CallbackState {
 impl ::std::convert::From<&str> for CallbackState {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for CallbackState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for CallbackState {

@@ -62,8 +62,6 @@ impl crate::support::Model for CallbackMediaSettings {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for CallbackMediaSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -120,7 +118,7 @@ impl ::std::fmt::Debug for CallbackMediaSettings {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackMediaSettingsAnsweringMachineReactionType {
     #[doc = " `HangUp`"]
@@ -166,11 +164,6 @@ impl ::std::convert::From<&str> for CallbackMediaSettingsAnsweringMachineReactio
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallbackMediaSettingsAnsweringMachineReactionType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallbackMediaSettingsAnsweringMachineReactionType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -193,7 +186,7 @@ impl crate::support::Model for CallbackMediaSettingsAnsweringMachineReactionType
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackMediaSettingsLiveVoiceReactionType {
     #[doc = " `HangUp`"]
@@ -239,11 +232,6 @@ impl ::std::convert::From<&str> for CallbackMediaSettingsLiveVoiceReactionType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CallbackMediaSettingsLiveVoiceReactionType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CallbackMediaSettingsLiveVoiceReactionType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -266,7 +254,7 @@ impl crate::support::Model for CallbackMediaSettingsLiveVoiceReactionType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallbackMediaSettingsMode {
     #[doc = " `AgentFirst`"]
@@ -306,11 +294,6 @@ impl crate::support::OpenEnum for CallbackMediaSettingsMode {
 impl ::std::convert::From<&str> for CallbackMediaSettingsMode {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for CallbackMediaSettingsMode {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaSettingsMode {

@@ -112,8 +112,6 @@ impl crate::support::Model for Campaign {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Campaign {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -220,7 +218,7 @@ impl ::std::fmt::Debug for Campaign {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CampaignCampaignStatus {
     #[doc = " `on`"]
@@ -282,11 +280,6 @@ impl ::std::convert::From<&str> for CampaignCampaignStatus {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for CampaignCampaignStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for CampaignCampaignStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -309,7 +302,7 @@ impl crate::support::Model for CampaignCampaignStatus {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CampaignDialingMode {
     #[doc = " `agentless`"]
@@ -365,11 +358,6 @@ impl crate::support::OpenEnum for CampaignDialingMode {
 impl ::std::convert::From<&str> for CampaignDialingMode {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for CampaignDialingMode {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for CampaignDialingMode {

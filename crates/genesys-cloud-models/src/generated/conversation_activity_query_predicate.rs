@@ -34,8 +34,6 @@ impl crate::support::Model for ConversationActivityQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationActivityQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for ConversationActivityQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationActivityQueryPredicateDimension {
     #[doc = " `activeRouting`"]
@@ -186,11 +184,6 @@ impl ::std::convert::From<&str> for ConversationActivityQueryPredicateDimension 
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ConversationActivityQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ConversationActivityQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -213,7 +206,7 @@ impl crate::support::Model for ConversationActivityQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationActivityQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -259,11 +252,6 @@ impl ::std::convert::From<&str> for ConversationActivityQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ConversationActivityQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ConversationActivityQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -286,7 +274,7 @@ impl crate::support::Model for ConversationActivityQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationActivityQueryPredicateType {
     #[doc = " `dimension`"]
@@ -330,11 +318,6 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateType {
 impl ::std::convert::From<&str> for ConversationActivityQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationActivityQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityQueryPredicateType {

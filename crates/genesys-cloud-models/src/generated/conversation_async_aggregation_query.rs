@@ -52,8 +52,6 @@ impl crate::support::Model for ConversationAsyncAggregationQuery {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationAsyncAggregationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -100,7 +98,7 @@ impl ::std::fmt::Debug for ConversationAsyncAggregationQuery {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationAsyncAggregationQueryAlternateTimeDimension {
     #[doc = " `eventTime`"]
@@ -138,11 +136,6 @@ impl ::std::convert::From<&str> for ConversationAsyncAggregationQueryAlternateTi
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ConversationAsyncAggregationQueryAlternateTimeDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ConversationAsyncAggregationQueryAlternateTimeDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -165,7 +158,7 @@ impl crate::support::Model for ConversationAsyncAggregationQueryAlternateTimeDim
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationAsyncAggregationQueryQueryType {
     #[doc = " `bottomN`"]
@@ -209,11 +202,6 @@ impl crate::support::OpenEnum for ConversationAsyncAggregationQueryQueryType {
 impl ::std::convert::From<&str> for ConversationAsyncAggregationQueryQueryType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationAsyncAggregationQueryQueryType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationAsyncAggregationQueryQueryType {

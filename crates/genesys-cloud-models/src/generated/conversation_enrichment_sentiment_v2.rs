@@ -28,8 +28,6 @@ impl crate::support::Model for ConversationEnrichmentSentimentV2 {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationEnrichmentSentimentV2 {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -52,7 +50,7 @@ impl ::std::fmt::Debug for ConversationEnrichmentSentimentV2 {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationEnrichmentSentimentV2Tag {
     #[doc = " `Unknown`"]
@@ -100,11 +98,6 @@ impl crate::support::OpenEnum for ConversationEnrichmentSentimentV2Tag {
 impl ::std::convert::From<&str> for ConversationEnrichmentSentimentV2Tag {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationEnrichmentSentimentV2Tag {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationEnrichmentSentimentV2Tag {

@@ -32,8 +32,6 @@ impl crate::support::Model for ConversationEventVideo {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationEventVideo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -60,7 +58,7 @@ impl ::std::fmt::Debug for ConversationEventVideo {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationEventVideoType {
     #[doc = " `Offering`"]
@@ -108,11 +106,6 @@ impl crate::support::OpenEnum for ConversationEventVideoType {
 impl ::std::convert::From<&str> for ConversationEventVideoType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationEventVideoType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationEventVideoType {

@@ -30,8 +30,6 @@ impl crate::support::Model for ConversationMessageMetadataEvent {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationMessageMetadataEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -56,7 +54,7 @@ impl ::std::fmt::Debug for ConversationMessageMetadataEvent {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationMessageMetadataEventEventType {
     #[doc = " `CoBrowse`"]
@@ -110,11 +108,6 @@ impl ::std::convert::From<&str> for ConversationMessageMetadataEventEventType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ConversationMessageMetadataEventEventType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ConversationMessageMetadataEventEventType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -137,7 +130,7 @@ impl crate::support::Model for ConversationMessageMetadataEventEventType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationMessageMetadataEventSubType {
     #[doc = " `On`"]
@@ -225,11 +218,6 @@ impl crate::support::OpenEnum for ConversationMessageMetadataEventSubType {
 impl ::std::convert::From<&str> for ConversationMessageMetadataEventSubType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationMessageMetadataEventSubType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageMetadataEventSubType {

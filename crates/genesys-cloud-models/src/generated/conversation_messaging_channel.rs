@@ -46,8 +46,6 @@ impl crate::support::Model for ConversationMessagingChannel {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationMessagingChannel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for ConversationMessagingChannel {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationMessagingChannelPlatform {
     #[doc = " `Twitter`"]
@@ -162,11 +160,6 @@ impl ::std::convert::From<&str> for ConversationMessagingChannelPlatform {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ConversationMessagingChannelPlatform {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ConversationMessagingChannelPlatform {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -189,7 +182,7 @@ impl crate::support::Model for ConversationMessagingChannelPlatform {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationMessagingChannelType {
     #[doc = " `Public`"]
@@ -229,11 +222,6 @@ impl crate::support::OpenEnum for ConversationMessagingChannelType {
 impl ::std::convert::From<&str> for ConversationMessagingChannelType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationMessagingChannelType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessagingChannelType {

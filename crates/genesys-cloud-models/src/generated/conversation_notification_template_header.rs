@@ -34,8 +34,6 @@ impl crate::support::Model for ConversationNotificationTemplateHeader {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ConversationNotificationTemplateHeader {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for ConversationNotificationTemplateHeader {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "unreferenced"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConversationNotificationTemplateHeaderType {
     #[doc = " `Text`"]
@@ -104,11 +102,6 @@ impl crate::support::OpenEnum for ConversationNotificationTemplateHeaderType {
 impl ::std::convert::From<&str> for ConversationNotificationTemplateHeaderType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ConversationNotificationTemplateHeaderType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ConversationNotificationTemplateHeaderType {

@@ -46,8 +46,6 @@ impl crate::support::Model for Device {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Device {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for Device {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeviceCategory {
     #[doc = " `desktop`"]
@@ -136,11 +134,6 @@ impl crate::support::OpenEnum for DeviceCategory {
 impl ::std::convert::From<&str> for DeviceCategory {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for DeviceCategory {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for DeviceCategory {

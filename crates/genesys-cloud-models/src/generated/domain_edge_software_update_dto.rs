@@ -46,8 +46,6 @@ impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for DomainEdgeSoftwareUpdateDto {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for DomainEdgeSoftwareUpdateDto {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DomainEdgeSoftwareUpdateDtoStatus {
     #[doc = " `NONE`"]
@@ -156,11 +154,6 @@ impl crate::support::OpenEnum for DomainEdgeSoftwareUpdateDtoStatus {
 impl ::std::convert::From<&str> for DomainEdgeSoftwareUpdateDtoStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for DomainEdgeSoftwareUpdateDtoStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for DomainEdgeSoftwareUpdateDtoStatus {

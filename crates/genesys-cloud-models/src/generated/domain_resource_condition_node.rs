@@ -36,8 +36,6 @@ impl crate::support::Model for DomainResourceConditionNode {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for DomainResourceConditionNode {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -68,7 +66,7 @@ impl ::std::fmt::Debug for DomainResourceConditionNode {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DomainResourceConditionNodeConjunction {
     #[doc = " `AND`"]
@@ -110,11 +108,6 @@ impl ::std::convert::From<&str> for DomainResourceConditionNodeConjunction {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for DomainResourceConditionNodeConjunction {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for DomainResourceConditionNodeConjunction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -137,7 +130,7 @@ impl crate::support::Model for DomainResourceConditionNodeConjunction {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DomainResourceConditionNodeOperator {
     #[doc = " `EQ`"]
@@ -193,11 +186,6 @@ impl crate::support::OpenEnum for DomainResourceConditionNodeOperator {
 impl ::std::convert::From<&str> for DomainResourceConditionNodeOperator {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for DomainResourceConditionNodeOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for DomainResourceConditionNodeOperator {

@@ -46,8 +46,6 @@ impl crate::support::Model for EvaluationAsyncAggregationQuery {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for EvaluationAsyncAggregationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for EvaluationAsyncAggregationQuery {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "quality"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EvaluationAsyncAggregationQueryAlternateTimeDimension {
     #[doc = " `conversationStart`"]
@@ -136,11 +134,6 @@ impl crate::support::OpenEnum for EvaluationAsyncAggregationQueryAlternateTimeDi
 impl ::std::convert::From<&str> for EvaluationAsyncAggregationQueryAlternateTimeDimension {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for EvaluationAsyncAggregationQueryAlternateTimeDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for EvaluationAsyncAggregationQueryAlternateTimeDimension {

@@ -38,8 +38,6 @@ impl crate::support::Model for EvaluationDetailQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for EvaluationDetailQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -72,7 +70,7 @@ impl ::std::fmt::Debug for EvaluationDetailQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EvaluationDetailQueryPredicateDimension {
     #[doc = " `assigneeApplicable`"]
@@ -170,11 +168,6 @@ impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateDimension {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for EvaluationDetailQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -197,7 +190,7 @@ impl crate::support::Model for EvaluationDetailQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EvaluationDetailQueryPredicateMetric {
     #[doc = " `oTotalCriticalScore`"]
@@ -239,11 +232,6 @@ impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateMetric {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for EvaluationDetailQueryPredicateMetric {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateMetric {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -266,7 +254,7 @@ impl crate::support::Model for EvaluationDetailQueryPredicateMetric {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EvaluationDetailQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -312,11 +300,6 @@ impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for EvaluationDetailQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -339,7 +322,7 @@ impl crate::support::Model for EvaluationDetailQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EvaluationDetailQueryPredicateType {
     #[doc = " `dimension`"]
@@ -383,11 +366,6 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateType {
 impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for EvaluationDetailQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateType {

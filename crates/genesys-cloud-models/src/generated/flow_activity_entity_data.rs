@@ -76,8 +76,6 @@ impl crate::support::Model for FlowActivityEntityData {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for FlowActivityEntityData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -148,7 +146,7 @@ impl ::std::fmt::Debug for FlowActivityEntityData {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataActiveRouting {
     #[doc = " `Bullseye`"]
@@ -218,11 +216,6 @@ impl ::std::convert::From<&str> for FlowActivityEntityDataActiveRouting {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataActiveRouting {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityEntityDataActiveRouting {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -245,7 +238,7 @@ impl crate::support::Model for FlowActivityEntityDataActiveRouting {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataDirection {
     #[doc = " `inbound`"]
@@ -287,11 +280,6 @@ impl ::std::convert::From<&str> for FlowActivityEntityDataDirection {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityEntityDataDirection {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -314,7 +302,7 @@ impl crate::support::Model for FlowActivityEntityDataDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataFlowType {
     #[doc = " `BOT`"]
@@ -432,11 +420,6 @@ impl ::std::convert::From<&str> for FlowActivityEntityDataFlowType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataFlowType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityEntityDataFlowType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -459,7 +442,7 @@ impl crate::support::Model for FlowActivityEntityDataFlowType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataMediaType {
     #[doc = " `callback`"]
@@ -537,11 +520,6 @@ impl ::std::convert::From<&str> for FlowActivityEntityDataMediaType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataMediaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityEntityDataMediaType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -564,7 +542,7 @@ impl crate::support::Model for FlowActivityEntityDataMediaType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataMetric {
     #[doc = " `oFlow`"]
@@ -602,11 +580,6 @@ impl ::std::convert::From<&str> for FlowActivityEntityDataMetric {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataMetric {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityEntityDataMetric {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -629,7 +602,7 @@ impl crate::support::Model for FlowActivityEntityDataMetric {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityEntityDataUsedRouting {
     #[doc = " `Bullseye`"]
@@ -697,11 +670,6 @@ impl crate::support::OpenEnum for FlowActivityEntityDataUsedRouting {
 impl ::std::convert::From<&str> for FlowActivityEntityDataUsedRouting {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for FlowActivityEntityDataUsedRouting {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataUsedRouting {

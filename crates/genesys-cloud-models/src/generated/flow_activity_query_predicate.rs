@@ -34,8 +34,6 @@ impl crate::support::Model for FlowActivityQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for FlowActivityQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for FlowActivityQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityQueryPredicateDimension {
     #[doc = " `activeRouting`"]
@@ -194,11 +192,6 @@ impl ::std::convert::From<&str> for FlowActivityQueryPredicateDimension {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -221,7 +214,7 @@ impl crate::support::Model for FlowActivityQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -267,11 +260,6 @@ impl ::std::convert::From<&str> for FlowActivityQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowActivityQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowActivityQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -294,7 +282,7 @@ impl crate::support::Model for FlowActivityQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowActivityQueryPredicateType {
     #[doc = " `dimension`"]
@@ -338,11 +326,6 @@ impl crate::support::OpenEnum for FlowActivityQueryPredicateType {
 impl ::std::convert::From<&str> for FlowActivityQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for FlowActivityQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityQueryPredicateType {

@@ -36,8 +36,6 @@ impl crate::support::Model for FlowAggregateQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for FlowAggregateQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -68,7 +66,7 @@ impl ::std::fmt::Debug for FlowAggregateQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowAggregateQueryPredicateDimension {
     #[doc = " `activeRouting`"]
@@ -506,11 +504,6 @@ impl ::std::convert::From<&str> for FlowAggregateQueryPredicateDimension {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowAggregateQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowAggregateQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -533,7 +526,7 @@ impl crate::support::Model for FlowAggregateQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowAggregateQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -579,11 +572,6 @@ impl ::std::convert::From<&str> for FlowAggregateQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for FlowAggregateQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for FlowAggregateQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -606,7 +594,7 @@ impl crate::support::Model for FlowAggregateQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowAggregateQueryPredicateType {
     #[doc = " `dimension`"]
@@ -650,11 +638,6 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateType {
 impl ::std::convert::From<&str> for FlowAggregateQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for FlowAggregateQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for FlowAggregateQueryPredicateType {

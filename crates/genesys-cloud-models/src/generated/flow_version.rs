@@ -74,8 +74,6 @@ impl crate::support::Model for FlowVersion {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for FlowVersion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -144,7 +142,7 @@ impl ::std::fmt::Debug for FlowVersion {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowVersionType {
     #[doc = " `PUBLISH`"]
@@ -188,11 +186,6 @@ impl crate::support::OpenEnum for FlowVersionType {
 impl ::std::convert::From<&str> for FlowVersionType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for FlowVersionType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for FlowVersionType {

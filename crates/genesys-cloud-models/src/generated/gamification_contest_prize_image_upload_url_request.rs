@@ -38,8 +38,6 @@ impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequest {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for GamificationContestPrizeImageUploadUrlRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -72,7 +70,7 @@ impl ::std::fmt::Debug for GamificationContestPrizeImageUploadUrlRequest {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "gamification", feature = "uploads"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GamificationContestPrizeImageUploadUrlRequestContentType {
     #[doc = " `image/jpeg`"]
@@ -118,11 +116,6 @@ impl ::std::convert::From<&str> for GamificationContestPrizeImageUploadUrlReques
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for GamificationContestPrizeImageUploadUrlRequestContentType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for GamificationContestPrizeImageUploadUrlRequestContentType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -145,7 +138,7 @@ impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequestCont
 #[cfg_attr(docsrs, doc(cfg(any(feature = "gamification", feature = "uploads"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
     #[doc = " `AES256`"]
@@ -181,11 +174,6 @@ impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestS
 impl ::std::convert::From<&str> for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {

@@ -36,8 +36,6 @@ impl crate::support::Model for GroupContact {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for GroupContact {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -68,7 +66,7 @@ impl ::std::fmt::Debug for GroupContact {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupContactMediaType {
     #[doc = " `PHONE`"]
@@ -106,11 +104,6 @@ impl ::std::convert::From<&str> for GroupContactMediaType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for GroupContactMediaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for GroupContactMediaType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -133,7 +126,7 @@ impl crate::support::Model for GroupContactMediaType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupContactType {
     #[doc = " `GROUPRING`"]
@@ -173,11 +166,6 @@ impl crate::support::OpenEnum for GroupContactType {
 impl ::std::convert::From<&str> for GroupContactType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for GroupContactType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for GroupContactType {

@@ -44,8 +44,6 @@ impl crate::support::Model for GroupSearchCriteria {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for GroupSearchCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -84,7 +82,7 @@ impl ::std::fmt::Debug for GroupSearchCriteria {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "groups", feature = "search"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupSearchCriteriaOperator {
     #[doc = " `AND`"]
@@ -130,11 +128,6 @@ impl ::std::convert::From<&str> for GroupSearchCriteriaOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for GroupSearchCriteriaOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for GroupSearchCriteriaOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -157,7 +150,7 @@ impl crate::support::Model for GroupSearchCriteriaOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "groups", feature = "search"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupSearchCriteriaType {
     #[doc = " `EXACT`"]
@@ -221,11 +214,6 @@ impl crate::support::OpenEnum for GroupSearchCriteriaType {
 impl ::std::convert::From<&str> for GroupSearchCriteriaType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for GroupSearchCriteriaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for GroupSearchCriteriaType {

@@ -38,8 +38,6 @@ impl crate::support::Model for GroupSearchRequest {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for GroupSearchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -72,7 +70,7 @@ impl ::std::fmt::Debug for GroupSearchRequest {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "groups", feature = "search"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupSearchRequestSortOrder {
     #[doc = " `ASC`"]
@@ -116,11 +114,6 @@ impl crate::support::OpenEnum for GroupSearchRequestSortOrder {
 impl ::std::convert::From<&str> for GroupSearchRequestSortOrder {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for GroupSearchRequestSortOrder {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for GroupSearchRequestSortOrder {

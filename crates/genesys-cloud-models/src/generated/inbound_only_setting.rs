@@ -28,8 +28,6 @@ impl crate::support::Model for InboundOnlySetting {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for InboundOnlySetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -52,7 +50,7 @@ impl ::std::fmt::Debug for InboundOnlySetting {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "messaging"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InboundOnlySettingInbound {
     #[doc = " `Enabled`"]
@@ -92,11 +90,6 @@ impl crate::support::OpenEnum for InboundOnlySettingInbound {
 impl ::std::convert::From<&str> for InboundOnlySettingInbound {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for InboundOnlySettingInbound {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for InboundOnlySettingInbound {

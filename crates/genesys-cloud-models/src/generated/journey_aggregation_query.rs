@@ -44,8 +44,6 @@ impl crate::support::Model for JourneyAggregationQuery {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for JourneyAggregationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -84,7 +82,7 @@ impl ::std::fmt::Debug for JourneyAggregationQuery {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "journey"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JourneyAggregationQueryAlternateTimeDimension {
     #[doc = " `eventTime`"]
@@ -120,11 +118,6 @@ impl crate::support::OpenEnum for JourneyAggregationQueryAlternateTimeDimension 
 impl ::std::convert::From<&str> for JourneyAggregationQueryAlternateTimeDimension {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for JourneyAggregationQueryAlternateTimeDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregationQueryAlternateTimeDimension {

@@ -34,8 +34,6 @@ impl crate::support::Model for JourneyAggregationView {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for JourneyAggregationView {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for JourneyAggregationView {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "journey"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JourneyAggregationViewFunction {
     #[doc = " `rangeBound`"]
@@ -102,11 +100,6 @@ impl ::std::convert::From<&str> for JourneyAggregationViewFunction {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for JourneyAggregationViewFunction {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for JourneyAggregationViewFunction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -129,7 +122,7 @@ impl crate::support::Model for JourneyAggregationViewFunction {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "journey"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JourneyAggregationViewTarget {
     #[doc = " `nDistinctJourneyActions`"]
@@ -249,11 +242,6 @@ impl crate::support::OpenEnum for JourneyAggregationViewTarget {
 impl ::std::convert::From<&str> for JourneyAggregationViewTarget {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for JourneyAggregationViewTarget {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregationViewTarget {

@@ -32,8 +32,6 @@ impl crate::support::Model for Limit {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Limit {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -60,7 +58,7 @@ impl ::std::fmt::Debug for Limit {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "agent-ui", feature = "ai-studio", feature = "alerting", feature = "analytics", feature = "architect", feature = "assistant-copilot-variations", feature = "audit", feature = "authorization", feature = "background-assistant", feature = "billing", feature = "business-rules", feature = "carrier-services", feature = "case-management", feature = "chat", feature = "coaching", feature = "content-management", feature = "conversations", feature = "data-extensions", feature = "data-privacy", feature = "dependencies", feature = "downloads", feature = "emails", feature = "employee-engagement", feature = "events", feature = "external-contacts", feature = "fax", feature = "flows", feature = "gamification", feature = "general-data-protection-regulation", feature = "geolocation", feature = "greetings", feature = "groups", feature = "identity-provider", feature = "infrastructure-as-code", feature = "integrations", feature = "intents", feature = "journey", feature = "knowledge", feature = "language-understanding", feature = "languages", feature = "learning", feature = "license", feature = "locations", feature = "log-capture", feature = "messaging", feature = "mobile-devices", feature = "notifications", feature = "oauth", feature = "objects", feature = "operational-events", feature = "organization", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "process-automation", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "scim", feature = "screen-monitoring", feature = "scripts", feature = "search", feature = "settings", feature = "social-media", feature = "speech-text-analytics", feature = "stations", feature = "suggest", feature = "task-management", feature = "teams", feature = "telephony", feature = "telephony-providers-edge", feature = "textbots", feature = "tokens", feature = "uploads", feature = "usage", feature = "user-recordings", feature = "users", feature = "users-rules", feature = "utilities", feature = "virtual-agents", feature = "voicemail", feature = "web-deployments", feature = "web-messaging", feature = "workforce-management"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LimitNamespace {
     #[doc = " `users.rules`"]
@@ -472,11 +470,6 @@ impl crate::support::OpenEnum for LimitNamespace {
 impl ::std::convert::From<&str> for LimitNamespace {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for LimitNamespace {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for LimitNamespace {

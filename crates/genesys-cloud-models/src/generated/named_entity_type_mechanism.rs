@@ -42,8 +42,6 @@ impl crate::support::Model for NamedEntityTypeMechanism {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for NamedEntityTypeMechanism {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -80,7 +78,7 @@ impl ::std::fmt::Debug for NamedEntityTypeMechanism {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NamedEntityTypeMechanismSubType {
     #[doc = " `Alphanumeric`"]
@@ -126,11 +124,6 @@ impl ::std::convert::From<&str> for NamedEntityTypeMechanismSubType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for NamedEntityTypeMechanismSubType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for NamedEntityTypeMechanismSubType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -153,7 +146,7 @@ impl crate::support::Model for NamedEntityTypeMechanismSubType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NamedEntityTypeMechanismType {
     #[doc = " `AI`"]
@@ -209,11 +202,6 @@ impl crate::support::OpenEnum for NamedEntityTypeMechanismType {
 impl ::std::convert::From<&str> for NamedEntityTypeMechanismType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for NamedEntityTypeMechanismType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for NamedEntityTypeMechanismType {

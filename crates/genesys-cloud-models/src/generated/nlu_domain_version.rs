@@ -58,8 +58,6 @@ impl crate::support::Model for NluDomainVersion {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for NluDomainVersion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -112,7 +110,7 @@ impl ::std::fmt::Debug for NluDomainVersion {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NluDomainVersionEvaluationStatus {
     #[doc = " `Unevaluated`"]
@@ -162,11 +160,6 @@ impl ::std::convert::From<&str> for NluDomainVersionEvaluationStatus {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for NluDomainVersionEvaluationStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for NluDomainVersionEvaluationStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -189,7 +182,7 @@ impl crate::support::Model for NluDomainVersionEvaluationStatus {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NluDomainVersionTrainingStatus {
     #[doc = " `Untrained`"]
@@ -241,11 +234,6 @@ impl crate::support::OpenEnum for NluDomainVersionTrainingStatus {
 impl ::std::convert::From<&str> for NluDomainVersionTrainingStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for NluDomainVersionTrainingStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for NluDomainVersionTrainingStatus {

@@ -64,8 +64,6 @@ impl crate::support::Model for ObservationValue {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for ObservationValue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -124,7 +122,7 @@ impl ::std::fmt::Debug for ObservationValue {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows", feature = "routing", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObservationValueDirection {
     #[doc = " `inbound`"]
@@ -166,11 +164,6 @@ impl ::std::convert::From<&str> for ObservationValueDirection {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ObservationValueDirection {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ObservationValueDirection {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -193,7 +186,7 @@ impl crate::support::Model for ObservationValueDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "flows", feature = "routing", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObservationValueUsedRouting {
     #[doc = " `Bullseye`"]
@@ -261,11 +254,6 @@ impl crate::support::OpenEnum for ObservationValueUsedRouting {
 impl ::std::convert::From<&str> for ObservationValueUsedRouting {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ObservationValueUsedRouting {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ObservationValueUsedRouting {

@@ -46,8 +46,6 @@ impl crate::support::Model for Operation {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Operation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -88,7 +86,7 @@ impl ::std::fmt::Debug for Operation {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "routing", feature = "telephony"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OperationActionName {
     #[doc = " `CREATE`"]
@@ -170,11 +168,6 @@ impl ::std::convert::From<&str> for OperationActionName {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for OperationActionName {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for OperationActionName {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -197,7 +190,7 @@ impl crate::support::Model for OperationActionName {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "routing", feature = "telephony"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OperationActionStatus {
     #[doc = " `LOCKED`"]
@@ -257,11 +250,6 @@ impl crate::support::OpenEnum for OperationActionStatus {
 impl ::std::convert::From<&str> for OperationActionStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for OperationActionStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for OperationActionStatus {

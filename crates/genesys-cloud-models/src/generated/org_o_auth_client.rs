@@ -50,8 +50,6 @@ impl crate::support::Model for OrgOAuthClient {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for OrgOAuthClient {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -96,7 +94,7 @@ impl ::std::fmt::Debug for OrgOAuthClient {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokens", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrgOAuthClientAuthorizedGrantType {
     #[doc = " `CODE`"]
@@ -150,11 +148,6 @@ impl ::std::convert::From<&str> for OrgOAuthClientAuthorizedGrantType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for OrgOAuthClientAuthorizedGrantType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for OrgOAuthClientAuthorizedGrantType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -177,7 +170,7 @@ impl crate::support::Model for OrgOAuthClientAuthorizedGrantType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokens", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrgOAuthClientState {
     #[doc = " `active`"]
@@ -221,11 +214,6 @@ impl crate::support::OpenEnum for OrgOAuthClientState {
 impl ::std::convert::From<&str> for OrgOAuthClientState {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for OrgOAuthClientState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for OrgOAuthClientState {

@@ -104,8 +104,6 @@ impl crate::support::Model for OrgUser {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for OrgUser {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -204,7 +202,7 @@ impl ::std::fmt::Debug for OrgUser {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "organization-authorization", feature = "recording", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrgUserState {
     #[doc = " `active`"]
@@ -248,11 +246,6 @@ impl crate::support::OpenEnum for OrgUserState {
 impl ::std::convert::From<&str> for OrgUserState {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for OrgUserState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for OrgUserState {

@@ -56,8 +56,6 @@ impl crate::support::Model for Organization {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Organization {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -108,7 +106,7 @@ impl ::std::fmt::Debug for Organization {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "organization", feature = "organization-authorization", feature = "recording", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrganizationProductPlatform {
     #[doc = " `GenesysCloud`"]
@@ -170,11 +168,6 @@ impl ::std::convert::From<&str> for OrganizationProductPlatform {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for OrganizationProductPlatform {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for OrganizationProductPlatform {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -197,7 +190,7 @@ impl crate::support::Model for OrganizationProductPlatform {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "organization", feature = "organization-authorization", feature = "recording", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrganizationState {
     #[doc = " `active`"]
@@ -241,11 +234,6 @@ impl crate::support::OpenEnum for OrganizationState {
 impl ::std::convert::From<&str> for OrganizationState {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for OrganizationState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for OrganizationState {

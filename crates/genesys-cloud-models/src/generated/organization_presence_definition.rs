@@ -42,8 +42,6 @@ impl crate::support::Model for OrganizationPresenceDefinition {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for OrganizationPresenceDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -80,7 +78,7 @@ impl ::std::fmt::Debug for OrganizationPresenceDefinition {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "presence", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrganizationPresenceDefinitionSystemPresence {
     #[doc = " `Available`"]
@@ -154,11 +152,6 @@ impl ::std::convert::From<&str> for OrganizationPresenceDefinitionSystemPresence
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for OrganizationPresenceDefinitionSystemPresence {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for OrganizationPresenceDefinitionSystemPresence {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -181,7 +174,7 @@ impl crate::support::Model for OrganizationPresenceDefinitionSystemPresence {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "presence", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrganizationPresenceDefinitionType {
     #[doc = " `System`"]
@@ -221,11 +214,6 @@ impl crate::support::OpenEnum for OrganizationPresenceDefinitionType {
 impl ::std::convert::From<&str> for OrganizationPresenceDefinitionType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for OrganizationPresenceDefinitionType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for OrganizationPresenceDefinitionType {

@@ -126,8 +126,6 @@ impl crate::support::Model for Participant {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for Participant {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -248,7 +246,7 @@ impl ::std::fmt::Debug for Participant {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParticipantFlaggedReason {
     #[doc = " `general`"]
@@ -286,11 +284,6 @@ impl ::std::convert::From<&str> for ParticipantFlaggedReason {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ParticipantFlaggedReason {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ParticipantFlaggedReason {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -313,7 +306,7 @@ impl crate::support::Model for ParticipantFlaggedReason {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParticipantScreenRecordingState {
     #[doc = " `requested`"]
@@ -371,11 +364,6 @@ impl ::std::convert::From<&str> for ParticipantScreenRecordingState {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for ParticipantScreenRecordingState {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for ParticipantScreenRecordingState {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -398,7 +386,7 @@ impl crate::support::Model for ParticipantScreenRecordingState {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParticipantWrapupPrompt {
     #[doc = " `mandatory`"]
@@ -450,11 +438,6 @@ impl crate::support::OpenEnum for ParticipantWrapupPrompt {
 impl ::std::convert::From<&str> for ParticipantWrapupPrompt {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for ParticipantWrapupPrompt {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for ParticipantWrapupPrompt {

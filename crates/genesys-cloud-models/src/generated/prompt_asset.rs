@@ -54,8 +54,6 @@ impl crate::support::Model for PromptAsset {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for PromptAsset {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -104,7 +102,7 @@ impl ::std::fmt::Debug for PromptAsset {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "telephony"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PromptAssetUploadStatus {
     #[doc = " `created`"]
@@ -152,11 +150,6 @@ impl crate::support::OpenEnum for PromptAssetUploadStatus {
 impl ::std::convert::From<&str> for PromptAssetUploadStatus {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for PromptAssetUploadStatus {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for PromptAssetUploadStatus {

@@ -34,8 +34,6 @@ impl crate::support::Model for RequestMapping {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for RequestMapping {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for RequestMapping {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "journey", feature = "unreferenced"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RequestMappingAttributeType {
     #[doc = " `String`"]
@@ -114,11 +112,6 @@ impl ::std::convert::From<&str> for RequestMappingAttributeType {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for RequestMappingAttributeType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for RequestMappingAttributeType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -141,7 +134,7 @@ impl crate::support::Model for RequestMappingAttributeType {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "journey", feature = "unreferenced"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RequestMappingMappingType {
     #[doc = " `Lookup`"]
@@ -181,11 +174,6 @@ impl crate::support::OpenEnum for RequestMappingMappingType {
 impl ::std::convert::From<&str> for RequestMappingMappingType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for RequestMappingMappingType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for RequestMappingMappingType {

@@ -36,8 +36,6 @@ impl crate::support::Model for RoutingStatusDetailQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for RoutingStatusDetailQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -68,7 +66,7 @@ impl ::std::fmt::Debug for RoutingStatusDetailQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RoutingStatusDetailQueryPredicateDimension {
     #[doc = " `routingStatus`"]
@@ -106,11 +104,6 @@ impl ::std::convert::From<&str> for RoutingStatusDetailQueryPredicateDimension {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for RoutingStatusDetailQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for RoutingStatusDetailQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -133,7 +126,7 @@ impl crate::support::Model for RoutingStatusDetailQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RoutingStatusDetailQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -179,11 +172,6 @@ impl ::std::convert::From<&str> for RoutingStatusDetailQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for RoutingStatusDetailQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for RoutingStatusDetailQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -206,7 +194,7 @@ impl crate::support::Model for RoutingStatusDetailQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RoutingStatusDetailQueryPredicateType {
     #[doc = " `dimension`"]
@@ -250,11 +238,6 @@ impl crate::support::OpenEnum for RoutingStatusDetailQueryPredicateType {
 impl ::std::convert::From<&str> for RoutingStatusDetailQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for RoutingStatusDetailQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for RoutingStatusDetailQueryPredicateType {

@@ -30,8 +30,6 @@ impl crate::support::Model for SettingDirection {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for SettingDirection {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -56,7 +54,7 @@ impl ::std::fmt::Debug for SettingDirection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "messaging"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SettingDirectionInbound {
     #[doc = " `Enabled`"]
@@ -98,11 +96,6 @@ impl ::std::convert::From<&str> for SettingDirectionInbound {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for SettingDirectionInbound {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for SettingDirectionInbound {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -125,7 +118,7 @@ impl crate::support::Model for SettingDirectionInbound {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "messaging"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SettingDirectionOutbound {
     #[doc = " `Enabled`"]
@@ -165,11 +158,6 @@ impl crate::support::OpenEnum for SettingDirectionOutbound {
 impl ::std::convert::From<&str> for SettingDirectionOutbound {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for SettingDirectionOutbound {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for SettingDirectionOutbound {

@@ -48,8 +48,6 @@ impl crate::support::Model for SiteConnection {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for SiteConnection {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -92,7 +90,7 @@ impl ::std::fmt::Debug for SiteConnection {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SiteConnectionMediaModel {
     #[doc = " `Premises`"]
@@ -134,11 +132,6 @@ impl ::std::convert::From<&str> for SiteConnectionMediaModel {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for SiteConnectionMediaModel {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for SiteConnectionMediaModel {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -161,7 +154,7 @@ impl crate::support::Model for SiteConnectionMediaModel {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SiteConnectionType {
     #[doc = " `Direct`"]
@@ -205,11 +198,6 @@ impl crate::support::OpenEnum for SiteConnectionType {
 impl ::std::convert::From<&str> for SiteConnectionType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for SiteConnectionType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for SiteConnectionType {

@@ -38,8 +38,6 @@ impl crate::support::Model for SurveyDetailQueryPredicate {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for SurveyDetailQueryPredicate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -72,7 +70,7 @@ impl ::std::fmt::Debug for SurveyDetailQueryPredicate {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SurveyDetailQueryPredicateDimension {
     #[doc = " `eventTime`"]
@@ -150,11 +148,6 @@ impl ::std::convert::From<&str> for SurveyDetailQueryPredicateDimension {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for SurveyDetailQueryPredicateDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for SurveyDetailQueryPredicateDimension {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -177,7 +170,7 @@ impl crate::support::Model for SurveyDetailQueryPredicateDimension {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SurveyDetailQueryPredicateMetric {
     #[doc = " `oSurveyTotalScore`"]
@@ -215,11 +208,6 @@ impl ::std::convert::From<&str> for SurveyDetailQueryPredicateMetric {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for SurveyDetailQueryPredicateMetric {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for SurveyDetailQueryPredicateMetric {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -242,7 +230,7 @@ impl crate::support::Model for SurveyDetailQueryPredicateMetric {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SurveyDetailQueryPredicateOperator {
     #[doc = " `matches`"]
@@ -288,11 +276,6 @@ impl ::std::convert::From<&str> for SurveyDetailQueryPredicateOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for SurveyDetailQueryPredicateOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for SurveyDetailQueryPredicateOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -315,7 +298,7 @@ impl crate::support::Model for SurveyDetailQueryPredicateOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SurveyDetailQueryPredicateType {
     #[doc = " `dimension`"]
@@ -359,11 +342,6 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateType {
 impl ::std::convert::From<&str> for SurveyDetailQueryPredicateType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for SurveyDetailQueryPredicateType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for SurveyDetailQueryPredicateType {

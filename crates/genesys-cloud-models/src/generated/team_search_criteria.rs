@@ -44,8 +44,6 @@ impl crate::support::Model for TeamSearchCriteria {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for TeamSearchCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -84,7 +82,7 @@ impl ::std::fmt::Debug for TeamSearchCriteria {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "teams"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TeamSearchCriteriaOperator {
     #[doc = " `AND`"]
@@ -130,11 +128,6 @@ impl ::std::convert::From<&str> for TeamSearchCriteriaOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for TeamSearchCriteriaOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for TeamSearchCriteriaOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -157,7 +150,7 @@ impl crate::support::Model for TeamSearchCriteriaOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "teams"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TeamSearchCriteriaType {
     #[doc = " `EXACT`"]
@@ -197,11 +190,6 @@ impl crate::support::OpenEnum for TeamSearchCriteriaType {
 impl ::std::convert::From<&str> for TeamSearchCriteriaType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for TeamSearchCriteriaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for TeamSearchCriteriaType {

@@ -28,8 +28,6 @@ impl crate::support::Model for TranscriptionConfig {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for TranscriptionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -52,7 +50,7 @@ impl ::std::fmt::Debug for TranscriptionConfig {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TranscriptionConfigVendorName {
     #[doc = " `GoogleDialogflow`"]
@@ -96,11 +94,6 @@ impl crate::support::OpenEnum for TranscriptionConfigVendorName {
 impl ::std::convert::From<&str> for TranscriptionConfigVendorName {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for TranscriptionConfigVendorName {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for TranscriptionConfigVendorName {

@@ -36,8 +36,6 @@ impl crate::support::Model for UploadUrlRequest {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for UploadUrlRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -68,7 +66,7 @@ impl ::std::fmt::Debug for UploadUrlRequest {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "ai-studio", feature = "knowledge", feature = "uploads"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UploadUrlRequestServerSideEncryption {
     #[doc = " `AES256`"]
@@ -104,11 +102,6 @@ impl crate::support::OpenEnum for UploadUrlRequestServerSideEncryption {
 impl ::std::convert::From<&str> for UploadUrlRequestServerSideEncryption {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for UploadUrlRequestServerSideEncryption {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for UploadUrlRequestServerSideEncryption {

@@ -69,8 +69,8 @@ pub struct User {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skills`: array of [`UserRoutingSkill`]."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserState2`]."]
-    pub state: ::std::option::Option<crate::UserState2>,
+    #[doc = " JSON `state`: [`UserStateEnum`]."]
+    pub state: ::std::option::Option<crate::UserStateEnum>,
     #[doc = " JSON `station`: [`UserStations`]."]
     pub station: ::std::option::Option<::std::boxed::Box<crate::UserStations>>,
     #[doc = " JSON `team`: [`Team`]."]
@@ -104,8 +104,6 @@ impl crate::support::Model for User {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for User {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -204,9 +202,9 @@ impl ::std::fmt::Debug for User {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum UserState2 {
+pub enum UserStateEnum {
     #[doc = " `active`"]
     Active,
     #[doc = " `inactive`"]
@@ -216,7 +214,7 @@ pub enum UserState2 {
     #[doc = " A value not in the spec, kept as received."]
     Unknown(::std::string::String),
 }
-impl UserState2 {
+impl UserStateEnum {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
@@ -224,7 +222,7 @@ impl UserState2 {
         crate::support::OpenEnum::wire(self)
     }
 }
-impl crate::support::OpenEnum for UserState2 {
+impl crate::support::OpenEnum for UserStateEnum {
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -245,31 +243,26 @@ impl crate::support::OpenEnum for UserState2 {
         }
     }
 }
-impl ::std::convert::From<&str> for UserState2 {
+impl ::std::convert::From<&str> for UserStateEnum {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for UserState2 {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
-impl ::std::fmt::Display for UserState2 {
+impl ::std::fmt::Display for UserStateEnum {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
-impl ::serde::Serialize for UserState2 {
+impl ::serde::Serialize for UserStateEnum {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
-impl<'de> ::serde::Deserialize<'de> for UserState2 {
+impl<'de> ::serde::Deserialize<'de> for UserStateEnum {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
         crate::support::deserialize_enum(d)
     }
 }
-impl crate::support::Model for UserState2 {
+impl crate::support::Model for UserStateEnum {
     const NAME: &'static str = "User.state";
 }

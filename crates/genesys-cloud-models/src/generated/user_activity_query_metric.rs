@@ -30,8 +30,6 @@ impl crate::support::Model for UserActivityQueryMetric {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for UserActivityQueryMetric {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -56,7 +54,7 @@ impl ::std::fmt::Debug for UserActivityQueryMetric {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserActivityQueryMetricMetric {
     #[doc = " `oActiveQueues`"]
@@ -96,11 +94,6 @@ impl crate::support::OpenEnum for UserActivityQueryMetricMetric {
 impl ::std::convert::From<&str> for UserActivityQueryMetricMetric {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for UserActivityQueryMetricMetric {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for UserActivityQueryMetricMetric {

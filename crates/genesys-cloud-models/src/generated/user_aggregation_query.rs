@@ -44,8 +44,6 @@ impl crate::support::Model for UserAggregationQuery {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for UserAggregationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -84,7 +82,7 @@ impl ::std::fmt::Debug for UserAggregationQuery {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserAggregationQueryAlternateTimeDimension {
     #[doc = " `eventTime`"]
@@ -120,11 +118,6 @@ impl crate::support::OpenEnum for UserAggregationQueryAlternateTimeDimension {
 impl ::std::convert::From<&str> for UserAggregationQueryAlternateTimeDimension {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for UserAggregationQueryAlternateTimeDimension {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for UserAggregationQueryAlternateTimeDimension {

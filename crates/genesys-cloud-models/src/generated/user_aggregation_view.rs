@@ -34,8 +34,6 @@ impl crate::support::Model for UserAggregationView {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for UserAggregationView {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -64,7 +62,7 @@ impl ::std::fmt::Debug for UserAggregationView {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserAggregationViewFunction {
     #[doc = " `rangeBound`"]
@@ -102,11 +100,6 @@ impl ::std::convert::From<&str> for UserAggregationViewFunction {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for UserAggregationViewFunction {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for UserAggregationViewFunction {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -129,7 +122,7 @@ impl crate::support::Model for UserAggregationViewFunction {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserAggregationViewTarget {
     #[doc = " `tAgentRoutingStatus`"]
@@ -173,11 +166,6 @@ impl crate::support::OpenEnum for UserAggregationViewTarget {
 impl ::std::convert::From<&str> for UserAggregationViewTarget {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for UserAggregationViewTarget {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for UserAggregationViewTarget {

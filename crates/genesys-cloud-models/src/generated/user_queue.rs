@@ -110,8 +110,6 @@ impl crate::support::Model for UserQueue {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for UserQueue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -216,7 +214,7 @@ impl ::std::fmt::Debug for UserQueue {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserQueueLastAgentRoutingMode {
     #[doc = " `Disabled`"]
@@ -262,11 +260,6 @@ impl ::std::convert::From<&str> for UserQueueLastAgentRoutingMode {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for UserQueueLastAgentRoutingMode {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for UserQueueLastAgentRoutingMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -289,7 +282,7 @@ impl crate::support::Model for UserQueueLastAgentRoutingMode {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserQueueScoringMethod {
     #[doc = " `TimestampAndPriority`"]
@@ -331,11 +324,6 @@ impl ::std::convert::From<&str> for UserQueueScoringMethod {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for UserQueueScoringMethod {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for UserQueueScoringMethod {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -358,7 +346,7 @@ impl crate::support::Model for UserQueueScoringMethod {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserQueueSkillEvaluationMethod {
     #[doc = " `NONE`"]
@@ -402,11 +390,6 @@ impl crate::support::OpenEnum for UserQueueSkillEvaluationMethod {
 impl ::std::convert::From<&str> for UserQueueSkillEvaluationMethod {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for UserQueueSkillEvaluationMethod {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for UserQueueSkillEvaluationMethod {

@@ -44,8 +44,6 @@ impl crate::support::Model for VoicemailSearchCriteria {
     fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
         ::std::option::Option::Some(&mut self._nulls)
     }
-}
-impl crate::support::StructFields for VoicemailSearchCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
@@ -84,7 +82,7 @@ impl ::std::fmt::Debug for VoicemailSearchCriteria {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum VoicemailSearchCriteriaOperator {
     #[doc = " `AND`"]
@@ -130,11 +128,6 @@ impl ::std::convert::From<&str> for VoicemailSearchCriteriaOperator {
         crate::support::enum_from_str(value)
     }
 }
-impl ::std::convert::From<::std::string::String> for VoicemailSearchCriteriaOperator {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
-    }
-}
 impl ::std::fmt::Display for VoicemailSearchCriteriaOperator {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
@@ -157,7 +150,7 @@ impl crate::support::Model for VoicemailSearchCriteriaOperator {
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "voicemail"))))]
 #[doc = ""]
 #[doc = " Values this SDK version does not know are kept verbatim in `Unknown`."]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum VoicemailSearchCriteriaType {
     #[doc = " `EXACT`"]
@@ -225,11 +218,6 @@ impl crate::support::OpenEnum for VoicemailSearchCriteriaType {
 impl ::std::convert::From<&str> for VoicemailSearchCriteriaType {
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
-    }
-}
-impl ::std::convert::From<::std::string::String> for VoicemailSearchCriteriaType {
-    fn from(value: ::std::string::String) -> Self {
-        crate::support::enum_from_string(value)
     }
 }
 impl ::std::fmt::Display for VoicemailSearchCriteriaType {
