@@ -329,8 +329,8 @@ mod tests {
         assert!(v["e"] == "x" || v["e"] == "y");
         assert_eq!(v["when"], "2024-05-06T07:08:09.123Z");
         // Recursion stops at the depth limit instead of looping.
-        assert!(v["self"].is_object());
-        assert!(v["self"].get("self").is_none());
+        assert!(v["self"]["self"].is_object());
+        assert!(v["self"]["self"].get("self").is_none());
     }
 
     #[test]

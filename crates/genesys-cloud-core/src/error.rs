@@ -1,0 +1,555 @@
+//! The one error type of the SDK.
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// The header Genesys Cloud uses to identify a request in its logs.
+pub const CORRELATION_ID_HEADER: &str = "inin-correlation-id";
+
+/// How many bytes of a response body an error keeps.
+pub const BODY_EXCERPT_LIMIT: usize = 2048;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request could not be built: a missing required parameter, an invalid header
+    /// value, a body that does not serialize. Nothing was sent.
+    Build,
+    /// No usable access token: the token request failed or was refused.
+    Auth,
+    /// The connection could not be made (DNS, refused, TLS handshake, proxy).
+    Connect,
+    /// A timeout expired (per attempt or per call). The request may have been processed.
+    Timeout,
+    /// The connection failed after the request was sent (reset, closed mid-body).
+    /// The request may have been processed.
+    Transport,
+    /// The API answered with a non-success status.
+    Api,
+    /// The API answered with a success status but a body that does not match the expected
+    /// type. Status, headers, correlation id and a body excerpt are kept.
+    Decode,
+    /// Every allowed attempt failed with a retryable error; the last one is the source.
+    RetriesExhausted,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Build => "request build error",
+            ErrorKind::Auth => "authentication error",
+            ErrorKind::Connect => "connection error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport error",
+            ErrorKind::Api => "API error",
+            ErrorKind::Decode => "response decode error",
+            ErrorKind::RetriesExhausted => "retries exhausted",
+        })
+    }
+}
+
+/// The error body Genesys Cloud returns with 4xx and 5xx responses.
+///
+/// Every field is optional: gateways and proxies answer with other bodies, and those are
+/// kept in [`Error::body_excerpt`] instead.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct ApiErrorBody {
+    /// Human-readable message.
+    pub message: Option<String>,
+    /// Machine-readable code, e.g. `not.found` or `bad.request`.
+    pub code: Option<String>,
+    /// The HTTP status the body reports.
+    pub status: Option<u16>,
+    /// The message with `{placeholders}` for [`message_params`](Self::message_params).
+    pub message_with_params: Option<String>,
+    /// Values of the placeholders.
+    pub message_params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The server-side context id (often the correlation id).
+    pub context_id: Option<String>,
+    /// Further details, as sent.
+    pub details: Option<Vec<serde_json::Value>>,
+    /// Nested errors (validation failures of several fields).
+    pub errors: Option<Vec<ApiErrorBody>>,
+}
+
+impl ApiErrorBody {
+    /// Parses a Genesys error body; `None` for anything that is not a JSON object with at
+    /// least one of the known fields.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        let parsed: Self = serde_json::from_slice(body).ok()?;
+        (parsed != Self::default()).then_some(parsed)
+    }
+}
+
+/// An SDK error: what failed, and everything known about the response, if there was one.
+///
+/// Errors never carry secrets: request headers (where `Authorization` lives) are not kept, and
+/// response bodies are cut to [`BODY_EXCERPT_LIMIT`] bytes.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    operation: Option<&'static str>,
+    status: Option<StatusCode>,
+    headers: Option<HeaderMap>,
+    api: Option<ApiErrorBody>,
+    body_excerpt: Option<String>,
+    retry_after: Option<Duration>,
+    attempts: u32,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                operation: None,
+                status: None,
+                headers: None,
+                api: None,
+                body_excerpt: None,
+                retry_after: None,
+                attempts: 0,
+                source: None,
+            }),
+        }
+    }
+
+    /// A [`ErrorKind::Build`] error.
+    pub fn build(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Build, message)
+    }
+
+    /// An [`ErrorKind::Api`] error from a non-success response: the Genesys error body is
+    /// parsed, the correlation id and `Retry-After` read from the headers.
+    pub fn from_response(status: StatusCode, headers: HeaderMap, body: &[u8]) -> Self {
+        let api = ApiErrorBody::parse(body);
+        let message = api
+            .as_ref()
+            .and_then(|a| a.message.clone())
+            .unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("unexpected status")
+                    .to_owned()
+            });
+        let retry_after = parse_retry_after(&headers, std::time::SystemTime::now());
+        let mut e = Self::new(ErrorKind::Api, message)
+            .with_status(status)
+            .with_body_excerpt(body)
+            .with_headers(headers);
+        e.inner.api = api;
+        e.inner.retry_after = retry_after;
+        e
+    }
+
+    /// A [`ErrorKind::Decode`] error: a success response whose body did not decode.
+    pub fn decode(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: &[u8],
+        source: serde_json::Error,
+    ) -> Self {
+        Self::new(
+            ErrorKind::Decode,
+            format!("the response body does not match the expected type: {source}"),
+        )
+        .with_status(status)
+        .with_body_excerpt(body)
+        .with_headers(headers)
+        .with_source(source)
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    /// Keeps the response headers.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.inner.headers = Some(headers);
+        self
+    }
+
+    /// Keeps the first [`BODY_EXCERPT_LIMIT`] bytes of a response body (cut on a character
+    /// boundary).
+    pub fn with_body_excerpt(mut self, body: &[u8]) -> Self {
+        if !body.is_empty() {
+            self.inner.body_excerpt = Some(excerpt(body));
+        }
+        self
+    }
+
+    /// Sets the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// Names the operation that failed.
+    pub fn with_operation(mut self, operation_id: &'static str) -> Self {
+        self.inner.operation = Some(operation_id);
+        self
+    }
+
+    /// Records how many attempts were made.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// Sets the server's `Retry-After` hint.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.inner.retry_after = Some(wait);
+        self
+    }
+
+    /// Wraps this error as the last one of an exhausted retry loop.
+    pub fn into_retries_exhausted(self, attempts: u32) -> Self {
+        let mut e = Self::new(
+            ErrorKind::RetriesExhausted,
+            format!("gave up after {attempts} attempts"),
+        );
+        e.inner.status = self.inner.status;
+        e.inner.headers = self.inner.headers.clone();
+        e.inner.api = self.inner.api.clone();
+        e.inner.body_excerpt = self.inner.body_excerpt.clone();
+        e.inner.retry_after = self.inner.retry_after;
+        e.inner.operation = self.inner.operation;
+        e.inner.attempts = attempts;
+        e.inner.source = Some(Box::new(self));
+        e
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status, when a response was received.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The response headers, when a response was received.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner.headers.as_ref()
+    }
+
+    /// The parsed Genesys error body, when the response had one.
+    pub fn api_error(&self) -> Option<&ApiErrorBody> {
+        self.inner.api.as_ref()
+    }
+
+    /// The start of the response body, for bodies that are not a Genesys error.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.inner.body_excerpt.as_deref()
+    }
+
+    /// The `ININ-Correlation-Id` of the response, to quote to Genesys support.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.inner
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(CORRELATION_ID_HEADER))
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                self.inner
+                    .api
+                    .as_ref()
+                    .and_then(|a| a.context_id.as_deref())
+            })
+    }
+
+    /// The wait the server asked for with `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The operation id of the failed call, when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// How many attempts were made (0 when unknown).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Whether the API said 404.
+    pub fn is_not_found(&self) -> bool {
+        self.inner.status == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// Whether the API said 429.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// Whether trying again could succeed: 429, 502, 503, 504, connection and transport
+    /// failures, and timeouts. (Whether it is *safe* to retry depends on the operation's
+    /// idempotency, which the retry layer checks.)
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Connect | ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Api => matches!(
+                self.inner.status.map(|s| s.as_u16()),
+                Some(429 | 502 | 503 | 504)
+            ),
+            _ => false,
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(BODY_EXCERPT_LIMIT)];
+    let mut text = match std::str::from_utf8(cut) {
+        Ok(s) => s.to_owned(),
+        Err(e) if e.valid_up_to() > 0 && e.error_len().is_none() => {
+            String::from_utf8_lossy(&cut[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(cut).into_owned(),
+    };
+    if body.len() > BODY_EXCERPT_LIMIT {
+        text.push('…');
+    }
+    text
+}
+
+/// Reads `Retry-After` as delay-seconds or an HTTP-date (relative to `now`).
+pub fn parse_retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0 * 365.0)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.inner.kind)?;
+        if let Some(op) = self.inner.operation {
+            write!(f, " in {op}")?;
+        }
+        if let Some(status) = self.inner.status {
+            write!(f, " ({status})")?;
+        }
+        write!(f, ": {}", self.inner.message)?;
+        if let Some(code) = self.inner.api.as_ref().and_then(|a| a.code.as_deref()) {
+            write!(f, " [{code}]")?;
+        }
+        if let Some(id) = self.correlation_id() {
+            write!(f, " (correlation id {id})")?;
+        }
+        if self.inner.attempts > 1 {
+            write!(f, " after {} attempts", self.inner.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(op) = self.inner.operation {
+            d.field("operation", &op);
+        }
+        if let Some(s) = self.inner.status {
+            d.field("status", &s);
+        }
+        if let Some(id) = self.correlation_id() {
+            d.field("correlation_id", &id);
+        }
+        if let Some(api) = &self.inner.api {
+            d.field("api_error", api);
+        } else if let Some(b) = &self.inner.body_excerpt {
+            d.field("body_excerpt", b);
+        }
+        if let Some(r) = self.inner.retry_after {
+            d.field("retry_after", &r);
+        }
+        if self.inner.attempts > 0 {
+            d.field("attempts", &self.inner.attempts);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Decodes a success body into `T`, or a [`ErrorKind::Decode`] error keeping the response.
+pub fn decode_body<T: serde::de::DeserializeOwned>(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::decode(status, headers.clone(), body, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn parses_a_real_shaped_genesys_error_body() {
+        let body = br#"{"message":"The user could not be found: 9f0c","code":"not.found","status":404,
+            "messageWithParams":"The user could not be found: {id}","messageParams":{"id":"9f0c"},
+            "contextId":"c0ffee-1","details":[{"errorCode":"x"}],"errors":[{"message":"inner","code":"bad.field"}]}"#;
+        let e = Error::from_response(
+            StatusCode::NOT_FOUND,
+            headers(&[("inin-correlation-id", "corr-123")]),
+            body,
+        );
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert!(e.is_not_found() && !e.is_rate_limited() && !e.is_retryable());
+        assert_eq!(e.correlation_id(), Some("corr-123"));
+        let api = e.api_error().unwrap();
+        assert_eq!(api.code.as_deref(), Some("not.found"));
+        assert_eq!(api.status, Some(404));
+        assert_eq!(api.message_params.as_ref().unwrap()["id"], "9f0c");
+        assert_eq!(
+            api.errors.as_ref().unwrap()[0].code.as_deref(),
+            Some("bad.field")
+        );
+        assert_eq!(
+            e.to_string(),
+            "API error (404 Not Found): The user could not be found: 9f0c [not.found] (correlation id corr-123)"
+        );
+    }
+
+    #[test]
+    fn a_gateway_body_is_kept_as_an_excerpt() {
+        let e = Error::from_response(
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            b"<html>502 Bad Gateway</html>",
+        );
+        assert!(e.api_error().is_none());
+        assert_eq!(e.body_excerpt(), Some("<html>502 Bad Gateway</html>"));
+        assert!(e.is_retryable());
+        assert_eq!(e.message(), "Bad Gateway");
+        let big = vec![b'x'; BODY_EXCERPT_LIMIT * 3];
+        let e = Error::from_response(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), &big);
+        assert_eq!(
+            e.body_excerpt().unwrap().chars().count(),
+            BODY_EXCERPT_LIMIT + 1
+        );
+    }
+
+    #[test]
+    fn context_id_stands_in_for_a_missing_correlation_header() {
+        let e = Error::from_response(
+            StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
+            br#"{"message":"m","contextId":"ctx"}"#,
+        );
+        assert_eq!(e.correlation_id(), Some("ctx"));
+    }
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", &date)]), now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", "soon")]), now),
+            None
+        );
+        let e = Error::from_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            headers(&[("retry-after", "3")]),
+            b"{}",
+        );
+        assert!(e.is_rate_limited() && e.is_retryable());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn decode_errors_keep_status_correlation_id_and_body() {
+        let body = Bytes::from_static(br#"{"id": 5"#);
+        let h = headers(&[("inin-correlation-id", "corr-9")]);
+        let e =
+            decode_body::<serde_json::Map<String, serde_json::Value>>(StatusCode::OK, &h, &body)
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert_eq!(e.status(), Some(StatusCode::OK));
+        assert_eq!(e.correlation_id(), Some("corr-9"));
+        assert_eq!(e.body_excerpt(), Some(r#"{"id": 5"#));
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn retries_exhausted_keeps_the_last_response() {
+        let last = Error::from_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            headers(&[("inin-correlation-id", "c")]),
+            b"{}",
+        );
+        let e = last.into_retries_exhausted(4);
+        assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
+        assert_eq!(e.attempts(), 4);
+        assert_eq!(e.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(e.correlation_id(), Some("c"));
+        assert!(e.to_string().ends_with("after 4 attempts"), "{e}");
+    }
+}

@@ -1,0 +1,263 @@
+//! The object-safe seam between generated operations and the transport.
+
+use crate::error::{decode_body, Error, ErrorKind};
+use crate::request::{RequestParts, Response};
+use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sends requests. The transport implements it over its tower stack; tests implement it
+/// in-process. Implementations return every response they receive, success or not: turning
+/// statuses into errors is [`execute`]'s job.
+pub trait Executor: Send + Sync + 'static {
+    /// Sends one request (origin-form URI; the executor adds scheme and host).
+    fn execute(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>>;
+
+    /// The API host this executor talks to (`api.mypurecloud.com`), used to refuse following
+    /// a `nextUri` to any other host. `None` refuses every absolute `nextUri`.
+    fn api_host(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A shared executor, as operation builders hold it.
+pub type SharedExecutor = Arc<dyn Executor>;
+
+/// Sends `parts` and returns the raw success response; a non-2xx status becomes an
+/// [`ErrorKind::Api`] error with the parsed error body. Not generic: every operation shares it.
+pub async fn execute(
+    executor: &dyn Executor,
+    parts: RequestParts,
+) -> Result<http::Response<Bytes>, Error> {
+    let operation = parts.meta.operation_id;
+    let request = parts.into_request()?;
+    let response = executor
+        .execute(request)
+        .await
+        .map_err(|e| e.with_operation(operation))?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        let (head, body) = response.into_parts();
+        Err(Error::from_response(head.status, head.headers, &body).with_operation(operation))
+    }
+}
+
+/// Sends `parts` and decodes the JSON body into `T` (the only generic step).
+pub async fn send_json<T: serde::de::DeserializeOwned>(
+    executor: &dyn Executor,
+    parts: RequestParts,
+) -> Result<Response<T>, Error> {
+    let operation = parts.meta.operation_id;
+    let (head, body) = execute(executor, parts).await?.into_parts();
+    let value =
+        decode_body(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
+    Ok(Response {
+        status: head.status,
+        headers: head.headers,
+        value,
+    })
+}
+
+/// Sends `parts` for an operation whose response has no schema; the body is ignored.
+pub async fn send_empty(
+    executor: &dyn Executor,
+    parts: RequestParts,
+) -> Result<Response<()>, Error> {
+    let (head, _) = execute(executor, parts).await?.into_parts();
+    Ok(Response {
+        status: head.status,
+        headers: head.headers,
+        value: (),
+    })
+}
+
+/// Sends `parts` for an operation that answers with text: a JSON string is unquoted, any
+/// other body is returned as it is (lossy UTF-8).
+pub async fn send_text(
+    executor: &dyn Executor,
+    parts: RequestParts,
+) -> Result<Response<String>, Error> {
+    let (head, body) = execute(executor, parts).await?.into_parts();
+    let value = serde_json::from_slice::<String>(&body)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+    Ok(Response {
+        status: head.status,
+        headers: head.headers,
+        value,
+    })
+}
+
+/// An executor that always fails, for builders made without a client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unconnected;
+
+impl Executor for Unconnected {
+    fn execute(
+        &self,
+        _request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+        Box::pin(async { Err(Error::new(ErrorKind::Connect, "no transport configured")) })
+    }
+}
+
+/// How a [`Call`] turns a success response into its output.
+pub trait DecodeAs<T>: Send + 'static {
+    /// Decodes the body.
+    fn decode(
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+        body: &Bytes,
+    ) -> Result<T, Error>;
+}
+
+/// Decode the body as JSON into the model.
+#[derive(Debug)]
+pub enum Json {}
+/// Ignore the body (operations without a response schema).
+#[derive(Debug)]
+pub enum Empty {}
+/// Take the body as text (a JSON string is unquoted).
+#[derive(Debug)]
+pub enum Text {}
+
+impl<T: serde::de::DeserializeOwned> DecodeAs<T> for Json {
+    fn decode(
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+        body: &Bytes,
+    ) -> Result<T, Error> {
+        decode_body(status, headers, body)
+    }
+}
+
+impl DecodeAs<()> for Empty {
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, _: &Bytes) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl DecodeAs<String> for Text {
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<String, Error> {
+        Ok(serde_json::from_slice::<String>(body)
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()))
+    }
+}
+
+enum CallState {
+    Failed(Option<Error>),
+    Pending(
+        &'static str,
+        BoxFuture<'static, Result<http::Response<Bytes>, Error>>,
+    ),
+}
+
+/// The future of an operation's `send()`: the request is built and sent by shared,
+/// non-generic code; only the final decode is generic, and it is compiled only where the
+/// future is awaited.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<T, M = Json> {
+    state: CallState,
+    with_response: std::marker::PhantomData<fn() -> (T, M)>,
+}
+
+/// Like [`Call`], resolving to a [`Response`] with status and headers.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct CallWithResponse<T, M = Json>(Call<T, M>);
+
+impl<T, M> Call<T, M> {
+    /// Starts sending `parts` (or fails with the build error) through `executor`.
+    pub fn new(executor: &SharedExecutor, parts: Result<RequestParts, Error>) -> Self {
+        let state = match parts {
+            Err(e) => CallState::Failed(Some(e)),
+            Ok(parts) => {
+                let operation = parts.meta.operation_id;
+                let executor = executor.clone();
+                CallState::Pending(
+                    operation,
+                    Box::pin(async move { execute(&*executor, parts).await }),
+                )
+            }
+        };
+        Self {
+            state,
+            with_response: std::marker::PhantomData,
+        }
+    }
+
+    /// Resolve to a [`Response`] (status, headers, correlation id) instead of the bare value.
+    pub fn with_response(self) -> CallWithResponse<T, M> {
+        CallWithResponse(self)
+    }
+
+    fn poll_response(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(&'static str, http::Response<Bytes>), Error>> {
+        match &mut self.state {
+            CallState::Failed(e) => std::task::Poll::Ready(Err(e
+                .take()
+                .unwrap_or_else(|| Error::build("the call was polled after it finished")))),
+            CallState::Pending(op, fut) => fut.as_mut().poll(cx).map(|r| r.map(|resp| (*op, resp))),
+        }
+    }
+}
+
+impl<T, M> std::fmt::Debug for Call<T, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.state {
+            CallState::Failed(e) => f.debug_tuple("Call::Failed").field(e).finish(),
+            CallState::Pending(op, _) => f.debug_tuple("Call::Pending").field(op).finish(),
+        }
+    }
+}
+
+impl<T, M: DecodeAs<T>> Future for Call<T, M> {
+    type Output = Result<T, Error>;
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // `Call` holds only boxed futures and errors, so it is `Unpin`.
+        let this = self.get_mut();
+        this.poll_response(cx).map(|r| {
+            let (op, response) = r?;
+            let (head, body) = response.into_parts();
+            M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))
+        })
+    }
+}
+
+impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
+    type Output = Result<Response<T>, Error>;
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        this.0.poll_response(cx).map(|r| {
+            let (op, response) = r?;
+            let (head, body) = response.into_parts();
+            let value =
+                M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))?;
+            Ok(Response {
+                status: head.status,
+                headers: head.headers,
+                value,
+            })
+        })
+    }
+}
+
+impl<T, M> std::fmt::Debug for CallWithResponse<T, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}

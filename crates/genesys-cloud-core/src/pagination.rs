@@ -1,0 +1,429 @@
+//! Listings as lazy streams of pages or items.
+//!
+//! A [`Paginator`] fetches a page only when the stream is polled past the previous one, and
+//! stops on the last page, on an empty page, or when the server repeats a page number,
+//! cursor or `nextUri` (a loop guard). A `nextUri` that points to another host is refused, so
+//! the bearer token only ever goes to the API host.
+
+use crate::error::Error;
+use crate::executor::{send_json, SharedExecutor};
+use crate::meta::PaginationKind;
+use crate::request::RequestParts;
+use crate::Query;
+use futures_core::Stream;
+use futures_util::stream::{self, StreamExt};
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What a paginator reads from one page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageInfo {
+    /// The page's number, when the listing says it.
+    pub page_number: Option<i64>,
+    /// How many pages there are, when the listing says it.
+    pub page_count: Option<i64>,
+    /// The URI of the next page, when the listing has one.
+    pub next_uri: Option<String>,
+    /// The cursor of the next page, when the listing has one.
+    pub cursor: Option<String>,
+    /// How many items the page holds.
+    pub item_count: usize,
+}
+
+/// Which page to build a request for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRequest {
+    /// The first page, as the builder's own parameters say.
+    First,
+    /// A page number.
+    PageNumber(i64),
+    /// A cursor value for the operation's cursor parameter.
+    Cursor(String),
+}
+
+/// Builds the request of a page.
+pub type BuildPage = Arc<dyn Fn(&PageRequest) -> Result<RequestParts, Error> + Send + Sync>;
+
+/// A boxed stream.
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
+
+/// A lazy walk over a listing operation. `P` is the page model, `I` its item.
+pub struct Paginator<P, I> {
+    executor: SharedExecutor,
+    kind: PaginationKind,
+    build: BuildPage,
+    info: fn(&P) -> PageInfo,
+    items: fn(P) -> Vec<I>,
+    max_pages: Option<usize>,
+}
+
+impl<P, I> std::fmt::Debug for Paginator<P, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paginator")
+            .field("kind", &self.kind)
+            .field("max_pages", &self.max_pages)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Next {
+    Request(PageRequest),
+    Uri(String),
+    Done,
+}
+
+struct State {
+    next: Next,
+    seen: HashSet<String>,
+    fetched: usize,
+    page: i64,
+}
+
+impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
+    /// A paginator; generated code makes these in `into_paginator()`.
+    pub fn new(
+        executor: SharedExecutor,
+        kind: PaginationKind,
+        build: BuildPage,
+        info: fn(&P) -> PageInfo,
+        items: fn(P) -> Vec<I>,
+    ) -> Self {
+        Self {
+            executor,
+            kind,
+            build,
+            info,
+            items,
+            max_pages: None,
+        }
+    }
+
+    /// Stops after `n` pages at most.
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.max_pages = Some(n);
+        self
+    }
+
+    /// The pages, fetched one at a time as the stream is polled.
+    pub fn pages(self) -> BoxStream<Result<P, Error>> {
+        let this = Arc::new(self);
+        let state = State {
+            next: Next::Request(PageRequest::First),
+            seen: HashSet::new(),
+            fetched: 0,
+            page: 0,
+        };
+        Box::pin(stream::unfold(state, move |mut state| {
+            let this = this.clone();
+            async move {
+                if this.max_pages.is_some_and(|m| state.fetched >= m) {
+                    return None;
+                }
+                let parts = match std::mem::replace(&mut state.next, Next::Done) {
+                    Next::Done => return None,
+                    Next::Request(req) => (this.build)(&req),
+                    Next::Uri(uri) => (this.build)(&PageRequest::First)
+                        .and_then(|first| follow(first, &uri, this.executor.api_host())),
+                };
+                let parts = match parts {
+                    Ok(p) => p,
+                    Err(e) => return Some((Err(e), state)),
+                };
+                let page: P = match send_json(&*this.executor, parts).await {
+                    Ok(r) => r.value,
+                    Err(e) => return Some((Err(e), state)),
+                };
+                state.fetched += 1;
+                state.page += 1;
+                let info = (this.info)(&page);
+                state.next = this.next_after(&info, &mut state);
+                Some((Ok(page), state))
+            }
+        }))
+    }
+
+    /// The items of every page, in order.
+    pub fn items(self) -> BoxStream<Result<I, Error>> {
+        let items = self.items;
+        Box::pin(self.pages().flat_map(move |page| {
+            let batch: Vec<Result<I, Error>> = match page {
+                Ok(p) => items(p).into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            stream::iter(batch)
+        }))
+    }
+
+    fn next_after(&self, info: &PageInfo, state: &mut State) -> Next {
+        match self.kind {
+            PaginationKind::PageNumber => {
+                let current = info.page_number.unwrap_or(state.page);
+                if info.item_count == 0
+                    || info.page_count.is_some_and(|c| current >= c)
+                    || !state.seen.insert(format!("page:{current}"))
+                {
+                    Next::Done
+                } else {
+                    state.page = current;
+                    Next::Request(PageRequest::PageNumber(current + 1))
+                }
+            }
+            PaginationKind::NextUri => match info.next_uri.as_deref().filter(|u| !u.is_empty()) {
+                Some(uri) if state.seen.insert(format!("uri:{uri}")) => Next::Uri(uri.to_owned()),
+                _ => Next::Done,
+            },
+            PaginationKind::Cursor => match info.cursor.as_deref().filter(|c| !c.is_empty()) {
+                Some(c) if info.item_count > 0 && state.seen.insert(format!("cursor:{c}")) => {
+                    Next::Request(PageRequest::Cursor(c.to_owned()))
+                }
+                _ => Next::Done,
+            },
+        }
+    }
+}
+
+/// The parts of the page at `next_uri`: the first page's parts with path and query taken from
+/// the URI. A relative URI is followed; an absolute one only when its host is `api_host`.
+pub fn follow(
+    first: RequestParts,
+    next_uri: &str,
+    api_host: Option<String>,
+) -> Result<RequestParts, Error> {
+    let uri: http::Uri = next_uri.parse().map_err(|_| {
+        Error::build(format!(
+            "the listing's nextUri is not a valid URI: {next_uri:?}"
+        ))
+    })?;
+    if let Some(host) = uri.host() {
+        if api_host.as_deref().map(|h| h.eq_ignore_ascii_case(host)) != Some(true) {
+            return Err(Error::build(format!("refusing to follow nextUri to another host ({host}): the access token is only sent to the API host")));
+        }
+    }
+    let mut parts = first;
+    parts.path = uri.path().to_owned();
+    parts.query = Query::from_encoded(uri.query().unwrap_or_default());
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::{BoxFuture, Executor};
+    use crate::meta::OperationMeta;
+    use bytes::Bytes;
+    use futures_util::TryStreamExt;
+    use serde::Deserialize;
+    use std::sync::Mutex;
+
+    static META: OperationMeta = OperationMeta {
+        operation_id: "getThings",
+        tags: &["Things"],
+        method: http::Method::GET,
+        path_template: "/api/v2/things",
+        idempotent: true,
+        pagination: Some(PaginationKind::PageNumber),
+        deprecated: false,
+        preview: false,
+        needs_auth: true,
+    };
+
+    /// Answers with the page bodies in order and records the request URIs.
+    struct Pages {
+        bodies: Mutex<Vec<String>>,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Executor for Pages {
+        fn execute(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+            self.seen.lock().unwrap().push(request.uri().to_string());
+            let body = {
+                let mut b = self.bodies.lock().unwrap();
+                if b.is_empty() {
+                    "{}".to_owned()
+                } else {
+                    b.remove(0)
+                }
+            };
+            Box::pin(async move { Ok(http::Response::new(Bytes::from(body))) })
+        }
+        fn api_host(&self) -> Option<String> {
+            Some("api.example.com".into())
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Listing {
+        entities: Vec<u32>,
+        page_number: Option<i64>,
+        page_count: Option<i64>,
+        next_uri: Option<String>,
+        cursor: Option<String>,
+    }
+
+    fn info(l: &Listing) -> PageInfo {
+        PageInfo {
+            page_number: l.page_number,
+            page_count: l.page_count,
+            next_uri: l.next_uri.clone(),
+            cursor: l.cursor.clone(),
+            item_count: l.entities.len(),
+        }
+    }
+
+    fn run(
+        kind: PaginationKind,
+        bodies: &[&str],
+        max: Option<usize>,
+    ) -> (Result<Vec<u32>, Error>, Vec<String>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let exec = Arc::new(Pages {
+            bodies: Mutex::new(bodies.iter().map(|s| s.to_string()).collect()),
+            seen: seen.clone(),
+        });
+        let build: BuildPage = Arc::new(|req| {
+            let mut p = RequestParts::new(&META, "/api/v2/things".into());
+            p.query.push("pageSize", "2");
+            match req {
+                PageRequest::First => {}
+                PageRequest::PageNumber(n) => {
+                    p.query.push("pageNumber", &n.to_string());
+                }
+                PageRequest::Cursor(c) => {
+                    p.query.push("after", c);
+                }
+            }
+            Ok(p)
+        });
+        let mut pager = Paginator::<Listing, u32>::new(exec, kind, build, info, |l| l.entities);
+        if let Some(m) = max {
+            pager = pager.max_pages(m);
+        }
+        let items = futures_executor::block_on(pager.items().try_collect::<Vec<_>>());
+        let uris = seen.lock().unwrap().clone();
+        (items, uris)
+    }
+
+    #[test]
+    fn page_numbers_until_the_page_count() {
+        let (items, uris) = run(
+            PaginationKind::PageNumber,
+            &[
+                r#"{"entities":[1,2],"pageNumber":1,"pageCount":3}"#,
+                r#"{"entities":[3,4],"pageNumber":2,"pageCount":3}"#,
+                r#"{"entities":[5],"pageNumber":3,"pageCount":3}"#,
+            ],
+            None,
+        );
+        assert_eq!(items.unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            uris,
+            vec![
+                "/api/v2/things?pageSize=2",
+                "/api/v2/things?pageSize=2&pageNumber=2",
+                "/api/v2/things?pageSize=2&pageNumber=3"
+            ]
+        );
+    }
+
+    #[test]
+    fn stops_on_an_empty_or_repeated_page() {
+        let (items, uris) = run(
+            PaginationKind::PageNumber,
+            &[
+                r#"{"entities":[1],"pageNumber":1}"#,
+                r#"{"entities":[],"pageNumber":2}"#,
+            ],
+            None,
+        );
+        assert_eq!(items.unwrap(), vec![1]);
+        assert_eq!(uris.len(), 2);
+        // A server that keeps answering page 1 is not followed forever.
+        let (items, uris) = run(
+            PaginationKind::PageNumber,
+            &[
+                r#"{"entities":[1],"pageNumber":1}"#,
+                r#"{"entities":[1],"pageNumber":1}"#,
+                r#"{"entities":[1],"pageNumber":1}"#,
+            ],
+            None,
+        );
+        assert_eq!(items.unwrap(), vec![1, 1]);
+        assert_eq!(uris.len(), 2);
+    }
+
+    #[test]
+    fn is_lazy_and_honours_max_pages() {
+        let (items, uris) = run(
+            PaginationKind::PageNumber,
+            &[
+                r#"{"entities":[1],"pageCount":9}"#,
+                r#"{"entities":[2],"pageCount":9}"#,
+            ],
+            Some(1),
+        );
+        assert_eq!(items.unwrap(), vec![1]);
+        assert_eq!(uris.len(), 1, "no request beyond what was consumed");
+    }
+
+    #[test]
+    fn follows_next_uri_on_the_api_host_only() {
+        let (items, uris) = run(
+            PaginationKind::NextUri,
+            &[
+                r#"{"entities":[1],"nextUri":"/api/v2/things?cursor=abc&pageSize=2"}"#,
+                r#"{"entities":[2],"nextUri":"https://api.example.com/api/v2/things?cursor=def"}"#,
+                r#"{"entities":[3]}"#,
+            ],
+            None,
+        );
+        assert_eq!(items.unwrap(), vec![1, 2, 3]);
+        assert_eq!(uris[1], "/api/v2/things?cursor=abc&pageSize=2");
+        assert_eq!(uris[2], "/api/v2/things?cursor=def");
+        let (items, uris) = run(
+            PaginationKind::NextUri,
+            &[r#"{"entities":[1],"nextUri":"https://evil.example.net/steal"}"#],
+            None,
+        );
+        let e = items.unwrap_err();
+        assert!(e.to_string().contains("refusing to follow nextUri"), "{e}");
+        assert_eq!(uris.len(), 1, "nothing was sent to the other host");
+    }
+
+    #[test]
+    fn cursors_until_absent_or_repeated() {
+        let (items, uris) = run(
+            PaginationKind::Cursor,
+            &[
+                r#"{"entities":[1],"cursor":"c1"}"#,
+                r#"{"entities":[2],"cursor":"c2"}"#,
+                r#"{"entities":[3],"cursor":"c2"}"#,
+            ],
+            None,
+        );
+        assert_eq!(items.unwrap(), vec![1, 2, 3]);
+        assert_eq!(
+            uris,
+            vec![
+                "/api/v2/things?pageSize=2",
+                "/api/v2/things?pageSize=2&after=c1",
+                "/api/v2/things?pageSize=2&after=c2"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_ends_the_stream_with_the_error() {
+        let (items, _) = run(
+            PaginationKind::PageNumber,
+            &[r#"{"entities":"not a list"}"#],
+            None,
+        );
+        assert_eq!(items.unwrap_err().kind(), crate::ErrorKind::Decode);
+    }
+}

@@ -1,0 +1,193 @@
+//! A request as the generated operations build it, and a decoded response.
+
+use crate::encode::Query;
+use crate::error::{Error, CORRELATION_ID_HEADER};
+use crate::meta::OperationMeta;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
+use std::time::Duration;
+
+/// Overrides of the client's retry settings for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetryOverride {
+    /// At most this many attempts (1 = no retry).
+    pub max_attempts: Option<u32>,
+    /// Give up retrying once this much time has passed since the first attempt.
+    pub max_elapsed: Option<Duration>,
+}
+
+impl RetryOverride {
+    /// No retry for this call.
+    pub fn disabled() -> Self {
+        Self {
+            max_attempts: Some(1),
+            max_elapsed: None,
+        }
+    }
+}
+
+/// Options of one call, set with the `with_*` methods of [`Operation`](crate::Operation).
+/// They travel to the transport in the request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// The time limit of the whole call, retries included.
+    pub timeout: Option<Duration>,
+    /// Extra headers (name, value), added after (and so replacing) the SDK's own; checked when
+    /// the request is built.
+    pub headers: Vec<(String, String)>,
+    /// Retry settings for this call.
+    pub retry: Option<RetryOverride>,
+}
+
+/// Everything a generated operation decides about a request; the transport adds the host,
+/// authentication and the SDK's headers.
+#[derive(Debug, Clone)]
+pub struct RequestParts {
+    /// The operation.
+    pub meta: &'static OperationMeta,
+    /// The path with its parameters filled in and percent-encoded.
+    pub path: String,
+    /// The query.
+    pub query: Query,
+    /// Header parameters of the operation.
+    pub headers: HeaderMap,
+    /// The JSON body, if any.
+    pub body: Option<Bytes>,
+    /// Per-call options.
+    pub options: CallOptions,
+}
+
+impl RequestParts {
+    /// Parts for `meta` with a filled path and nothing else.
+    pub fn new(meta: &'static OperationMeta, path: String) -> Self {
+        Self {
+            meta,
+            path,
+            query: Query::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            options: CallOptions::default(),
+        }
+    }
+
+    /// Sets a JSON body.
+    pub fn json_body<T: serde::Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::build(format!("the request body does not serialize: {e}")).with_source(e)
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(())
+    }
+
+    /// Sets a header parameter of the operation.
+    pub fn header(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::build(format!("invalid value for header parameter {name}")))?;
+        self.headers.insert(HeaderName::from_static(name), value);
+        Ok(())
+    }
+
+    /// The path and query (`/api/v2/users?pageSize=25`).
+    pub fn path_and_query(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query.as_str())
+        }
+    }
+
+    /// The `http::Request` the executor receives: an origin-form URI (path and query),
+    /// `Accept` and `Content-Type`, the header parameters, then the per-call headers; the
+    /// [`OperationMeta`] and [`CallOptions`] ride in the extensions.
+    pub fn into_request(self) -> Result<http::Request<Bytes>, Error> {
+        let uri: http::Uri =
+            self.path_and_query()
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| {
+                    Error::build(format!("invalid request path: {e}"))
+                        .with_operation(self.meta.operation_id)
+                })?;
+        let mut request = http::Request::new(self.body.clone().unwrap_or_default());
+        *request.method_mut() = self.meta.method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if self.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        for (name, value) in &self.options.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::build(format!("invalid header name {name:?}"))
+                    .with_operation(self.meta.operation_id)
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::build(format!("invalid value for header {name}"))
+                    .with_operation(self.meta.operation_id)
+            })?;
+            headers.insert(name, value);
+        }
+        request.extensions_mut().insert(self.meta);
+        request.extensions_mut().insert(self.options);
+        Ok(request)
+    }
+}
+
+/// A decoded response with its status and headers.
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The decoded body.
+    pub value: T,
+}
+
+impl<T> Response<T> {
+    /// The `ININ-Correlation-Id` of the response.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.headers
+            .get(CORRELATION_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The body, dropping status and headers.
+    pub fn into_value(self) -> T {
+        self.value
+    }
+}
+
+/// The per-call options every operation builder has: `with_timeout`, `with_header`,
+/// `with_retry`. Bring it into scope with the SDK's prelude.
+pub trait Operation: Sized {
+    /// The builder's options.
+    fn options_mut(&mut self) -> &mut CallOptions;
+
+    /// Limits the whole call, retries included, to `timeout`.
+    fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.options_mut().timeout = Some(timeout);
+        self
+    }
+
+    /// Adds a header to this call only (replacing the SDK's header of the same name).
+    /// An invalid name or value fails the call with a build error, before anything is sent.
+    fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options_mut().headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Overrides the client's retry settings for this call.
+    fn with_retry(mut self, retry: RetryOverride) -> Self {
+        self.options_mut().retry = Some(retry);
+        self
+    }
+
+    /// Sends this call once, without retries.
+    fn without_retry(self) -> Self {
+        self.with_retry(RetryOverride::disabled())
+    }
+}
