@@ -37,10 +37,7 @@ fn main() -> Result<(), serde_json::Error> {
         None => println!("state: absent"),
     }
     if let Some(at) = user.date_last_login {
-        println!(
-            "last login: {} (typed chrono::DateTime<Utc>)",
-            at.format("%Y-%m-%d %H:%M UTC")
-        );
+        println!("last login: {} (typed chrono::DateTime<Utc>)", at.format("%Y-%m-%d %H:%M UTC"));
     }
     println!("Debug shows present fields only:\n  {user:?}");
 

@@ -24,11 +24,7 @@ impl Features {
     /// All feature names (tags plus `unreferenced`), sorted.
     pub fn all(&self) -> BTreeSet<String> {
         let mut all: BTreeSet<String> = self.tag_features.values().cloned().collect();
-        if self
-            .by_definition
-            .values()
-            .any(|f| f.contains(UNREFERENCED))
-        {
+        if self.by_definition.values().any(|f| f.contains(UNREFERENCED)) {
             all.insert(UNREFERENCED.to_owned());
         }
         all
@@ -36,10 +32,7 @@ impl Features {
 
     /// How many definitions a feature turns on.
     pub fn count(&self, feature: &str) -> usize {
-        self.by_definition
-            .values()
-            .filter(|f| f.contains(feature))
-            .count()
+        self.by_definition.values().filter(|f| f.contains(feature)).count()
     }
 }
 
@@ -60,11 +53,7 @@ pub fn plan(ir: &Ir) -> Features {
             Kind::StringEnum(_) | Kind::IntEnum(_) => {}
         }
         let from = t.owner;
-        edges.entry(from).or_default().extend(
-            out.into_iter()
-                .map(|i| ir.types[i].owner)
-                .filter(|&o| o != from),
-        );
+        edges.entry(from).or_default().extend(out.into_iter().map(|i| ir.types[i].owner).filter(|&o| o != from));
     }
     let reach = |roots: &BTreeSet<usize>| -> BTreeSet<usize> {
         let mut seen: BTreeSet<usize> = BTreeSet::new();
@@ -81,11 +70,8 @@ pub fn plan(ir: &Ir) -> Features {
 
     let mut feature_names = names::Namer::with_reserved(RESERVED);
     let mut tag_features = BTreeMap::new();
-    let mut by_definition: BTreeMap<usize, BTreeSet<String>> = ir
-        .definitions
-        .iter()
-        .map(|&d| (d, BTreeSet::new()))
-        .collect();
+    let mut by_definition: BTreeMap<usize, BTreeSet<String>> =
+        ir.definitions.iter().map(|&d| (d, BTreeSet::new())).collect();
     for (tag, roots) in &ir.tag_roots {
         let feature = feature_names.take(&names::feature(tag), "-");
         for d in reach(roots) {
@@ -93,29 +79,16 @@ pub fn plan(ir: &Ir) -> Features {
         }
         tag_features.insert(tag.clone(), feature);
     }
-    let orphans: BTreeSet<usize> = by_definition
-        .iter()
-        .filter(|(_, f)| f.is_empty())
-        .map(|(d, _)| *d)
-        .collect();
+    let orphans: BTreeSet<usize> = by_definition.iter().filter(|(_, f)| f.is_empty()).map(|(d, _)| *d).collect();
     for d in reach(&orphans) {
-        by_definition
-            .entry(d)
-            .or_default()
-            .insert(UNREFERENCED.to_owned());
+        by_definition.entry(d).or_default().insert(UNREFERENCED.to_owned());
     }
-    Features {
-        tag_features,
-        by_definition,
-    }
+    Features { tag_features, by_definition }
 }
 
 /// `cfg(any(feature = "a", feature = "b"))` contents for a feature set.
 pub fn cfg_any(features: &BTreeSet<String>) -> String {
-    let list: Vec<String> = features
-        .iter()
-        .map(|f| format!("feature = \"{f}\""))
-        .collect();
+    let list: Vec<String> = features.iter().map(|f| format!("feature = \"{f}\"")).collect();
     match list.as_slice() {
         [one] => one.clone(),
         _ => format!("any({})", list.join(", ")),

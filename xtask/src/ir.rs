@@ -25,10 +25,7 @@ impl fmt::Display for GenError {
 impl std::error::Error for GenError {}
 
 fn err<T>(pointer: &str, message: impl Into<String>) -> Result<T, GenError> {
-    Err(GenError {
-        pointer: pointer.to_owned(),
-        message: message.into(),
-    })
+    Err(GenError { pointer: pointer.to_owned(), message: message.into() })
 }
 
 /// A field or value type.
@@ -128,11 +125,12 @@ pub struct Ir {
     pub modules: HashMap<usize, String>,
     /// The spec's tags (sorted) with the definitions their operations reach directly.
     pub tag_roots: BTreeMap<String, BTreeSet<usize>>,
+    /// Types synthesized from inline body and response schemas of operations, by pointer.
+    pub op_types: HashMap<String, usize>,
 }
 
 /// Type names the crate root uses for its own items; definitions with these names get a suffix.
-pub const RESERVED_TYPE_NAMES: &[&str] =
-    &["Model", "ExplicitNulls", "YearMonth", "Base64Bytes", "Key"];
+pub const RESERVED_TYPE_NAMES: &[&str] = &["Model", "ExplicitNulls", "YearMonth", "Base64Bytes", "Key"];
 
 struct Builder<'a> {
     doc: &'a Document,
@@ -184,6 +182,18 @@ pub fn build(doc: &Document) -> Result<Ir, GenError> {
         b.types[index].kind = kind;
     }
 
+    // Inline body and response schemas of operations that need a named type (objects with
+    // properties, allOf, enums) become models of their own, named after the operation.
+    let mut definitions = definitions;
+    let op_roots = b.operation_types()?;
+    for (i, t) in b.types.iter().enumerate() {
+        if t.owner == i && i >= def_names.len() {
+            definitions.push(i);
+        }
+    }
+    let op_types: HashMap<String, usize> =
+        b.by_pointer.iter().filter(|(p, _)| p.starts_with("#/paths/")).map(|(p, i)| (p.clone(), *i)).collect();
+
     let mut modules = HashMap::new();
     let mut module_names = Namer::with_reserved(&["support", "prelude", "generated"]);
     for &i in &definitions {
@@ -191,33 +201,23 @@ pub fn build(doc: &Document) -> Result<Ir, GenError> {
         modules.insert(i, module_names.take(&m, "_"));
     }
 
-    let tag_roots = b.tag_roots()?;
-    let mut ir = Ir {
-        types: b.types,
-        definitions,
-        modules,
-        tag_roots,
-    };
+    let mut tag_roots = b.tag_roots()?;
+    for (tags, roots) in op_roots {
+        for tag in tags {
+            tag_roots.entry(tag).or_default().extend(roots.iter().map(|&r| b.types[r].owner));
+        }
+    }
+    let mut ir = Ir { types: b.types, definitions, modules, tag_roots, op_types };
     box_recursive_fields(&mut ir);
     Ok(ir)
 }
 
 impl Builder<'_> {
-    fn definition_kind(
-        &mut self,
-        schema: &Value,
-        pointer: &str,
-        index: usize,
-    ) -> Result<Kind, GenError> {
+    fn definition_kind(&mut self, schema: &Value, pointer: &str, index: usize) -> Result<Kind, GenError> {
         let obj = schema_object(schema, pointer)?;
         if obj.contains_key("$ref") {
             // A definition that is only a reference: a newtype around the target.
-            return Ok(Kind::Newtype(self.ty(
-                schema,
-                pointer,
-                index,
-                &self.types[index].name.clone(),
-            )?));
+            return Ok(Kind::Newtype(self.ty(schema, pointer, index, &self.types[index].name.clone())?));
         }
         if obj.contains_key("enum") {
             return self.enum_kind(obj, pointer);
@@ -280,20 +280,13 @@ impl Builder<'_> {
                         );
                     };
                     if seen.insert(n) {
-                        let name = if n < 0 {
-                            format!("Minus{}", n.unsigned_abs())
-                        } else {
-                            format!("V{n}")
-                        };
+                        let name = if n < 0 { format!("Minus{}", n.unsigned_abs()) } else { format!("V{n}") };
                         out.push((variants.take(&name, "_"), n));
                     }
                 }
                 Ok(Kind::IntEnum(out))
             }
-            Some(other) => err(
-                pointer,
-                format!("enums of type `{other}` are not supported (only string and integer)"),
-            ),
+            Some(other) => err(pointer, format!("enums of type `{other}` are not supported (only string and integer)")),
         }
     }
 
@@ -315,13 +308,9 @@ impl Builder<'_> {
                 let part_pointer = format!("{pointer}/allOf/{i}");
                 let part_obj = schema_object(part, &part_pointer)?;
                 if let Some(reference) = part_obj.get("$ref") {
-                    let (target_pointer, target) =
-                        self.resolve_definition(reference, &part_pointer)?;
+                    let (target_pointer, target) = self.resolve_definition(reference, &part_pointer)?;
                     if stack.contains(&target_pointer) {
-                        return err(
-                            &part_pointer,
-                            format!("`allOf` cycle through {target_pointer}"),
-                        );
+                        return err(&part_pointer, format!("`allOf` cycle through {target_pointer}"));
                     }
                     stack.push(target_pointer.clone());
                     let target_obj = schema_object(target, &target_pointer)?;
@@ -334,10 +323,7 @@ impl Builder<'_> {
         }
         if let Some(props) = obj.get("properties") {
             let Value::Object(props) = props else {
-                return err(
-                    &format!("{pointer}/properties"),
-                    "`properties` must be an object",
-                );
+                return err(&format!("{pointer}/properties"), "`properties` must be an object");
             };
             let mut keys: Vec<&String> = props.keys().collect();
             keys.sort();
@@ -352,47 +338,25 @@ impl Builder<'_> {
         }
         if let Some(req) = obj.get("required") {
             let Value::Array(req) = req else {
-                return err(
-                    &format!("{pointer}/required"),
-                    "`required` must be an array of names",
-                );
+                return err(&format!("{pointer}/required"), "`required` must be an array of names");
             };
             for (i, r) in req.iter().enumerate() {
                 match r.as_str() {
                     Some(r) => {
                         required.insert(r.to_owned());
                     }
-                    None => {
-                        return err(
-                            &format!("{pointer}/required/{i}"),
-                            "`required` entries must be strings",
-                        )
-                    }
+                    None => return err(&format!("{pointer}/required/{i}"), "`required` entries must be strings"),
                 }
             }
         }
         Ok(())
     }
 
-    fn struct_kind(
-        &mut self,
-        obj: &Map<String, Value>,
-        pointer: &str,
-        index: usize,
-    ) -> Result<Kind, GenError> {
+    fn struct_kind(&mut self, obj: &Map<String, Value>, pointer: &str, index: usize) -> Result<Kind, GenError> {
         let mut props = Vec::new();
         let mut required = BTreeSet::new();
-        self.collect_properties(
-            obj,
-            pointer,
-            &mut props,
-            &mut required,
-            &mut vec![pointer.to_owned()],
-        )?;
-        let props: Vec<(String, Value, String)> = props
-            .into_iter()
-            .map(|(j, s, p)| (j, s.clone(), p))
-            .collect();
+        self.collect_properties(obj, pointer, &mut props, &mut required, &mut vec![pointer.to_owned()])?;
+        let props: Vec<(String, Value, String)> = props.into_iter().map(|(j, s, p)| (j, s.clone(), p)).collect();
         let parent = self.types[index].name.clone();
         let mut idents = Namer::with_reserved(&["_nulls"]);
         let mut fields = Vec::new();
@@ -400,27 +364,14 @@ impl Builder<'_> {
             let prop = schema_object(&schema, &at)?;
             // Inline types are named after the definition that declares the property, so a
             // property inherited through `allOf` keeps its parent's type.
-            let hint = format!(
-                "{}{}",
-                self.owner_name_for(&at, &parent),
-                names::camel_part(&json)
-            );
+            let hint = format!("{}{}", self.owner_name_for(&at, &parent), names::camel_part(&json));
             let ty = self.ty(&schema, &at, index, &hint)?;
             let ident = names::field_ident(&idents.take(&names::snake(&json), "_"));
             fields.push(Field {
                 required: required.contains(&json),
-                read_only: prop
-                    .get("readOnly")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                nullable: prop
-                    .get("x-nullable")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                format: prop
-                    .get("format")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                read_only: prop.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
+                nullable: prop.get("x-nullable").and_then(Value::as_bool).unwrap_or(false),
+                format: prop.get("format").and_then(Value::as_str).map(str::to_owned),
                 json,
                 ident,
                 ty,
@@ -452,26 +403,16 @@ impl Builder<'_> {
 
     /// The Rust name of the definition a pointer lies in (`#/definitions/X/...` → X's name).
     fn owner_name_for(&self, pointer: &str, fallback: &str) -> String {
-        self.owner_of(pointer)
-            .map(|i| self.types[i].name.clone())
-            .unwrap_or_else(|| fallback.to_owned())
+        self.owner_of(pointer).map(|i| self.types[i].name.clone()).unwrap_or_else(|| fallback.to_owned())
     }
 
     fn owner_of(&self, pointer: &str) -> Option<usize> {
         let rest = pointer.strip_prefix("#/definitions/")?;
-        let name = rest
-            .split('/')
-            .next()?
-            .replace("~1", "/")
-            .replace("~0", "~");
+        let name = rest.split('/').next()?.replace("~1", "/").replace("~0", "~");
         self.by_definition.get(&name).copied()
     }
 
-    fn resolve_definition<'s>(
-        &'s self,
-        reference: &Value,
-        pointer: &str,
-    ) -> Result<(String, &'s Value), GenError> {
+    fn resolve_definition<'s>(&'s self, reference: &Value, pointer: &str) -> Result<(String, &'s Value), GenError> {
         let Some(reference) = reference.as_str() else {
             return err(pointer, "`$ref` must be a string");
         };
@@ -480,34 +421,20 @@ impl Builder<'_> {
         }
         match self.doc.resolve(reference) {
             Some(target) => Ok((reference.to_owned(), target)),
-            None => err(
-                pointer,
-                format!("reference `{reference}` points to no definition"),
-            ),
+            None => err(pointer, format!("reference `{reference}` points to no definition")),
         }
     }
 
     /// The type of a schema in a field or item position; inline objects and enums become
     /// named types (`hint`), owned by the definition the schema lies in.
-    fn ty(
-        &mut self,
-        schema: &Value,
-        pointer: &str,
-        index: usize,
-        hint: &str,
-    ) -> Result<Ty, GenError> {
+    fn ty(&mut self, schema: &Value, pointer: &str, index: usize, hint: &str) -> Result<Ty, GenError> {
         let obj = schema_object(schema, pointer)?;
         if let Some(reference) = obj.get("$ref") {
             let (target_pointer, _) = self.resolve_definition(reference, pointer)?;
-            let name = target_pointer["#/definitions/".len()..]
-                .replace("~1", "/")
-                .replace("~0", "~");
+            let name = target_pointer["#/definitions/".len()..].replace("~1", "/").replace("~0", "~");
             return match self.by_definition.get(&name) {
                 Some(&i) => Ok(Ty::Named(i)),
-                None => err(
-                    pointer,
-                    format!("reference `{target_pointer}` must name a definition directly"),
-                ),
+                None => err(pointer, format!("reference `{target_pointer}` must name a definition directly")),
             };
         }
         if obj.contains_key("enum") {
@@ -555,12 +482,7 @@ impl Builder<'_> {
                         "tuple-style `items` (an array of schemas) is not supported",
                     );
                 }
-                Ty::Vec(Box::new(self.ty(
-                    items,
-                    &format!("{pointer}/items"),
-                    index,
-                    &format!("{hint}Item"),
-                )?))
+                Ty::Vec(Box::new(self.ty(items, &format!("{pointer}/items"), index, &format!("{hint}Item"))?))
             }
             Some("object") | None => match obj.get("additionalProperties") {
                 Some(Value::Object(extra)) if !extra.is_empty() => Ty::Map(Box::new(self.ty(
@@ -572,10 +494,7 @@ impl Builder<'_> {
                 _ => Ty::Any,
             },
             Some("file") => {
-                return err(
-                    pointer,
-                    "`type: file` is only valid for form parameters and responses, not in a model",
-                )
+                return err(pointer, "`type: file` is only valid for form parameters and responses, not in a model")
             }
             Some(other) => return err(pointer, format!("unknown schema type `{other}`")),
         })
@@ -585,37 +504,94 @@ impl Builder<'_> {
         if let Some(&i) = self.by_pointer.get(pointer) {
             return i;
         }
-        let owner = self.owner_of(pointer).unwrap_or(self.types[index].owner);
+        let i = self.types.len();
+        // Types of operation schemas own themselves; inline types of definitions live with
+        // the definition.
+        let owner = self.owner_of(pointer).unwrap_or(if index == usize::MAX { i } else { self.types[index].owner });
         let wanted = names::type_name(hint);
         // A clash with a definition's name: `UserState` (definition) vs `User.state` (inline
         // enum) → `UserStateEnum`; numbers only when that is taken too.
-        let suffix = if matches!(kind, Kind::StringEnum(_) | Kind::IntEnum(_)) {
-            "Enum"
-        } else {
-            "Inline"
-        };
+        let suffix = if matches!(kind, Kind::StringEnum(_) | Kind::IntEnum(_)) { "Enum" } else { "Inline" };
         let name = if self.type_names.take_exact(&wanted) {
             wanted
         } else {
             self.type_names.take(&format!("{wanted}{suffix}"), "")
         };
         let source = match pointer.strip_prefix("#/definitions/") {
-            Some(rest) => rest
-                .replace("/properties/", ".")
-                .replace("~1", "/")
-                .replace("~0", "~"),
+            Some(rest) => rest.replace("/properties/", ".").replace("~1", "/").replace("~0", "~"),
             None => pointer.to_owned(),
         };
-        let i = self.types.len();
-        self.types.push(TypeDef {
-            name,
-            source,
-            pointer: pointer.to_owned(),
-            owner,
-            kind,
-        });
+        self.types.push(TypeDef { name, source, pointer: pointer.to_owned(), owner, kind });
         self.by_pointer.insert(pointer.to_owned(), i);
         i
+    }
+
+    /// Synthesizes types for the inline body and response schemas of every operation;
+    /// returns each operation's tags with the types it mentions.
+    fn operation_types(&mut self) -> Result<Vec<(Vec<String>, Vec<usize>)>, GenError> {
+        let mut out = Vec::new();
+        let Some(Value::Object(paths)) = self.doc.root().get("paths") else {
+            return Ok(out);
+        };
+        let mut keys: Vec<&String> = paths.keys().collect();
+        keys.sort();
+        for path in keys {
+            let Value::Object(item) = &paths[path.as_str()] else { continue };
+            let mut methods: Vec<&String> = item.keys().collect();
+            methods.sort();
+            for method in methods {
+                let Value::Object(op) = &item[method.as_str()] else { continue };
+                if !["get", "put", "post", "delete", "options", "head", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let ptr = format!("#/paths/{}/{method}", escape_pointer(path));
+                let id = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{method}{}", names::camel_part(path)));
+                let base = names::camel_part(&id);
+                let mut found = Vec::new();
+                if let Some(Value::Array(params)) = op.get("parameters") {
+                    for (i, p) in params.iter().enumerate() {
+                        if let (Some("body"), Some(schema)) = (p.get("in").and_then(Value::as_str), p.get("schema")) {
+                            let ty = self.ty(
+                                schema,
+                                &format!("{ptr}/parameters/{i}/schema"),
+                                usize::MAX,
+                                &format!("{base}Body"),
+                            )?;
+                            ty.all_named(&mut found);
+                        }
+                    }
+                }
+                if let Some(Value::Object(responses)) = op.get("responses") {
+                    let mut codes: Vec<&String> = responses.keys().filter(|k| k.starts_with('2')).collect();
+                    codes.sort();
+                    if let Some(code) = codes.first() {
+                        if let Some(schema) = responses[code.as_str()].get("schema") {
+                            if schema.get("type").and_then(Value::as_str) != Some("file") {
+                                let ty = self.ty(
+                                    schema,
+                                    &format!("{ptr}/responses/{code}/schema"),
+                                    usize::MAX,
+                                    &format!("{base}Response"),
+                                )?;
+                                ty.all_named(&mut found);
+                            }
+                        }
+                    }
+                }
+                let tags: Vec<String> = match op.get("tags") {
+                    Some(Value::Array(t)) if !t.is_empty() => {
+                        t.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+                    }
+                    _ => vec!["default".to_owned()],
+                };
+                out.push((tags, found));
+            }
+        }
+        Ok(out)
     }
 
     /// For each tag, the definitions its operations mention (parameters and responses).
@@ -636,16 +612,11 @@ impl Builder<'_> {
         };
         for (path, item) in paths {
             let Value::Object(item) = item else {
-                return err(
-                    &format!("#/paths/{}", escape_pointer(path)),
-                    "a path item must be an object",
-                );
+                return err(&format!("#/paths/{}", escape_pointer(path)), "a path item must be an object");
             };
             let shared_params = item.get("parameters");
             for (method, op) in item {
-                if !["get", "put", "post", "delete", "options", "head", "patch"]
-                    .contains(&method.as_str())
-                {
+                if !["get", "put", "post", "delete", "options", "head", "patch"].contains(&method.as_str()) {
                     continue;
                 }
                 let mut found = Vec::new();
@@ -656,18 +627,17 @@ impl Builder<'_> {
                 let mut defs = BTreeSet::new();
                 for r in found {
                     let r = self.follow_non_schema_ref(&r);
-                    if let Some(i) = r.strip_prefix("#/definitions/").and_then(|n| {
-                        self.by_definition
-                            .get(&n.replace("~1", "/").replace("~0", "~"))
-                    }) {
+                    if let Some(i) = r
+                        .strip_prefix("#/definitions/")
+                        .and_then(|n| self.by_definition.get(&n.replace("~1", "/").replace("~0", "~")))
+                    {
                         defs.insert(*i);
                     }
                 }
                 let tags: Vec<String> = match op.get("tags") {
-                    Some(Value::Array(t)) if !t.is_empty() => t
-                        .iter()
-                        .filter_map(|t| t.as_str().map(str::to_owned))
-                        .collect(),
+                    Some(Value::Array(t)) if !t.is_empty() => {
+                        t.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+                    }
                     _ => vec!["default".to_owned()],
                 };
                 for tag in tags {
@@ -715,10 +685,7 @@ pub fn collect_refs(value: &Value, out: &mut Vec<String>) {
 fn schema_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>, GenError> {
     match schema {
         Value::Object(obj) => Ok(obj),
-        other => err(
-            pointer,
-            format!("a schema must be a JSON object, found {other}"),
-        ),
+        other => err(pointer, format!("a schema must be a JSON object, found {other}")),
     }
 }
 
@@ -730,10 +697,9 @@ fn type_of<'v>(obj: &'v Map<String, Value>, pointer: &str) -> Result<Option<&'v 
     match obj.get("type") {
         None => Ok(None),
         Some(Value::String(t)) => Ok(Some(t.as_str())),
-        Some(other) => err(
-            &format!("{pointer}/type"),
-            format!("`type` must be a string in Swagger 2.0, found {other}"),
-        ),
+        Some(other) => {
+            err(&format!("{pointer}/type"), format!("`type` must be a string in Swagger 2.0, found {other}"))
+        }
     }
 }
 
@@ -746,9 +712,7 @@ fn box_recursive_fields(ir: &mut Ir) {
         .types
         .iter()
         .map(|t| match &t.kind {
-            Kind::Struct { fields, .. } => {
-                fields.iter().filter_map(|f| f.ty.direct_named()).collect()
-            }
+            Kind::Struct { fields, .. } => fields.iter().filter_map(|f| f.ty.direct_named()).collect(),
             Kind::Newtype(ty) => ty.direct_named().into_iter().collect(),
             _ => Vec::new(),
         })
@@ -829,10 +793,7 @@ mod tests {
     use super::*;
 
     fn ir(defs: &str) -> Result<Ir, GenError> {
-        let doc = Document::parse(&format!(
-            r#"{{"swagger":"2.0","paths":{{}},"definitions":{defs}}}"#
-        ))
-        .unwrap();
+        let doc = Document::parse(&format!(r#"{{"swagger":"2.0","paths":{{}},"definitions":{defs}}}"#)).unwrap();
         build(&doc)
     }
 
@@ -840,22 +801,18 @@ mod tests {
     fn errors_name_the_pointer() {
         let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"file"}}}}"#).unwrap_err();
         assert_eq!(e.pointer, "#/definitions/A/properties/x");
-        let e =
-            ir(r##"{"A":{"type":"object","properties":{"x":{"$ref":"#/definitions/Missing"}}}}"##)
-                .unwrap_err();
+        let e = ir(r##"{"A":{"type":"object","properties":{"x":{"$ref":"#/definitions/Missing"}}}}"##).unwrap_err();
         assert!(e.message.contains("points to no definition"), "{e}");
-        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"$ref":"other.json#/X"}}}}"#)
-            .unwrap_err();
+        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"$ref":"other.json#/X"}}}}"#).unwrap_err();
         assert!(e.message.contains("unsupported reference"), "{e}");
         let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"array"}}}}"#).unwrap_err();
         assert_eq!(e.pointer, "#/definitions/A/properties/x");
-        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":["string","null"]}}}}"#)
-            .unwrap_err();
+        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":["string","null"]}}}}"#).unwrap_err();
         assert_eq!(e.pointer, "#/definitions/A/properties/x/type");
-        let e = ir(r##"{"A":{"allOf":[{"$ref":"#/definitions/B"}]},"B":{"allOf":[{"$ref":"#/definitions/A"}]}}"##).unwrap_err();
-        assert!(e.message.contains("cycle"), "{e}");
-        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"string","enum":[1]}}}}"#)
+        let e = ir(r##"{"A":{"allOf":[{"$ref":"#/definitions/B"}]},"B":{"allOf":[{"$ref":"#/definitions/A"}]}}"##)
             .unwrap_err();
+        assert!(e.message.contains("cycle"), "{e}");
+        let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"string","enum":[1]}}}}"#).unwrap_err();
         assert_eq!(e.pointer, "#/definitions/A/properties/x/enum/0");
         let e = ir(r#"{"A":{"type":"object","properties":{"x":{"type":"weird"}}}}"#).unwrap_err();
         assert!(e.message.contains("unknown schema type"), "{e}");
@@ -869,10 +826,7 @@ mod tests {
             "C":{"type":"object","properties":{"me":{"$ref":"#/definitions/C"}}}}"##)
         .unwrap();
         let boxed = |t: usize| match &ir.types[t].kind {
-            Kind::Struct { fields, .. } => fields
-                .iter()
-                .map(|f| (f.json.clone(), f.boxed))
-                .collect::<Vec<_>>(),
+            Kind::Struct { fields, .. } => fields.iter().map(|f| (f.json.clone(), f.boxed)).collect::<Vec<_>>(),
             _ => vec![],
         };
         assert_eq!(boxed(0), vec![("b".into(), true), ("list".into(), false)]);

@@ -2,10 +2,12 @@
 //!
 //! Run `cargo xtask help` for the commands.
 
+mod api;
 mod features;
 mod ir;
 mod models;
 mod names;
+mod ops;
 mod report;
 
 use std::collections::BTreeSet;
@@ -16,10 +18,10 @@ const USAGE: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  codegen              Generate the models crate from the spec.
+  codegen              Generate the models and api crates from the spec.
       --spec PATH        Swagger 2.0 file (default: spec/platform-api-v2.json)
-      --out DIR          Directory that receives the crate folder (default: crates)
-      --package NAME     Package (and folder) name (default: genesys-cloud-models)
+      --out DIR          Directory that receives the crate folders (default: crates)
+      --prefix NAME      Package (and folder) names are NAME-models and NAME-api (default: genesys-cloud)
       --check            Write nothing; exit 1 and name the files that differ
   check-features       `cargo check` the models crate with no feature, each feature alone, and full.
       --only A,B         Only these features (plus none and full)
@@ -78,11 +80,7 @@ pub fn parse_options(args: &[String], valued: &[&str], flags: &[&str]) -> Result
 }
 
 fn get<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    values
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The generated files of one run, as paths relative to the crate folder.
@@ -93,48 +91,53 @@ pub struct Generated {
     pub files: Vec<(String, String)>,
 }
 
-/// Runs the generator in memory.
-pub fn generate(root: &Path, spec: &str, out: &str, package: &str) -> Result<Generated, String> {
+/// Runs the generator in memory: the models crate, then the api crate.
+pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<Generated>, String> {
     let spec_path = root.join(spec);
-    let text = std::fs::read_to_string(&spec_path)
-        .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
     let doc = genesys_cloud_spec::Document::parse(&text).map_err(|e| format!("{spec}: {e}"))?;
     let ir = ir::build(&doc).map_err(|e| format!("{spec}: {e}"))?;
+    let operations = ops::operations(&doc, &ir).map_err(|e| format!("{spec}: {e}"))?;
     let plan = features::plan(&ir);
-    let dir = root.join(out).join(package);
-    let spec_expr = if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
-        format!("{:?}", spec_path.display().to_string())
-    } else {
-        let depth = Path::new(out).join(package).components().count();
-        format!(
-            "concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})",
-            format!("/{}{spec}", "../".repeat(depth))
-        )
+    let spec_expr = |package: &str| {
+        if Path::new(out).is_absolute() || Path::new(spec).is_absolute() {
+            format!("{:?}", spec_path.display().to_string())
+        } else {
+            let depth = Path::new(out).join(package).components().count();
+            format!("concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})", format!("/{}{spec}", "../".repeat(depth)))
+        }
     };
-    let target = models::ModelsTarget {
-        package,
+    let models_package = format!("{prefix}-models");
+    let api_package = format!("{prefix}-api");
+    let models_expr = spec_expr(&models_package);
+    let api_expr = spec_expr(&api_package);
+    let models_target = models::ModelsTarget { package: &models_package, spec_display: spec, spec_expr: &models_expr };
+    let api_target = api::ApiTarget {
+        package: &api_package,
+        models_package: &models_package,
         spec_display: spec,
-        spec_expr: &spec_expr,
+        spec_expr: &api_expr,
     };
-    let files = models::emit(&ir, &plan, &target);
-    Ok(Generated { dir, files })
+    let mut crates = vec![
+        Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },
+        Generated { dir: root.join(out).join(&api_package), files: api::emit(&ir, &plan, &operations, &api_target) },
+    ];
+    if prefix == "genesys-cloud" {
+        // The facade is hand-written; only its manifest (feature forwarding) is generated.
+        crates.push(Generated {
+            dir: root.join(out).join(prefix),
+            files: vec![("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec))],
+        });
+    }
+    Ok(crates)
 }
 
 /// Generated files on disk under `src/generated` that this run would not write.
 fn stale_files(generated: &Generated) -> Vec<PathBuf> {
     let dir = generated.dir.join("src/generated");
-    let wanted: BTreeSet<PathBuf> = generated
-        .files
-        .iter()
-        .map(|(p, _)| generated.dir.join(p))
-        .collect();
+    let wanted: BTreeSet<PathBuf> = generated.files.iter().map(|(p, _)| generated.dir.join(p)).collect();
     let mut stale: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| !wanted.contains(p))
-                .collect()
-        })
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| !wanted.contains(p)).collect())
         .unwrap_or_default();
     stale.sort();
     stale
@@ -151,34 +154,25 @@ pub fn differences(generated: &Generated) -> Vec<String> {
             Err(_) => diffs.push(format!("missing: {}", full.display())),
         }
     }
-    diffs.extend(
-        stale_files(generated)
-            .into_iter()
-            .map(|p| format!("stale:   {}", p.display())),
-    );
+    diffs.extend(stale_files(generated).into_iter().map(|p| format!("stale:   {}", p.display())));
     diffs
 }
 
 fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
-    let (values, flags) = parse_options(args, &["--spec", "--out", "--package"], &["--check"])?;
+    let (values, flags) = parse_options(args, &["--spec", "--out", "--prefix"], &["--check"])?;
     let spec = get(&values, "--spec").unwrap_or("spec/platform-api-v2.json");
     let out = get(&values, "--out").unwrap_or("crates");
-    let package = get(&values, "--package").unwrap_or("genesys-cloud-models");
-    let generated = generate(root, spec, out, package)?;
+    let prefix = get(&values, "--prefix").unwrap_or("genesys-cloud");
+    let crates = generate(root, spec, out, prefix)?;
     if flags.contains("--check") {
-        let diffs = differences(&generated);
+        let diffs: Vec<String> = crates.iter().flat_map(differences).collect();
         if diffs.is_empty() {
-            println!(
-                "up to date: {} files in {}",
-                generated.files.len(),
-                generated.dir.display()
-            );
+            for g in &crates {
+                println!("up to date: {} files in {}", g.files.len(), g.dir.display());
+            }
             return Ok(true);
         }
-        eprintln!(
-            "the committed generated code is stale; run `cargo xtask codegen` ({} files):",
-            diffs.len()
-        );
+        eprintln!("the committed generated code is stale; run `cargo xtask codegen` ({} files):", diffs.len());
         for d in diffs.iter().take(50) {
             eprintln!("  {d}");
         }
@@ -187,31 +181,31 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
         }
         return Ok(false);
     }
-    let mut written = 0;
-    for (path, contents) in &generated.files {
-        let full = generated.dir.join(path);
-        if std::fs::read_to_string(&full).ok().as_deref() == Some(contents.as_str()) {
-            continue;
+    for generated in &crates {
+        let mut written = 0;
+        for (path, contents) in &generated.files {
+            let full = generated.dir.join(path);
+            if std::fs::read_to_string(&full).ok().as_deref() == Some(contents.as_str()) {
+                continue;
+            }
+            if let Some(parent) = full.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            std::fs::write(&full, contents).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+            written += 1;
         }
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        let stale = stale_files(generated);
+        for p in &stale {
+            std::fs::remove_file(p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
         }
-        std::fs::write(&full, contents)
-            .map_err(|e| format!("cannot write {}: {e}", full.display()))?;
-        written += 1;
+        println!(
+            "{}: {} files ({} written, {} stale removed)",
+            generated.dir.display(),
+            generated.files.len(),
+            written,
+            stale.len()
+        );
     }
-    let stale = stale_files(&generated);
-    for p in &stale {
-        std::fs::remove_file(p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
-    }
-    println!(
-        "{}: {} files ({} written, {} stale removed)",
-        generated.dir.display(),
-        generated.files.len(),
-        written,
-        stale.len()
-    );
     Ok(true)
 }
 
@@ -219,39 +213,26 @@ fn codegen(root: &Path, args: &[String]) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    const GOLDEN: (&str, &str, &str) = (
-        "xtask/golden/constructs.json",
-        "xtask/golden/constructs",
-        "golden-models",
-    );
+    const GOLDEN: (&str, &str, &str) = ("xtask/golden/constructs.json", "xtask/golden/constructs", "golden");
 
     #[test]
     fn golden_output_matches_the_committed_files() {
         let (spec, out, package) = GOLDEN;
         let generated = generate(&workspace_root(), spec, out, package).unwrap();
-        let diffs = differences(&generated);
+        let diffs: Vec<String> = generated.iter().flat_map(differences).collect();
         assert!(
             diffs.is_empty(),
-            "the golden files differ from the generator's output; if the change is intended run\n  cargo xtask codegen --spec {spec} --out {out} --package {package}\n{}",
+            "the golden files differ from the generator's output; if the change is intended run\n  cargo xtask codegen --spec {spec} --out {out} --prefix {package}\n{}",
             diffs.join("\n")
         );
     }
 
     #[test]
     fn committed_models_match_the_vendored_spec() {
-        let generated = generate(
-            &workspace_root(),
-            "spec/platform-api-v2.json",
-            "crates",
-            "genesys-cloud-models",
-        )
-        .unwrap();
+        let generated =
+            generate(&workspace_root(), "spec/platform-api-v2.json", "crates", "genesys-cloud-models").unwrap();
         let diffs = differences(&generated);
-        assert!(
-            diffs.is_empty(),
-            "run `cargo xtask codegen`:\n{}",
-            diffs.join("\n")
-        );
+        assert!(diffs.is_empty(), "run `cargo xtask codegen`:\n{}", diffs.join("\n"));
     }
 
     #[test]
@@ -259,7 +240,10 @@ mod tests {
         let (spec, out, package) = GOLDEN;
         let a = generate(&workspace_root(), spec, out, package).unwrap();
         let b = generate(&workspace_root(), spec, out, package).unwrap();
-        assert_eq!(a.files, b.files);
+        assert_eq!(a.len(), 2, "models and api (the golden spec has no facade)");
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!(a.files, b.files);
+        }
     }
 
     #[test]
@@ -269,29 +253,16 @@ mod tests {
         let (spec, _, package) = GOLDEN;
         let out = dir.to_str().unwrap();
         let spec_abs = workspace_root().join(spec);
-        let generated =
-            generate(&workspace_root(), spec_abs.to_str().unwrap(), out, package).unwrap();
-        assert_eq!(
-            differences(&generated).len(),
-            generated.files.len(),
-            "everything is missing at first"
-        );
+        let generated = generate(&workspace_root(), spec_abs.to_str().unwrap(), out, package).unwrap().remove(0);
+        assert_eq!(differences(&generated).len(), generated.files.len(), "everything is missing at first");
         for (path, contents) in &generated.files {
             let full = generated.dir.join(path);
             std::fs::create_dir_all(full.parent().unwrap()).unwrap();
             std::fs::write(full, contents).unwrap();
         }
         assert!(differences(&generated).is_empty());
-        std::fs::write(
-            generated.dir.join("src/generated/pet.rs"),
-            "// edited by hand\n",
-        )
-        .unwrap();
-        std::fs::write(
-            generated.dir.join("src/generated/old_model.rs"),
-            "// left over\n",
-        )
-        .unwrap();
+        std::fs::write(generated.dir.join("src/generated/pet.rs"), "// edited by hand\n").unwrap();
+        std::fs::write(generated.dir.join("src/generated/old_model.rs"), "// left over\n").unwrap();
         let diffs = differences(&generated);
         assert_eq!(diffs.len(), 2, "{diffs:?}");
         assert!(diffs[0].starts_with("differs:") && diffs[0].ends_with("pet.rs"));
@@ -304,25 +275,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let spec = dir.join("bad.json");
-        std::fs::write(&spec, r#"{"swagger":"2.0","definitions":{"A":{"type":"object","properties":{"f":{"type":"file"}}}}}"#).unwrap();
-        let e = generate(
-            &workspace_root(),
-            spec.to_str().unwrap(),
-            dir.to_str().unwrap(),
-            "x",
+        std::fs::write(
+            &spec,
+            r#"{"swagger":"2.0","definitions":{"A":{"type":"object","properties":{"f":{"type":"file"}}}}}"#,
         )
-        .err()
         .unwrap();
+        let e = generate(&workspace_root(), spec.to_str().unwrap(), dir.to_str().unwrap(), "x").err().unwrap();
         assert!(e.contains("#/definitions/A/properties/f"), "{e}");
         std::fs::write(&spec, r#"{"openapi":"3.0.0"}"#).unwrap();
-        let e = generate(
-            &workspace_root(),
-            spec.to_str().unwrap(),
-            dir.to_str().unwrap(),
-            "x",
-        )
-        .err()
-        .unwrap();
+        let e = generate(&workspace_root(), spec.to_str().unwrap(), dir.to_str().unwrap(), "x").err().unwrap();
         assert!(e.contains("not a Swagger 2.0 document"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -37,19 +37,13 @@ pub fn emit(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>) -> Vec<OutFile>
         let module = &ir.modules[&d];
         let feats = &plan.by_definition[&d];
         let cfg = features::cfg_any(feats);
-        let _ = writeln!(
-            mod_rs,
-            "#[cfg({cfg})]\nmod {module};\n#[cfg({cfg})]\npub use self::{module}::*;"
-        );
+        let _ = writeln!(mod_rs, "#[cfg({cfg})]\nmod {module};\n#[cfg({cfg})]\npub use self::{module}::*;");
         let mut file = header(target.spec_display, "//");
         file.push('\n');
         for &t in &owned[d] {
             emit_type(&mut file, ir, t, &cfg);
         }
-        files.push((
-            format!("src/generated/{}.rs", module.trim_start_matches("r#")),
-            file,
-        ));
+        files.push((format!("src/generated/{}.rs", module.trim_start_matches("r#")), file));
     }
     files.push(("src/generated/mod.rs".to_owned(), mod_rs));
     // The test's body lives below `tests/generated/` (not a test target of its own), so
@@ -59,10 +53,7 @@ pub fn emit(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>) -> Vec<OutFile>
         header(target.spec_display, "//")
     );
     files.push(("tests/roundtrip.rs".to_owned(), stub));
-    files.push((
-        "tests/generated/roundtrip.rs".to_owned(),
-        roundtrip_test(ir, plan, target),
-    ));
+    files.push(("tests/generated/roundtrip.rs".to_owned(), roundtrip_test(ir, plan, target)));
     files
 }
 
@@ -105,18 +96,10 @@ default = []
 full = [{full}]
 "#,
         package = target.package,
-        full = all
-            .iter()
-            .map(|f| format!("\"{f}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
+        full = all.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", "),
     );
     for (tag, feature) in &plan.tag_features {
-        let _ = writeln!(
-            s,
-            "# Tag `{tag}`: {} definitions.\n{feature} = []",
-            plan.count(feature)
-        );
+        let _ = writeln!(s, "# Tag `{tag}`: {} definitions.\n{feature} = []", plan.count(feature));
     }
     if all.contains(features::UNREFERENCED) {
         let _ = writeln!(
@@ -147,10 +130,7 @@ fn rust_ty(ir: &Ir, ty: &Ty) -> String {
         Ty::Any => "::serde_json::Value".into(),
         Ty::Object => "::serde_json::Map<::std::string::String, ::serde_json::Value>".into(),
         Ty::Vec(t) => format!("::std::vec::Vec<{}>", rust_ty(ir, t)),
-        Ty::Map(t) => format!(
-            "::std::collections::BTreeMap<::std::string::String, {}>",
-            rust_ty(ir, t)
-        ),
+        Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", rust_ty(ir, t)),
         Ty::Named(i) => format!("crate::{}", ir.types[*i].name),
     }
 }
@@ -193,9 +173,7 @@ fn is_secret(json: &str) -> bool {
 fn emit_type(out: &mut String, ir: &Ir, index: usize, cfg: &str) {
     let t = &ir.types[index];
     match &t.kind {
-        Kind::Struct { fields, additional } => {
-            emit_struct(out, ir, t, fields, additional.as_ref(), cfg)
-        }
+        Kind::Struct { fields, additional } => emit_struct(out, ir, t, fields, additional.as_ref(), cfg),
         Kind::StringEnum(values) => emit_string_enum(out, t, values, cfg),
         Kind::IntEnum(values) => emit_int_enum(out, t, values, cfg),
         Kind::Newtype(ty) => emit_newtype(out, ir, t, ty, cfg),
@@ -203,11 +181,7 @@ fn emit_type(out: &mut String, ir: &Ir, index: usize, cfg: &str) {
 }
 
 fn type_doc(out: &mut String, t: &TypeDef, what: &str, cfg: &str) {
-    doc(
-        out,
-        "",
-        &format!(" {what} `{}` of the spec (`{}`).", t.source, t.pointer),
-    );
+    doc(out, "", &format!(" {what} `{}` of the spec (`{}`).", t.source, t.pointer));
     let _ = writeln!(out, "#[cfg_attr(docsrs, doc(cfg({cfg})))]");
 }
 
@@ -220,14 +194,7 @@ fn model_impl(out: &mut String, t: &TypeDef, body: &str) {
     );
 }
 
-fn emit_struct(
-    out: &mut String,
-    ir: &Ir,
-    t: &TypeDef,
-    fields: &[Field],
-    additional: Option<&Ty>,
-    cfg: &str,
-) {
+fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additional: Option<&Ty>, cfg: &str) {
     let name = &t.name;
     type_doc(out, t, "The object", cfg);
     out.push_str("#[derive(Clone, Default, PartialEq)]\n#[non_exhaustive]\n");
@@ -237,14 +204,7 @@ fn emit_struct(
         if let Some(fmt) = &f.format {
             if !matches!(
                 f.ty,
-                Ty::I32
-                    | Ty::I64
-                    | Ty::F32
-                    | Ty::F64
-                    | Ty::DateTime
-                    | Ty::Date
-                    | Ty::LocalDateTime
-                    | Ty::YearMonth
+                Ty::I32 | Ty::I64 | Ty::F32 | Ty::F64 | Ty::DateTime | Ty::Date | Ty::LocalDateTime | Ty::YearMonth
             ) {
                 notes.push(format!("format `{fmt}`"));
             }
@@ -258,29 +218,22 @@ fn emit_struct(
         if f.nullable {
             notes.push("nullable".into());
         }
-        doc(
-            out,
-            "    ",
-            &format!(" JSON `{}`: {}.", f.json, notes.join(", ")),
-        );
+        doc(out, "    ", &format!(" JSON `{}`: {}.", f.json, notes.join(", ")));
         let inner = rust_ty(ir, &f.ty);
-        let inner = if f.boxed {
-            format!("::std::boxed::Box<{inner}>")
-        } else {
-            inner
-        };
+        let inner = if f.boxed { format!("::std::boxed::Box<{inner}>") } else { inner };
         let _ = writeln!(out, "    pub {}: ::std::option::Option<{inner}>,", f.ident);
     }
     if let Some(a) = additional {
         doc(
             out,
             "    ",
-            &format!(
-                " Properties beyond the declared ones (`additionalProperties`): {}.",
-                describe(ir, a)
-            ),
+            &format!(" Properties beyond the declared ones (`additionalProperties`): {}.", describe(ir, a)),
         );
-        let _ = writeln!(out, "    pub additional_properties: ::std::collections::BTreeMap<::std::string::String, {}>,", rust_ty(ir, a));
+        let _ = writeln!(
+            out,
+            "    pub additional_properties: ::std::collections::BTreeMap<::std::string::String, {}>,",
+            rust_ty(ir, a)
+        );
     }
     out.push_str("    _nulls: crate::support::ExplicitNulls,\n}\n");
 
@@ -307,10 +260,7 @@ fn emit_struct(
         .iter()
         .map(|f| {
             if is_secret(&f.json) {
-                format!(
-                    "({:?}, &crate::support::Redacted(&self.{}))",
-                    f.json, f.ident
-                )
+                format!("({:?}, &crate::support::Redacted(&self.{}))", f.json, f.ident)
             } else {
                 format!("({:?}, &self.{})", f.json, f.ident)
             }
@@ -335,11 +285,8 @@ fn struct_fields(_ir: &Ir, fields: &[Field], additional: Option<&Ty>) -> String 
     }
     out.push_str("        match key {\n");
     for (i, f) in fields.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "            {:?} => crate::support::de_opt(map, &mut self.{}, n, {i}),",
-            f.json, f.ident
-        );
+        let _ =
+            writeln!(out, "            {:?} => crate::support::de_opt(map, &mut self.{}, n, {i}),", f.json, f.ident);
     }
     if additional.is_some() {
         out.push_str("            _ => crate::support::de_additional(map, key, &mut self.additional_properties),\n");
@@ -352,16 +299,10 @@ fn struct_fields(_ir: &Ir, fields: &[Field], additional: Option<&Ty>) -> String 
         out.push_str("        let n = &self._nulls;\n");
     }
     for (i, f) in fields.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "        crate::support::ser_opt(map, {:?}, &self.{}, n, {i})?;",
-            f.json, f.ident
-        );
+        let _ = writeln!(out, "        crate::support::ser_opt(map, {:?}, &self.{}, n, {i})?;", f.json, f.ident);
     }
     if additional.is_some() {
-        out.push_str(
-            "        crate::support::ser_additional(map, &self.additional_properties)?;\n",
-        );
+        out.push_str("        crate::support::ser_additional(map, &self.additional_properties)?;\n");
     }
     out.push_str("        ::std::result::Result::Ok(())\n    }\n");
 
@@ -372,11 +313,7 @@ fn emit_string_enum(out: &mut String, t: &TypeDef, values: &[(String, String)], 
     let name = &t.name;
     type_doc(out, t, "The open string enum", cfg);
     doc(out, "", "");
-    doc(
-        out,
-        "",
-        " Values this SDK version does not know are kept verbatim in `Unknown`.",
-    );
+    doc(out, "", " Values this SDK version does not know are kept verbatim in `Unknown`.");
     out.push_str("#[derive(Debug, Clone, PartialEq, Eq, Hash)]\n#[non_exhaustive]\n");
     let _ = writeln!(out, "pub enum {name} {{");
     for (variant, value) in values {
@@ -412,11 +349,7 @@ fn emit_int_enum(out: &mut String, t: &TypeDef, values: &[(String, i64)], cfg: &
     let name = &t.name;
     type_doc(out, t, "The open integer enum", cfg);
     doc(out, "", "");
-    doc(
-        out,
-        "",
-        " Values this SDK version does not know are kept in `Unknown`.",
-    );
+    doc(out, "", " Values this SDK version does not know are kept in `Unknown`.");
     out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n#[non_exhaustive]\n");
     let _ = writeln!(out, "pub enum {name} {{");
     for (variant, value) in values {
@@ -451,16 +384,8 @@ fn emit_int_enum(out: &mut String, t: &TypeDef, values: &[(String, i64)], cfg: &
 fn emit_newtype(out: &mut String, ir: &Ir, t: &TypeDef, ty: &Ty, cfg: &str) {
     let name = &t.name;
     type_doc(out, t, &format!("The {} definition", describe(ir, ty)), cfg);
-    let default = if features::has_default(ir, ty) {
-        ", Default"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        out,
-        "#[derive(Debug, Clone, PartialEq{default})]\npub struct {name}(pub {});",
-        rust_ty(ir, ty)
-    );
+    let default = if features::has_default(ir, ty) { ", Default" } else { "" };
+    let _ = writeln!(out, "#[derive(Debug, Clone, PartialEq{default})]\npub struct {name}(pub {});", rust_ty(ir, ty));
     let _ = writeln!(
         out,
         "impl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        ::serde::Serialize::serialize(&self.0, s)\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        ::serde::Deserialize::deserialize(d).map(Self)\n    }}\n}}"
@@ -484,7 +409,7 @@ use m::Model as _;
 
 const SPEC: &str = {spec_expr};
 
-/// (definition, round trip, whether the type keeps unknown keys)
+/// (schema pointer, round trip, whether the type keeps unknown keys)
 type Case = (&'static str, fn(&serde_json::Value) -> Result<serde_json::Value, String>, bool);
 
 fn rt<T: m::Model + PartialEq + std::fmt::Debug>(input: &serde_json::Value) -> Result<serde_json::Value, String> {{
@@ -512,11 +437,7 @@ fn cases() -> Vec<Case> {{
             _ => false,
         };
         let cfg = features::cfg_any(&plan.by_definition[&d]);
-        let _ = writeln!(
-            s,
-            "    #[cfg({cfg})]\n    cases.push(({:?}, rt::<m::{}>, {keeps}));",
-            t.source, t.name
-        );
+        let _ = writeln!(s, "    #[cfg({cfg})]\n    cases.push(({:?}, rt::<m::{}>, {keeps}));", t.pointer, t.name);
         count += 1;
     }
     let _ = write!(
@@ -533,7 +454,7 @@ fn check(choice: genesys_cloud_spec::EnumChoice) -> Vec<String> {{
     let sampler = genesys_cloud_spec::Sampler::new(&doc, genesys_cloud_spec::SampleOptions {{ max_depth: 3, enums: choice }});
     let mut failures = Vec::new();
     for (name, rt, keeps_unknown) in cases() {{
-        let Some(mut sample) = sampler.definition(name) else {{
+        let Some(mut sample) = sampler.at_pointer(name) else {{
             failures.push(format!("{{name}}: no sample"));
             continue;
         }};

@@ -5,11 +5,10 @@ use std::collections::HashSet;
 
 /// Rust keywords (strict, reserved and edition-2018+), which cannot be plain identifiers.
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
+    "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
+    "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union",
 ];
 
 /// Keywords that cannot even be raw identifiers.
@@ -18,9 +17,7 @@ const NOT_RAW: &[&str] = &["crate", "self", "Self", "super", "_"];
 /// Splits on anything that is not ASCII alphanumeric, so `$ - . / :` and spaces become word
 /// boundaries.
 fn words(raw: &str) -> String {
-    raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
-        .collect()
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect()
 }
 
 /// A `snake_case` field or module name for `raw`: never empty, never starting with a digit,
@@ -59,13 +56,9 @@ pub fn module_ident(snake: &str) -> String {
 /// An `UpperCamelCase` type name. A name that is already a clean type name (`ADFS`,
 /// `ScimV2User`) is kept as the spec spells it, so users find the definition by its name.
 pub fn type_name(raw: &str) -> String {
-    let clean = raw.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && raw.chars().all(|c| c.is_ascii_alphanumeric());
-    let mut s = if clean {
-        raw.to_owned()
-    } else {
-        words(raw).to_upper_camel_case()
-    };
+    let clean =
+        raw.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && raw.chars().all(|c| c.is_ascii_alphanumeric());
+    let mut s = if clean { raw.to_owned() } else { words(raw).to_upper_camel_case() };
     if s.is_empty() {
         s = "Unnamed".into();
     }
@@ -91,11 +84,7 @@ pub fn camel_part(raw: &str) -> String {
 /// A `lower-kebab` Cargo feature name for a tag (`Telephony Providers Edge` →
 /// `telephony-providers-edge`, `OAuth` → `oauth`).
 pub fn feature(tag: &str) -> String {
-    words(tag)
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect::<Vec<_>>()
-        .join("-")
+    words(tag).split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("-")
 }
 
 /// An enum variant name for a wire value.
@@ -128,9 +117,7 @@ pub struct Namer {
 impl Namer {
     /// A namer with some names reserved up front.
     pub fn with_reserved(reserved: &[&str]) -> Self {
-        Self {
-            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
-        }
+        Self { taken: reserved.iter().map(|s| (*s).to_owned()).collect() }
     }
 
     /// Takes `wanted`, or the first free `wanted{sep}N`.
@@ -183,10 +170,7 @@ mod tests {
         assert_eq!(variant("unknown"), "UnknownValue");
         assert_eq!(variant("1m"), "V1m");
         assert_eq!(variant("+"), "U2B");
-        assert_eq!(
-            feature("Telephony Providers Edge"),
-            "telephony-providers-edge"
-        );
+        assert_eq!(feature("Telephony Providers Edge"), "telephony-providers-edge");
         assert_eq!(feature("OAuth"), "oauth");
         assert_eq!(feature("AI Studio"), "ai-studio");
     }

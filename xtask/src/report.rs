@@ -10,8 +10,7 @@ const MODELS: &str = "genesys-cloud-models";
 /// The features declared in the generated models `Cargo.toml` (tags and `unreferenced`).
 fn declared_features(root: &Path) -> Result<Vec<String>, String> {
     let path = root.join("crates").join(MODELS).join("Cargo.toml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut in_features = false;
     let mut out = Vec::new();
     for line in text.lines() {
@@ -29,22 +28,12 @@ fn declared_features(root: &Path) -> Result<Vec<String>, String> {
 
 /// The ten tags with the most operations, as feature names.
 pub fn top_tags(root: &Path, n: usize) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(root.join("spec/platform-api-v2.json"))
-        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(root.join("spec/platform-api-v2.json")).map_err(|e| e.to_string())?;
     let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for item in doc["paths"]
-        .as_object()
-        .into_iter()
-        .flat_map(|p| p.values())
-    {
+    for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
         for op in item.as_object().into_iter().flat_map(|o| o.values()) {
-            for tag in op["tags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.as_str())
-            {
+            for tag in op["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str()) {
                 *counts.entry(crate::names::feature(tag)).or_default() += 1;
             }
         }
@@ -67,11 +56,7 @@ fn cargo(root: &Path, args: &[&str], target_dir: &Path) -> Result<bool, String> 
 }
 
 fn feature_args(features: &str) -> Vec<String> {
-    let mut v = vec![
-        "-p".to_owned(),
-        MODELS.to_owned(),
-        "--no-default-features".to_owned(),
-    ];
+    let mut v = vec!["-p".to_owned(), MODELS.to_owned(), "--no-default-features".to_owned()];
     if !features.is_empty() {
         v.push("--features".into());
         v.push(features.to_owned());
@@ -100,11 +85,7 @@ pub fn check_features(root: &Path, args: &[String]) -> Result<bool, String> {
             failed.push(label.to_owned());
         }
     }
-    println!(
-        "{} passed, {} failed",
-        sets.len() - failed.len(),
-        failed.len()
-    );
+    println!("{} passed, {} failed", sets.len() - failed.len(), failed.len());
     if !failed.is_empty() {
         println!("failed: {}", failed.join(", "));
     }
@@ -116,10 +97,7 @@ pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
     let (values, _) = parse_options(args, &["--sets"], &[])?;
     let top10 = top_tags(root, 10)?.join(",");
     let sets: Vec<(String, String)> = match get(&values, "--sets") {
-        Some(list) => list
-            .split(';')
-            .map(|s| (s.to_owned(), s.to_owned()))
-            .collect(),
+        Some(list) => list.split(';').map(|s| (s.to_owned(), s.to_owned())).collect(),
         None => vec![
             ("no feature".into(), String::new()),
             ("users".into(), "users".into()),
@@ -127,9 +105,7 @@ pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
             ("full".into(), "full".into()),
         ],
     };
-    let jobs = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("Clean debug builds of {MODELS} ({jobs} cores). `total` includes dependencies; `crate` is the models crate alone.\n");
     println!("| feature set | total s | crate s |");
     println!("|---|---:|---:|");

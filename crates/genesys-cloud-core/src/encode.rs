@@ -5,18 +5,10 @@ use std::fmt::Write as _;
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved); everything else,
 /// `/` included, is percent-encoded so a parameter can never change the path's shape.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Characters left as they are in a query name or value.
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Percent-encodes one path parameter.
 pub fn encode_path_segment(value: &str) -> String {
@@ -65,9 +57,7 @@ impl Query {
 
     /// A query from an already encoded string (e.g. the query of a `nextUri`).
     pub fn from_encoded(encoded: &str) -> Self {
-        Self {
-            encoded: encoded.to_owned(),
-        }
+        Self { encoded: encoded.to_owned() }
     }
 
     /// Appends `name=value`.
@@ -75,12 +65,7 @@ impl Query {
         if !self.encoded.is_empty() {
             self.encoded.push('&');
         }
-        let _ = write!(
-            self.encoded,
-            "{}={}",
-            utf8_percent_encode(name, QUERY),
-            utf8_percent_encode(value, QUERY)
-        );
+        let _ = write!(self.encoded, "{}={}", utf8_percent_encode(name, QUERY), utf8_percent_encode(value, QUERY));
         self
     }
 
@@ -90,12 +75,7 @@ impl Query {
     }
 
     /// Appends an array parameter in the given format. An empty array adds nothing.
-    pub fn push_list<S: AsRef<str>>(
-        &mut self,
-        name: &str,
-        values: &[S],
-        format: CollectionFormat,
-    ) -> &mut Self {
+    pub fn push_list<S: AsRef<str>>(&mut self, name: &str, values: &[S], format: CollectionFormat) -> &mut Self {
         if values.is_empty() {
             return self;
         }
@@ -152,20 +132,13 @@ mod tests {
         assert_eq!(q(CollectionFormat::Tsv), "x=a%09b%20c%09d%2Ce");
         assert_eq!(q(CollectionFormat::Pipes), "x=a%7Cb%20c%7Cd%2Ce");
         assert_eq!(q(CollectionFormat::Multi), "x=a&x=b%20c&x=d%2Ce");
-        assert_eq!(
-            Query::new()
-                .push_list::<&str>("x", &[], CollectionFormat::Multi)
-                .as_str(),
-            ""
-        );
+        assert_eq!(Query::new().push_list::<&str>("x", &[], CollectionFormat::Multi).as_str(), "");
     }
 
     #[test]
     fn values_are_encoded_and_joined() {
         let mut q = Query::new();
-        q.push("pageSize", "25")
-            .push_display("active", &true)
-            .push("q", "a&b=c+d");
+        q.push("pageSize", "25").push_display("active", &true).push("q", "a&b=c+d");
         assert_eq!(q.as_str(), "pageSize=25&active=true&q=a%26b%3Dc%2Bd");
     }
 }

@@ -139,37 +139,22 @@ impl Error {
         let message = api
             .as_ref()
             .and_then(|a| a.message.clone())
-            .unwrap_or_else(|| {
-                status
-                    .canonical_reason()
-                    .unwrap_or("unexpected status")
-                    .to_owned()
-            });
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("unexpected status").to_owned());
         let retry_after = parse_retry_after(&headers, std::time::SystemTime::now());
-        let mut e = Self::new(ErrorKind::Api, message)
-            .with_status(status)
-            .with_body_excerpt(body)
-            .with_headers(headers);
+        let mut e =
+            Self::new(ErrorKind::Api, message).with_status(status).with_body_excerpt(body).with_headers(headers);
         e.inner.api = api;
         e.inner.retry_after = retry_after;
         e
     }
 
     /// A [`ErrorKind::Decode`] error: a success response whose body did not decode.
-    pub fn decode(
-        status: StatusCode,
-        headers: HeaderMap,
-        body: &[u8],
-        source: serde_json::Error,
-    ) -> Self {
-        Self::new(
-            ErrorKind::Decode,
-            format!("the response body does not match the expected type: {source}"),
-        )
-        .with_status(status)
-        .with_body_excerpt(body)
-        .with_headers(headers)
-        .with_source(source)
+    pub fn decode(status: StatusCode, headers: HeaderMap, body: &[u8], source: serde_json::Error) -> Self {
+        Self::new(ErrorKind::Decode, format!("the response body does not match the expected type: {source}"))
+            .with_status(status)
+            .with_body_excerpt(body)
+            .with_headers(headers)
+            .with_source(source)
     }
 
     /// Sets the HTTP status.
@@ -219,10 +204,7 @@ impl Error {
 
     /// Wraps this error as the last one of an exhausted retry loop.
     pub fn into_retries_exhausted(self, attempts: u32) -> Self {
-        let mut e = Self::new(
-            ErrorKind::RetriesExhausted,
-            format!("gave up after {attempts} attempts"),
-        );
+        let mut e = Self::new(ErrorKind::RetriesExhausted, format!("gave up after {attempts} attempts"));
         e.inner.status = self.inner.status;
         e.inner.headers = self.inner.headers.clone();
         e.inner.api = self.inner.api.clone();
@@ -266,12 +248,7 @@ impl Error {
             .as_ref()
             .and_then(|h| h.get(CORRELATION_ID_HEADER))
             .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                self.inner
-                    .api
-                    .as_ref()
-                    .and_then(|a| a.context_id.as_deref())
-            })
+            .or_else(|| self.inner.api.as_ref().and_then(|a| a.context_id.as_deref()))
     }
 
     /// The wait the server asked for with `Retry-After`.
@@ -305,10 +282,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Connect | ErrorKind::Transport | ErrorKind::Timeout => true,
-            ErrorKind::Api => matches!(
-                self.inner.status.map(|s| s.as_u16()),
-                Some(429 | 502 | 503 | 504)
-            ),
+            ErrorKind::Api => matches!(self.inner.status.map(|s| s.as_u16()), Some(429 | 502 | 503 | 504)),
             _ => false,
         }
     }
@@ -336,17 +310,12 @@ fn excerpt(body: &[u8]) -> String {
 
 /// Reads `Retry-After` as delay-seconds or an HTTP-date (relative to `now`).
 pub fn parse_retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| Duration::from_secs_f64(secs.min(86_400.0 * 365.0)));
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0 * 365.0)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -378,8 +347,7 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.inner.kind)
-            .field("message", &self.inner.message);
+        d.field("kind", &self.inner.kind).field("message", &self.inner.message);
         if let Some(op) = self.inner.operation {
             d.field("operation", &op);
         }
@@ -409,10 +377,7 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
+        self.inner.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -443,11 +408,7 @@ mod tests {
         let body = br#"{"message":"The user could not be found: 9f0c","code":"not.found","status":404,
             "messageWithParams":"The user could not be found: {id}","messageParams":{"id":"9f0c"},
             "contextId":"c0ffee-1","details":[{"errorCode":"x"}],"errors":[{"message":"inner","code":"bad.field"}]}"#;
-        let e = Error::from_response(
-            StatusCode::NOT_FOUND,
-            headers(&[("inin-correlation-id", "corr-123")]),
-            body,
-        );
+        let e = Error::from_response(StatusCode::NOT_FOUND, headers(&[("inin-correlation-id", "corr-123")]), body);
         assert_eq!(e.kind(), ErrorKind::Api);
         assert!(e.is_not_found() && !e.is_rate_limited() && !e.is_retryable());
         assert_eq!(e.correlation_id(), Some("corr-123"));
@@ -455,10 +416,7 @@ mod tests {
         assert_eq!(api.code.as_deref(), Some("not.found"));
         assert_eq!(api.status, Some(404));
         assert_eq!(api.message_params.as_ref().unwrap()["id"], "9f0c");
-        assert_eq!(
-            api.errors.as_ref().unwrap()[0].code.as_deref(),
-            Some("bad.field")
-        );
+        assert_eq!(api.errors.as_ref().unwrap()[0].code.as_deref(), Some("bad.field"));
         assert_eq!(
             e.to_string(),
             "API error (404 Not Found): The user could not be found: 9f0c [not.found] (correlation id corr-123)"
@@ -467,59 +425,33 @@ mod tests {
 
     #[test]
     fn a_gateway_body_is_kept_as_an_excerpt() {
-        let e = Error::from_response(
-            StatusCode::BAD_GATEWAY,
-            HeaderMap::new(),
-            b"<html>502 Bad Gateway</html>",
-        );
+        let e = Error::from_response(StatusCode::BAD_GATEWAY, HeaderMap::new(), b"<html>502 Bad Gateway</html>");
         assert!(e.api_error().is_none());
         assert_eq!(e.body_excerpt(), Some("<html>502 Bad Gateway</html>"));
         assert!(e.is_retryable());
         assert_eq!(e.message(), "Bad Gateway");
         let big = vec![b'x'; BODY_EXCERPT_LIMIT * 3];
         let e = Error::from_response(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), &big);
-        assert_eq!(
-            e.body_excerpt().unwrap().chars().count(),
-            BODY_EXCERPT_LIMIT + 1
-        );
+        assert_eq!(e.body_excerpt().unwrap().chars().count(), BODY_EXCERPT_LIMIT + 1);
     }
 
     #[test]
     fn context_id_stands_in_for_a_missing_correlation_header() {
-        let e = Error::from_response(
-            StatusCode::BAD_REQUEST,
-            HeaderMap::new(),
-            br#"{"message":"m","contextId":"ctx"}"#,
-        );
+        let e =
+            Error::from_response(StatusCode::BAD_REQUEST, HeaderMap::new(), br#"{"message":"m","contextId":"ctx"}"#);
         assert_eq!(e.correlation_id(), Some("ctx"));
     }
 
     #[test]
     fn retry_after_in_both_forms() {
         let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            parse_retry_after(&headers(&[("retry-after", "7")]), now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", "7")]), now), Some(Duration::from_secs(7)));
         let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&headers(&[("retry-after", &date)]), now),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(30)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&headers(&[("retry-after", &past)]), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            parse_retry_after(&headers(&[("retry-after", "soon")]), now),
-            None
-        );
-        let e = Error::from_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            headers(&[("retry-after", "3")]),
-            b"{}",
-        );
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        let e = Error::from_response(StatusCode::TOO_MANY_REQUESTS, headers(&[("retry-after", "3")]), b"{}");
         assert!(e.is_rate_limited() && e.is_retryable());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
     }
@@ -528,9 +460,7 @@ mod tests {
     fn decode_errors_keep_status_correlation_id_and_body() {
         let body = Bytes::from_static(br#"{"id": 5"#);
         let h = headers(&[("inin-correlation-id", "corr-9")]);
-        let e =
-            decode_body::<serde_json::Map<String, serde_json::Value>>(StatusCode::OK, &h, &body)
-                .unwrap_err();
+        let e = decode_body::<serde_json::Map<String, serde_json::Value>>(StatusCode::OK, &h, &body).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         assert_eq!(e.status(), Some(StatusCode::OK));
         assert_eq!(e.correlation_id(), Some("corr-9"));
@@ -540,11 +470,8 @@ mod tests {
 
     #[test]
     fn retries_exhausted_keeps_the_last_response() {
-        let last = Error::from_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            headers(&[("inin-correlation-id", "c")]),
-            b"{}",
-        );
+        let last =
+            Error::from_response(StatusCode::SERVICE_UNAVAILABLE, headers(&[("inin-correlation-id", "c")]), b"{}");
         let e = last.into_retries_exhausted(4);
         assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
         assert_eq!(e.attempts(), 4);

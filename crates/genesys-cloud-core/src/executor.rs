@@ -15,10 +15,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// statuses into errors is [`execute`]'s job.
 pub trait Executor: Send + Sync + 'static {
     /// Sends one request (origin-form URI; the executor adds scheme and host).
-    fn execute(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>>;
+    fn execute(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>>;
 
     /// The API host this executor talks to (`api.mypurecloud.com`), used to refuse following
     /// a `nextUri` to any other host. `None` refuses every absolute `nextUri`.
@@ -32,16 +29,10 @@ pub type SharedExecutor = Arc<dyn Executor>;
 
 /// Sends `parts` and returns the raw success response; a non-2xx status becomes an
 /// [`ErrorKind::Api`] error with the parsed error body. Not generic: every operation shares it.
-pub async fn execute(
-    executor: &dyn Executor,
-    parts: RequestParts,
-) -> Result<http::Response<Bytes>, Error> {
+pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<http::Response<Bytes>, Error> {
     let operation = parts.meta.operation_id;
     let request = parts.into_request()?;
-    let response = executor
-        .execute(request)
-        .await
-        .map_err(|e| e.with_operation(operation))?;
+    let response = executor.execute(request).await.map_err(|e| e.with_operation(operation))?;
     if response.status().is_success() {
         Ok(response)
     } else {
@@ -57,42 +48,22 @@ pub async fn send_json<T: serde::de::DeserializeOwned>(
 ) -> Result<Response<T>, Error> {
     let operation = parts.meta.operation_id;
     let (head, body) = execute(executor, parts).await?.into_parts();
-    let value =
-        decode_body(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
-    Ok(Response {
-        status: head.status,
-        headers: head.headers,
-        value,
-    })
+    let value = decode_body(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
+    Ok(Response { status: head.status, headers: head.headers, value })
 }
 
 /// Sends `parts` for an operation whose response has no schema; the body is ignored.
-pub async fn send_empty(
-    executor: &dyn Executor,
-    parts: RequestParts,
-) -> Result<Response<()>, Error> {
+pub async fn send_empty(executor: &dyn Executor, parts: RequestParts) -> Result<Response<()>, Error> {
     let (head, _) = execute(executor, parts).await?.into_parts();
-    Ok(Response {
-        status: head.status,
-        headers: head.headers,
-        value: (),
-    })
+    Ok(Response { status: head.status, headers: head.headers, value: () })
 }
 
 /// Sends `parts` for an operation that answers with text: a JSON string is unquoted, any
 /// other body is returned as it is (lossy UTF-8).
-pub async fn send_text(
-    executor: &dyn Executor,
-    parts: RequestParts,
-) -> Result<Response<String>, Error> {
+pub async fn send_text(executor: &dyn Executor, parts: RequestParts) -> Result<Response<String>, Error> {
     let (head, body) = execute(executor, parts).await?.into_parts();
-    let value = serde_json::from_slice::<String>(&body)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
-    Ok(Response {
-        status: head.status,
-        headers: head.headers,
-        value,
-    })
+    let value = serde_json::from_slice::<String>(&body).unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+    Ok(Response { status: head.status, headers: head.headers, value })
 }
 
 /// An executor that always fails, for builders made without a client.
@@ -100,10 +71,7 @@ pub async fn send_text(
 pub struct Unconnected;
 
 impl Executor for Unconnected {
-    fn execute(
-        &self,
-        _request: http::Request<Bytes>,
-    ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+    fn execute(&self, _request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
         Box::pin(async { Err(Error::new(ErrorKind::Connect, "no transport configured")) })
     }
 }
@@ -111,11 +79,7 @@ impl Executor for Unconnected {
 /// How a [`Call`] turns a success response into its output.
 pub trait DecodeAs<T>: Send + 'static {
     /// Decodes the body.
-    fn decode(
-        status: http::StatusCode,
-        headers: &http::HeaderMap,
-        body: &Bytes,
-    ) -> Result<T, Error>;
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error>;
 }
 
 /// Decode the body as JSON into the model.
@@ -129,11 +93,7 @@ pub enum Empty {}
 pub enum Text {}
 
 impl<T: serde::de::DeserializeOwned> DecodeAs<T> for Json {
-    fn decode(
-        status: http::StatusCode,
-        headers: &http::HeaderMap,
-        body: &Bytes,
-    ) -> Result<T, Error> {
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error> {
         decode_body(status, headers, body)
     }
 }
@@ -146,17 +106,13 @@ impl DecodeAs<()> for Empty {
 
 impl DecodeAs<String> for Text {
     fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<String, Error> {
-        Ok(serde_json::from_slice::<String>(body)
-            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()))
+        Ok(serde_json::from_slice::<String>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()))
     }
 }
 
 enum CallState {
     Failed(Option<Error>),
-    Pending(
-        &'static str,
-        BoxFuture<'static, Result<http::Response<Bytes>, Error>>,
-    ),
+    Pending(&'static str, BoxFuture<'static, Result<http::Response<Bytes>, Error>>),
 }
 
 /// The future of an operation's `send()`: the request is built and sent by shared,
@@ -180,16 +136,10 @@ impl<T, M> Call<T, M> {
             Ok(parts) => {
                 let operation = parts.meta.operation_id;
                 let executor = executor.clone();
-                CallState::Pending(
-                    operation,
-                    Box::pin(async move { execute(&*executor, parts).await }),
-                )
+                CallState::Pending(operation, Box::pin(async move { execute(&*executor, parts).await }))
             }
         };
-        Self {
-            state,
-            with_response: std::marker::PhantomData,
-        }
+        Self { state, with_response: std::marker::PhantomData }
     }
 
     /// Resolve to a [`Response`] (status, headers, correlation id) instead of the bare value.
@@ -221,10 +171,7 @@ impl<T, M> std::fmt::Debug for Call<T, M> {
 
 impl<T, M: DecodeAs<T>> Future for Call<T, M> {
     type Output = Result<T, Error>;
-    fn poll(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         // `Call` holds only boxed futures and errors, so it is `Unpin`.
         let this = self.get_mut();
         this.poll_response(cx).map(|r| {
@@ -237,21 +184,13 @@ impl<T, M: DecodeAs<T>> Future for Call<T, M> {
 
 impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
     type Output = Result<Response<T>, Error>;
-    fn poll(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let this = self.get_mut();
         this.0.poll_response(cx).map(|r| {
             let (op, response) = r?;
             let (head, body) = response.into_parts();
-            let value =
-                M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))?;
-            Ok(Response {
-                status: head.status,
-                headers: head.headers,
-                value,
-            })
+            let value = M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))?;
+            Ok(Response { status: head.status, headers: head.headers, value })
         })
     }
 }

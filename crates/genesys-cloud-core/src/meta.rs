@@ -39,21 +39,46 @@ pub struct OperationMeta {
 }
 
 impl OperationMeta {
+    /// Metadata of a generated operation (a `const fn`, so operations keep it in statics).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        operation_id: &'static str,
+        tags: &'static [&'static str],
+        method: http::Method,
+        path_template: &'static str,
+        idempotent: bool,
+        pagination: Option<PaginationKind>,
+        deprecated: bool,
+        preview: bool,
+        needs_auth: bool,
+    ) -> Self {
+        Self { operation_id, tags, method, path_template, idempotent, pagination, deprecated, preview, needs_auth }
+    }
+
     /// Metadata for calls made outside the generated operations (the raw escape hatch):
-    /// idempotency follows the method.
-    pub fn raw(method: http::Method) -> Self {
-        let idempotent = is_idempotent_method(&method);
-        Self {
-            operation_id: "raw",
-            tags: &[],
-            method,
-            path_template: "",
-            idempotent,
-            pagination: None,
-            deprecated: false,
-            preview: false,
-            needs_auth: true,
+    /// idempotency follows the method. `None` for methods other than GET, HEAD, POST, PUT,
+    /// PATCH, DELETE and OPTIONS.
+    pub fn raw(method: &http::Method) -> Option<&'static Self> {
+        const fn raw(method: http::Method, idempotent: bool) -> OperationMeta {
+            OperationMeta::new("raw", &[], method, "", idempotent, None, false, false, true)
         }
+        static GET: OperationMeta = raw(http::Method::GET, true);
+        static HEAD: OperationMeta = raw(http::Method::HEAD, true);
+        static POST: OperationMeta = raw(http::Method::POST, false);
+        static PUT: OperationMeta = raw(http::Method::PUT, true);
+        static PATCH: OperationMeta = raw(http::Method::PATCH, false);
+        static DELETE: OperationMeta = raw(http::Method::DELETE, true);
+        static OPTIONS: OperationMeta = raw(http::Method::OPTIONS, true);
+        Some(match *method {
+            http::Method::GET => &GET,
+            http::Method::HEAD => &HEAD,
+            http::Method::POST => &POST,
+            http::Method::PUT => &PUT,
+            http::Method::PATCH => &PATCH,
+            http::Method::DELETE => &DELETE,
+            http::Method::OPTIONS => &OPTIONS,
+            _ => return None,
+        })
     }
 }
 
@@ -74,6 +99,5 @@ pub fn is_idempotent_method(method: &http::Method) -> bool {
 /// whose path ends in `/query` or `/search` (reads with a body).
 pub fn infer_idempotent(method: &http::Method, path_template: &str) -> bool {
     is_idempotent_method(method)
-        || (*method == http::Method::POST
-            && (path_template.ends_with("/query") || path_template.ends_with("/search")))
+        || (*method == http::Method::POST && (path_template.ends_with("/query") || path_template.ends_with("/search")))
 }

@@ -90,14 +90,7 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
         info: fn(&P) -> PageInfo,
         items: fn(P) -> Vec<I>,
     ) -> Self {
-        Self {
-            executor,
-            kind,
-            build,
-            info,
-            items,
-            max_pages: None,
-        }
+        Self { executor, kind, build, info, items, max_pages: None }
     }
 
     /// Stops after `n` pages at most.
@@ -109,12 +102,7 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
     /// The pages, fetched one at a time as the stream is polled.
     pub fn pages(self) -> BoxStream<Result<P, Error>> {
         let this = Arc::new(self);
-        let state = State {
-            next: Next::Request(PageRequest::First),
-            seen: HashSet::new(),
-            fetched: 0,
-            page: 0,
-        };
+        let state = State { next: Next::Request(PageRequest::First), seen: HashSet::new(), fetched: 0, page: 0 };
         Box::pin(stream::unfold(state, move |mut state| {
             let this = this.clone();
             async move {
@@ -186,19 +174,15 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
 
 /// The parts of the page at `next_uri`: the first page's parts with path and query taken from
 /// the URI. A relative URI is followed; an absolute one only when its host is `api_host`.
-pub fn follow(
-    first: RequestParts,
-    next_uri: &str,
-    api_host: Option<String>,
-) -> Result<RequestParts, Error> {
-    let uri: http::Uri = next_uri.parse().map_err(|_| {
-        Error::build(format!(
-            "the listing's nextUri is not a valid URI: {next_uri:?}"
-        ))
-    })?;
+pub fn follow(first: RequestParts, next_uri: &str, api_host: Option<String>) -> Result<RequestParts, Error> {
+    let uri: http::Uri = next_uri
+        .parse()
+        .map_err(|_| Error::build(format!("the listing's nextUri is not a valid URI: {next_uri:?}")))?;
     if let Some(host) = uri.host() {
         if api_host.as_deref().map(|h| h.eq_ignore_ascii_case(host)) != Some(true) {
-            return Err(Error::build(format!("refusing to follow nextUri to another host ({host}): the access token is only sent to the API host")));
+            return Err(Error::build(format!(
+                "refusing to follow nextUri to another host ({host}): the access token is only sent to the API host"
+            )));
         }
     }
     let mut parts = first;
@@ -236,10 +220,7 @@ mod tests {
     }
 
     impl Executor for Pages {
-        fn execute(
-            &self,
-            request: http::Request<Bytes>,
-        ) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+        fn execute(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
             self.seen.lock().unwrap().push(request.uri().to_string());
             let body = {
                 let mut b = self.bodies.lock().unwrap();
@@ -276,16 +257,10 @@ mod tests {
         }
     }
 
-    fn run(
-        kind: PaginationKind,
-        bodies: &[&str],
-        max: Option<usize>,
-    ) -> (Result<Vec<u32>, Error>, Vec<String>) {
+    fn run(kind: PaginationKind, bodies: &[&str], max: Option<usize>) -> (Result<Vec<u32>, Error>, Vec<String>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let exec = Arc::new(Pages {
-            bodies: Mutex::new(bodies.iter().map(|s| s.to_string()).collect()),
-            seen: seen.clone(),
-        });
+        let exec =
+            Arc::new(Pages { bodies: Mutex::new(bodies.iter().map(|s| s.to_string()).collect()), seen: seen.clone() });
         let build: BuildPage = Arc::new(|req| {
             let mut p = RequestParts::new(&META, "/api/v2/things".into());
             p.query.push("pageSize", "2");
@@ -335,10 +310,7 @@ mod tests {
     fn stops_on_an_empty_or_repeated_page() {
         let (items, uris) = run(
             PaginationKind::PageNumber,
-            &[
-                r#"{"entities":[1],"pageNumber":1}"#,
-                r#"{"entities":[],"pageNumber":2}"#,
-            ],
+            &[r#"{"entities":[1],"pageNumber":1}"#, r#"{"entities":[],"pageNumber":2}"#],
             None,
         );
         assert_eq!(items.unwrap(), vec![1]);
@@ -361,10 +333,7 @@ mod tests {
     fn is_lazy_and_honours_max_pages() {
         let (items, uris) = run(
             PaginationKind::PageNumber,
-            &[
-                r#"{"entities":[1],"pageCount":9}"#,
-                r#"{"entities":[2],"pageCount":9}"#,
-            ],
+            &[r#"{"entities":[1],"pageCount":9}"#, r#"{"entities":[2],"pageCount":9}"#],
             Some(1),
         );
         assert_eq!(items.unwrap(), vec![1]);
@@ -385,11 +354,8 @@ mod tests {
         assert_eq!(items.unwrap(), vec![1, 2, 3]);
         assert_eq!(uris[1], "/api/v2/things?cursor=abc&pageSize=2");
         assert_eq!(uris[2], "/api/v2/things?cursor=def");
-        let (items, uris) = run(
-            PaginationKind::NextUri,
-            &[r#"{"entities":[1],"nextUri":"https://evil.example.net/steal"}"#],
-            None,
-        );
+        let (items, uris) =
+            run(PaginationKind::NextUri, &[r#"{"entities":[1],"nextUri":"https://evil.example.net/steal"}"#], None);
         let e = items.unwrap_err();
         assert!(e.to_string().contains("refusing to follow nextUri"), "{e}");
         assert_eq!(uris.len(), 1, "nothing was sent to the other host");
@@ -419,11 +385,7 @@ mod tests {
 
     #[test]
     fn an_error_ends_the_stream_with_the_error() {
-        let (items, _) = run(
-            PaginationKind::PageNumber,
-            &[r#"{"entities":"not a list"}"#],
-            None,
-        );
+        let (items, _) = run(PaginationKind::PageNumber, &[r#"{"entities":"not a list"}"#], None);
         assert_eq!(items.unwrap_err().kind(), crate::ErrorKind::Decode);
     }
 }

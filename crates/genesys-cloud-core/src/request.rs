@@ -20,10 +20,7 @@ pub struct RetryOverride {
 impl RetryOverride {
     /// No retry for this call.
     pub fn disabled() -> Self {
-        Self {
-            max_attempts: Some(1),
-            max_elapsed: None,
-        }
+        Self { max_attempts: Some(1), max_elapsed: None }
     }
 }
 
@@ -61,21 +58,13 @@ pub struct RequestParts {
 impl RequestParts {
     /// Parts for `meta` with a filled path and nothing else.
     pub fn new(meta: &'static OperationMeta, path: String) -> Self {
-        Self {
-            meta,
-            path,
-            query: Query::new(),
-            headers: HeaderMap::new(),
-            body: None,
-            options: CallOptions::default(),
-        }
+        Self { meta, path, query: Query::new(), headers: HeaderMap::new(), body: None, options: CallOptions::default() }
     }
 
     /// Sets a JSON body.
     pub fn json_body<T: serde::Serialize + ?Sized>(&mut self, body: &T) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            Error::build(format!("the request body does not serialize: {e}")).with_source(e)
-        })?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::build(format!("the request body does not serialize: {e}")).with_source(e))?;
         self.body = Some(Bytes::from(bytes));
         Ok(())
     }
@@ -101,13 +90,9 @@ impl RequestParts {
     /// `Accept` and `Content-Type`, the header parameters, then the per-call headers; the
     /// [`OperationMeta`] and [`CallOptions`] ride in the extensions.
     pub fn into_request(self) -> Result<http::Request<Bytes>, Error> {
-        let uri: http::Uri =
-            self.path_and_query()
-                .parse()
-                .map_err(|e: http::uri::InvalidUri| {
-                    Error::build(format!("invalid request path: {e}"))
-                        .with_operation(self.meta.operation_id)
-                })?;
+        let uri: http::Uri = self.path_and_query().parse().map_err(|e: http::uri::InvalidUri| {
+            Error::build(format!("invalid request path: {e}")).with_operation(self.meta.operation_id)
+        })?;
         let mut request = http::Request::new(self.body.clone().unwrap_or_default());
         *request.method_mut() = self.meta.method.clone();
         *request.uri_mut() = uri;
@@ -121,12 +106,10 @@ impl RequestParts {
         }
         for (name, value) in &self.options.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::build(format!("invalid header name {name:?}"))
-                    .with_operation(self.meta.operation_id)
+                Error::build(format!("invalid header name {name:?}")).with_operation(self.meta.operation_id)
             })?;
             let value = HeaderValue::from_str(value).map_err(|_| {
-                Error::build(format!("invalid value for header {name}"))
-                    .with_operation(self.meta.operation_id)
+                Error::build(format!("invalid value for header {name}")).with_operation(self.meta.operation_id)
             })?;
             headers.insert(name, value);
         }
@@ -150,9 +133,7 @@ pub struct Response<T> {
 impl<T> Response<T> {
     /// The `ININ-Correlation-Id` of the response.
     pub fn correlation_id(&self) -> Option<&str> {
-        self.headers
-            .get(CORRELATION_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
+        self.headers.get(CORRELATION_ID_HEADER).and_then(|v| v.to_str().ok())
     }
 
     /// The body, dropping status and headers.

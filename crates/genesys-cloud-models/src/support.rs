@@ -83,9 +83,7 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
         let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
             return false;
         };
-        self.explicit_nulls_mut()
-            .map(|nulls| nulls.remove(index))
-            .unwrap_or(false)
+        self.explicit_nulls_mut().map(|nulls| nulls.remove(index)).unwrap_or(false)
     }
 
     /// Whether `field` carries an explicit-`null` mark (set by [`set_null`](Model::set_null)
@@ -94,9 +92,7 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
         let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
             return false;
         };
-        self.explicit_nulls()
-            .map(|nulls| nulls.contains(index))
-            .unwrap_or(false)
+        self.explicit_nulls().map(|nulls| nulls.contains(index)).unwrap_or(false)
     }
 
     /// Reads the value of `key` from `map` into the matching field, or skips it.
@@ -255,9 +251,7 @@ impl Serialize for Base64Bytes {
 
 impl<'de> Deserialize<'de> for Base64Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use base64::engine::general_purpose::{
-            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
-        };
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
         use base64::Engine as _;
         let key = Key::deserialize(d)?;
         let text = key.as_str();
@@ -314,9 +308,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 /// The one map visitor all generated structs share.
 #[doc(hidden)]
-pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(
-    d: D,
-) -> Result<T, D::Error> {
+pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -> Result<T, D::Error> {
     struct StructVisitor<T>(PhantomData<T>);
     impl<'de, T: Model + Default> Visitor<'de> for StructVisitor<T> {
         type Value = T;
@@ -393,9 +385,7 @@ pub fn ser_additional<M: SerializeMap, T: Serialize>(
     map: &mut M,
     extra: &std::collections::BTreeMap<String, T>,
 ) -> Result<(), M::Error> {
-    extra
-        .iter()
-        .try_for_each(|(k, v)| map.serialize_entry(k, v))
+    extra.iter().try_for_each(|(k, v)| map.serialize_entry(k, v))
 }
 
 /// Skips the value of a key the model does not know.
@@ -450,9 +440,7 @@ pub trait OpenIntEnum: Sized {
 
 /// `Deserialize` for open integer enums.
 #[doc(hidden)]
-pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: OpenIntEnum>(
-    d: D,
-) -> Result<T, D::Error> {
+pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: OpenIntEnum>(d: D) -> Result<T, D::Error> {
     let v = i64::deserialize(d)?;
     Ok(T::from_known(v).unwrap_or_else(|| T::unknown(v)))
 }
@@ -523,12 +511,8 @@ pub fn debug_struct(
         }
     }
     if !nulls.is_empty() {
-        let names: Vec<&str> = fields
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| nulls.contains(*i))
-            .map(|(_, (k, _))| *k)
-            .collect();
+        let names: Vec<&str> =
+            fields.iter().enumerate().filter(|(i, _)| nulls.contains(*i)).map(|(_, (k, _))| *k).collect();
         s.field("explicit_nulls", &names);
     }
     s.finish_non_exhaustive()

@@ -44,9 +44,7 @@ impl Document {
     pub fn from_value(root: Value) -> Result<Self, SpecError> {
         match root.get("swagger") {
             Some(Value::String(v)) if v == "2.0" => Ok(Self { root }),
-            Some(other) => Err(SpecError::NotSwagger2(format!(
-                "/swagger is {other}, expected \"2.0\""
-            ))),
+            Some(other) => Err(SpecError::NotSwagger2(format!("/swagger is {other}, expected \"2.0\""))),
             None => Err(SpecError::NotSwagger2("/swagger is missing".into())),
         }
     }
@@ -59,10 +57,7 @@ impl Document {
     /// The `definitions` object (empty when absent).
     pub fn definitions(&self) -> &Map<String, Value> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        self.root
-            .get("definitions")
-            .and_then(Value::as_object)
-            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+        self.root.get("definitions").and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
 
     /// One definition by name.
@@ -102,10 +97,7 @@ pub struct SampleOptions {
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self {
-            max_depth: 3,
-            enums: EnumChoice::Known,
-        }
+        Self { max_depth: 3, enums: EnumChoice::Known }
     }
 }
 
@@ -145,6 +137,13 @@ impl<'a> Sampler<'a> {
         self.schema(schema, &format!("#/definitions/{name}"), 0)
     }
 
+    /// A sample of the schema at a local JSON pointer (`#/definitions/User`,
+    /// `#/paths/~1api~1v2~1things/post/parameters/0/schema`).
+    pub fn at_pointer(&self, pointer: &str) -> Option<Value> {
+        let schema = self.doc.resolve(pointer)?;
+        self.schema(schema, pointer, 0)
+    }
+
     /// A sample of any schema; `location` seeds the enum choice, `depth` counts `$ref` hops.
     /// `None` when the schema lies deeper than the options allow.
     pub fn schema(&self, schema: &Value, location: &str, depth: usize) -> Option<Value> {
@@ -161,9 +160,7 @@ impl<'a> Sampler<'a> {
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
             let mut merged = Map::new();
             for (i, part) in parts.iter().enumerate() {
-                if let Some(Value::Object(obj)) =
-                    self.schema(part, &format!("{location}/allOf/{i}"), depth)
-                {
+                if let Some(Value::Object(obj)) = self.schema(part, &format!("{location}/allOf/{i}"), depth) {
                     merged.extend(obj);
                 }
             }
@@ -206,11 +203,9 @@ impl<'a> Sampler<'a> {
         }
         match schema.get("additionalProperties") {
             Some(Value::Object(extra)) if !extra.is_empty() => {
-                if let Some(v) = self.schema(
-                    &Value::Object(extra.clone()),
-                    &format!("{location}/additionalProperties"),
-                    depth,
-                ) {
+                if let Some(v) =
+                    self.schema(&Value::Object(extra.clone()), &format!("{location}/additionalProperties"), depth)
+                {
                     out.insert("sampleKey".into(), v);
                 }
             }
@@ -230,10 +225,7 @@ impl<'a> Sampler<'a> {
         let mut s = sample_string(format).to_owned();
         if format.is_none() {
             let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let max = schema
-                .get("maxLength")
-                .and_then(Value::as_u64)
-                .map(|m| m as usize);
+            let max = schema.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
             while s.len() < min {
                 s.push('x');
             }
@@ -278,9 +270,7 @@ fn clamp_f64(schema: &Value, preferred: f64) -> Value {
     if let Some(min) = min {
         v = v.max(min);
     }
-    serde_json::Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or(Value::from(0))
+    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::from(0))
 }
 
 /// Escapes a name for use inside a JSON pointer (`~` → `~0`, `/` → `~1`).
@@ -290,9 +280,7 @@ pub fn escape_pointer(name: &str) -> String {
 
 /// A stable 64-bit FNV-1a hash, for deterministic choices.
 pub fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -315,15 +303,7 @@ mod tests {
     #[test]
     fn samples_every_property_within_limits() {
         let d = doc();
-        let v = Sampler::new(
-            &d,
-            SampleOptions {
-                max_depth: 2,
-                enums: EnumChoice::Known,
-            },
-        )
-        .definition("A")
-        .unwrap();
+        let v = Sampler::new(&d, SampleOptions { max_depth: 2, enums: EnumChoice::Known }).definition("A").unwrap();
         assert_eq!(v["$ref"], "sample");
         assert_eq!(v["n"], 50);
         assert!(v["e"] == "x" || v["e"] == "y");
@@ -336,24 +316,13 @@ mod tests {
     #[test]
     fn unknown_mode_writes_values_outside_the_enum() {
         let d = doc();
-        let v = Sampler::new(
-            &d,
-            SampleOptions {
-                max_depth: 1,
-                enums: EnumChoice::Unknown,
-            },
-        )
-        .definition("A")
-        .unwrap();
+        let v = Sampler::new(&d, SampleOptions { max_depth: 1, enums: EnumChoice::Unknown }).definition("A").unwrap();
         assert_eq!(v["e"], UNKNOWN_STRING);
     }
 
     #[test]
     fn rejects_other_versions() {
-        assert!(matches!(
-            Document::parse(r#"{"openapi":"3.0.0"}"#),
-            Err(SpecError::NotSwagger2(_))
-        ));
+        assert!(matches!(Document::parse(r#"{"openapi":"3.0.0"}"#), Err(SpecError::NotSwagger2(_))));
         assert!(matches!(Document::parse("{"), Err(SpecError::Json(_))));
     }
 }

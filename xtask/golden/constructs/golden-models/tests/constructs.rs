@@ -57,10 +57,7 @@ fn inline_objects_and_enums_are_named_after_their_parent() {
     )
     .unwrap();
     let owner: &PetOwner = pet.owner.as_ref().unwrap();
-    assert_eq!(
-        owner.since,
-        Some(chrono::NaiveDate::from_ymd_opt(2020, 1, 2).unwrap())
-    );
+    assert_eq!(owner.since, Some(chrono::NaiveDate::from_ymd_opt(2020, 1, 2).unwrap()));
     let tag: &PetTagsItem = &pet.tags.as_ref().unwrap()[0];
     assert_eq!(tag.weight, Some(0.5f32));
     assert_eq!(pet.kind, Some(PetKind::AB));
@@ -96,10 +93,7 @@ fn enum_values_map_to_distinct_variants_and_unknown_values_are_kept() {
     assert_eq!(odd, PetKind::Unknown("parrot".into()));
     assert_eq!(odd.to_string(), "parrot");
     // Integer enums too.
-    assert_eq!(
-        serde_json::from_str::<Priority>("-3").unwrap(),
-        Priority::Minus3
-    );
+    assert_eq!(serde_json::from_str::<Priority>("-3").unwrap(), Priority::Minus3);
     let seven: Priority = serde_json::from_str("7").unwrap();
     assert_eq!(seven, Priority::Unknown(7));
     assert_eq!(serde_json::to_string(&seven).unwrap(), "7");
@@ -107,14 +101,14 @@ fn enum_values_map_to_distinct_variants_and_unknown_values_are_kept() {
 
 #[test]
 fn recursive_and_mutually_recursive_types_are_boxed() {
-    let t = TreeNode::from_json(r#"{"value":"leaf","parent":{"value":"root","children":[{"value":"sibling"}]},"partner":{"b":{"a":{"n":1}}}}"#).unwrap();
+    let t = TreeNode::from_json(
+        r#"{"value":"leaf","parent":{"value":"root","children":[{"value":"sibling"}]},"partner":{"b":{"a":{"n":1}}}}"#,
+    )
+    .unwrap();
     // The field types say where the boxes are.
     let parent: std::option::Option<Box<TreeNode>> = t.parent.clone();
     let parent = parent.unwrap();
-    assert_eq!(
-        parent.children.as_ref().unwrap()[0].value.as_deref(),
-        Some("sibling")
-    );
+    assert_eq!(parent.children.as_ref().unwrap()[0].value.as_deref(), Some("sibling"));
     let b: std::option::Option<Box<MutualB>> = t.partner.as_ref().unwrap().b.clone();
     let b = b.unwrap();
     assert_eq!(b.a.as_ref().unwrap().n, Some(1));
@@ -149,14 +143,7 @@ fn formats_are_typed_and_round_trip() {
     assert!(Formats::from_json(r#"{"day":"2024-02-30"}"#).is_err());
     assert!(Formats::from_json(r#"{"month":"2024-13"}"#).is_err());
     // Base64 without padding or URL-safe is accepted too.
-    assert_eq!(
-        Formats::from_json(r#"{"raw":"aGVsbG8"}"#)
-            .unwrap()
-            .raw
-            .unwrap()
-            .0,
-        b"hello"
-    );
+    assert_eq!(Formats::from_json(r#"{"raw":"aGVsbG8"}"#).unwrap().raw.unwrap().0, b"hello");
 }
 
 #[test]
@@ -164,10 +151,7 @@ fn additional_properties_are_kept_and_typed() {
     let e = Extensible::from_json(r#"{"fixed":"f","a":1,"b":2}"#).unwrap();
     assert_eq!(e.fixed.as_deref(), Some("f"));
     assert_eq!(e.additional_properties.get("a"), Some(&1));
-    assert_eq!(
-        e.to_json_value().unwrap(),
-        json!({"fixed": "f", "a": 1, "b": 2})
-    );
+    assert_eq!(e.to_json_value().unwrap(), json!({"fixed": "f", "a": 1, "b": 2}));
     assert!(Extensible::from_json(r#"{"c":"not a number"}"#).is_err());
     let m = StringMap::from_json(r#"{"k":"v"}"#).unwrap();
     assert_eq!(m.0["k"], "v");
@@ -215,14 +199,8 @@ fn debug_shows_present_fields_and_hides_secrets() {
     let shown = format!("{f:?}");
     assert!(shown.contains("flag: true"), "{shown}");
     assert!(shown.contains("clientSecret: <redacted>"), "{shown}");
-    assert!(
-        !shown.contains("s3cr3t-value") && !shown.contains("tok-value"),
-        "{shown}"
-    );
-    assert!(
-        !shown.contains("i32"),
-        "absent fields are not shown: {shown}"
-    );
+    assert!(!shown.contains("s3cr3t-value") && !shown.contains("tok-value"), "{shown}");
+    assert!(!shown.contains("i32"), "absent fields are not shown: {shown}");
 }
 
 #[test]
@@ -230,9 +208,6 @@ fn model_metadata() {
     assert_eq!(<Pet as Model>::NAME, "Pet");
     assert!(<Pet as Model>::FIELDS.contains(&"byId"));
     assert_eq!(<PetOwner as Model>::NAME, "Pet.owner");
-    let pretty = Pet::default()
-        .with(|p| p.id = Some(1))
-        .to_json_pretty()
-        .unwrap();
+    let pretty = Pet::default().with(|p| p.id = Some(1)).to_json_pretty().unwrap();
     assert_eq!(pretty, "{\n  \"id\": 1\n}");
 }

@@ -85,3 +85,7 @@ pub use self::vec::*;
 mod my_def_v2;
 #[cfg(feature = "unreferenced")]
 pub use self::my_def_v2::*;
+#[cfg(feature = "oauth")]
+mod put_things_body;
+#[cfg(feature = "oauth")]
+pub use self::put_things_body::*;

@@ -1,0 +1,121 @@
+//! Calls outside the generated operations.
+
+use genesys_cloud_core::executor::{Empty, Json};
+use genesys_cloud_core::http::Method;
+use genesys_cloud_core::{Call, CallWithResponse, Error, Operation, OperationMeta, RequestParts, SharedExecutor};
+
+/// The raw-call entry point of a client: `client.raw().request(Method::GET, "/api/v2/…")`.
+#[derive(Clone)]
+pub struct Raw {
+    executor: SharedExecutor,
+}
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Raw")
+    }
+}
+
+impl Raw {
+    pub(crate) fn new(executor: SharedExecutor) -> Self {
+        Self { executor }
+    }
+
+    /// A request for `path` (which must start with `/`; the host is always the API host, so
+    /// the access token never goes anywhere else). The path is sent as given: encode its
+    /// parameters with [`encode_path_segment`](genesys_cloud_core::encode_path_segment).
+    pub fn request(&self, method: Method, path: impl Into<String>) -> RawRequest {
+        let path = path.into();
+        let parts = match OperationMeta::raw(&method) {
+            None => Err(Error::build(format!("unsupported method {method} for a raw call"))),
+            Some(_) if !path.starts_with('/') || path.starts_with("//") => Err(Error::build(format!(
+                "a raw call takes a path under the API host, starting with one '/': {path:?}"
+            ))),
+            Some(meta) => Ok(RequestParts::new(meta, path)),
+        };
+        RawRequest { executor: self.executor.clone(), parts, options: Default::default() }
+    }
+}
+
+/// One raw call being built.
+#[must_use = "a call does nothing until it is sent"]
+pub struct RawRequest {
+    executor: SharedExecutor,
+    parts: Result<RequestParts, Error>,
+    options: genesys_cloud_core::CallOptions,
+}
+
+impl std::fmt::Debug for RawRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.parts {
+            Ok(p) => f.debug_struct("RawRequest").field("method", &p.meta.method).field("path", &p.path).finish(),
+            Err(e) => f.debug_tuple("RawRequest").field(e).finish(),
+        }
+    }
+}
+
+impl RawRequest {
+    /// Adds a query parameter.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        if let Ok(p) = &mut self.parts {
+            p.query.push(name, value);
+        }
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
+        if let Ok(p) = &mut self.parts {
+            if let Err(e) = p.json_body(body) {
+                self.parts = Err(e);
+            }
+        }
+        self
+    }
+
+    fn into_parts(self) -> (SharedExecutor, Result<RequestParts, Error>) {
+        let options = self.options;
+        (
+            self.executor,
+            self.parts.map(|mut p| {
+                p.options = options;
+                p
+            }),
+        )
+    }
+
+    /// The request as it would be sent.
+    pub fn build(&self) -> Result<RequestParts, Error> {
+        match &self.parts {
+            Ok(p) => {
+                let mut p = p.clone();
+                p.options = self.options.clone();
+                Ok(p)
+            }
+            Err(e) => Err(Error::build(e.message().to_owned())),
+        }
+    }
+
+    /// Sends and decodes the JSON response into `T` (`serde_json::Value` for anything).
+    pub fn send_json<T: serde::de::DeserializeOwned>(self) -> Call<T, Json> {
+        let (executor, parts) = self.into_parts();
+        Call::new(&executor, parts)
+    }
+
+    /// Sends and returns the decoded response with status and headers.
+    pub fn send_json_with_response<T: serde::de::DeserializeOwned>(self) -> CallWithResponse<T, Json> {
+        self.send_json().with_response()
+    }
+
+    /// Sends and ignores the response body.
+    pub fn send(self) -> Call<(), Empty> {
+        let (executor, parts) = self.into_parts();
+        Call::new(&executor, parts)
+    }
+}
+
+impl Operation for RawRequest {
+    fn options_mut(&mut self) -> &mut genesys_cloud_core::CallOptions {
+        &mut self.options
+    }
+}

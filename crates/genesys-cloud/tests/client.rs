@@ -1,0 +1,211 @@
+//! The facade as a user drives it, over an in-process executor that plays the API.
+
+use futures_util::TryStreamExt;
+use genesys_cloud::core::bytes::Bytes;
+use genesys_cloud::core::http::{self, Method, StatusCode};
+use genesys_cloud::core::{BoxFuture, Executor, Operation};
+use genesys_cloud::prelude::*;
+use genesys_cloud::{Client, ErrorKind};
+use std::sync::{Arc, Mutex};
+
+/// Answers by path; records every request.
+#[derive(Default)]
+struct FakeApi {
+    seen: Mutex<Vec<http::Request<Bytes>>>,
+}
+
+impl Executor for FakeApi {
+    fn execute(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, genesys_cloud::Result<http::Response<Bytes>>> {
+        let uri = request.uri().to_string();
+        self.seen.lock().unwrap().push(request);
+        let uri = uri.clone();
+        let path = request_path(&uri);
+        let (status, body): (u16, String) = match uri.as_str() {
+            _ if path == "/api/v2/users/me" => {
+                (200, r#"{"id":"u-1","name":"Ann","state":"brand-new-state","version":3}"#.into())
+            }
+            u if u.starts_with("/api/v2/users/missing") => {
+                (404, r#"{"message":"User not found","code":"not.found","status":404,"contextId":"ctx-1"}"#.into())
+            }
+            u if u.starts_with("/api/v2/routing/queues") => {
+                let page: i64 = u
+                    .split("pageNumber=")
+                    .nth(1)
+                    .and_then(|s| s.split('&').next())
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(1);
+                let names: Vec<String> =
+                    (0..2).map(|i| format!(r#"{{"name":"queue-{}"}}"#, (page - 1) * 2 + i)).collect();
+                (
+                    200,
+                    format!(
+                        r#"{{"entities":[{}],"pageNumber":{page},"pageSize":2,"pageCount":3,"total":6}}"#,
+                        names.join(",")
+                    ),
+                )
+            }
+            "/api/v2/custom/thing?flag=on" => (200, r#"{"anything":[1,2]}"#.into()),
+            _ => (500, "<html>unexpected</html>".into()),
+        };
+        let mut response = http::Response::new(Bytes::from(body));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap();
+        response.headers_mut().insert("inin-correlation-id", http::HeaderValue::from_static("corr-42"));
+        Box::pin(async move { Ok(response) })
+    }
+
+    fn api_host(&self) -> Option<String> {
+        Some("api.mypurecloud.com".into())
+    }
+}
+
+fn request_path(uri: &str) -> &str {
+    uri.split('?').next().unwrap_or(uri)
+}
+
+fn client() -> (Client, Arc<FakeApi>) {
+    let api = Arc::new(FakeApi::default());
+    (Client::builder().executor(api.clone()).build().unwrap(), api)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+#[test]
+fn the_client_is_cheap_to_clone_and_shareable() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<Client>();
+    let (a, _) = client();
+    let b = a.clone();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert!(Client::builder().build().is_err(), "no executor is a build error, not a panic");
+}
+
+#[test]
+fn typed_call_with_an_unknown_enum_value() {
+    let (client, api) = client();
+    let me = block_on(client.users().get_users_me().expand(["presence", "authorization"]).send()).unwrap();
+    assert_eq!(me.name.as_deref(), Some("Ann"));
+    assert_eq!(me.state.as_ref().map(|s| s.as_str()), Some("brand-new-state"));
+    let seen = api.seen.lock().unwrap();
+    let request = &seen[0];
+    assert_eq!(request.method(), Method::GET);
+    assert_eq!(request.uri(), "/api/v2/users/me?expand=presence&expand=authorization");
+    assert_eq!(request.headers()["accept"], "application/json");
+    let meta = request.extensions().get::<&'static genesys_cloud::core::OperationMeta>().unwrap();
+    assert_eq!(meta.operation_id, "getUsersMe");
+    assert!(meta.idempotent && meta.needs_auth);
+}
+
+#[test]
+fn response_metadata_and_per_call_options() {
+    let (client, api) = client();
+    let response = block_on(
+        client
+            .users()
+            .get_users_me()
+            .with_header("X-Trace", "t-1")
+            .with_timeout(std::time::Duration::from_secs(3))
+            .without_retry()
+            .send_with_response(),
+    )
+    .unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.correlation_id(), Some("corr-42"));
+    let seen = api.seen.lock().unwrap();
+    assert_eq!(seen[0].headers()["x-trace"], "t-1");
+    let options = seen[0].extensions().get::<genesys_cloud::core::CallOptions>().unwrap();
+    assert_eq!(options.timeout, Some(std::time::Duration::from_secs(3)));
+    assert_eq!(options.retry.and_then(|r| r.max_attempts), Some(1));
+}
+
+#[test]
+fn api_errors_are_typed_with_the_correlation_id() {
+    let (client, _) = client();
+    let err = block_on(client.users().get_user("missing").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api);
+    assert!(err.is_not_found());
+    assert_eq!(err.correlation_id(), Some("corr-42"));
+    assert_eq!(err.api_error().unwrap().code.as_deref(), Some("not.found"));
+    assert_eq!(err.operation(), Some("getUser"));
+}
+
+#[test]
+fn bad_input_is_a_build_error_and_nothing_is_sent() {
+    let (client, api) = client();
+    // A required query parameter left unset.
+    let err = block_on(client.users().get_user_customattributes_bulk("u-1").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build);
+    assert!(err.to_string().contains("missing required parameter `schemaIds`"), "{err}");
+    // An empty path parameter would call another endpoint.
+    let err = block_on(client.users().get_user("").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build);
+    // A header that cannot be sent.
+    let err = block_on(client.users().get_users_me().with_header("bad header", "v").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build);
+    assert!(api.seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn path_parameters_are_percent_encoded() {
+    let (client, api) = client();
+    let _ = block_on(client.users().get_user("../../admin?x=1").send());
+    assert_eq!(api.seen.lock().unwrap()[0].uri().path(), "/api/v2/users/..%2F..%2Fadmin%3Fx%3D1");
+}
+
+#[test]
+fn listings_are_lazy_streams() {
+    let (client, api) = client();
+    let names: Vec<String> = block_on(
+        client
+            .routing()
+            .get_routing_queues()
+            .page_size(2)
+            .into_paginator()
+            .items()
+            .map_ok(|q| q.name.unwrap_or_default())
+            .try_collect(),
+    )
+    .unwrap();
+    assert_eq!(names, ["queue-0", "queue-1", "queue-2", "queue-3", "queue-4", "queue-5"]);
+    assert_eq!(api.seen.lock().unwrap().len(), 3, "one request per page, none past pageCount");
+}
+
+#[test]
+fn raw_calls_any_path_but_only_on_the_api_host() {
+    let (client, api) = client();
+    let value: serde_json::Value =
+        block_on(client.raw().request(Method::GET, "/api/v2/custom/thing").query("flag", "on").send_json()).unwrap();
+    assert_eq!(value["anything"][1], 2);
+    let err =
+        block_on(client.raw().request(Method::GET, "https://evil.example/steal").send_json::<serde_json::Value>())
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build);
+    let err = block_on(client.raw().request(Method::GET, "//evil.example/steal").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Build);
+    assert_eq!(api.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn two_clients_do_not_share_state() {
+    let (a, api_a) = client();
+    let (b, api_b) = client();
+    block_on(a.users().get_users_me().send()).unwrap();
+    block_on(b.users().get_users_me().send()).unwrap();
+    block_on(b.users().get_users_me().send()).unwrap();
+    assert_eq!(api_a.seen.lock().unwrap().len(), 1);
+    assert_eq!(api_b.seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_success_body_that_does_not_decode_keeps_the_response() {
+    let (client, _) = client();
+    let err = block_on(client.raw().request(Method::GET, "/api/v2/users/me").send_json::<Vec<u8>>()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.status(), Some(StatusCode::OK));
+    assert_eq!(err.correlation_id(), Some("corr-42"));
+    assert!(err.body_excerpt().unwrap().contains("Ann"));
+}
