@@ -132,6 +132,9 @@ pub struct Ir {
 /// Type names the crate root uses for its own items; definitions with these names get a suffix.
 pub const RESERVED_TYPE_NAMES: &[&str] = &["Model", "ExplicitNulls", "YearMonth", "Base64Bytes", "Key"];
 
+/// Each operation's tags with the types its body and response mention.
+type OpRoots = Vec<(Vec<String>, Vec<usize>)>;
+
 struct Builder<'a> {
     doc: &'a Document,
     types: Vec<TypeDef>,
@@ -528,7 +531,7 @@ impl Builder<'_> {
 
     /// Synthesizes types for the inline body and response schemas of every operation;
     /// returns each operation's tags with the types it mentions.
-    fn operation_types(&mut self) -> Result<Vec<(Vec<String>, Vec<usize>)>, GenError> {
+    fn operation_types(&mut self) -> Result<OpRoots, GenError> {
         let mut out = Vec::new();
         let Some(Value::Object(paths)) = self.doc.root().get("paths") else {
             return Ok(out);

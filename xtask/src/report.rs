@@ -6,10 +6,11 @@ use std::process::Command;
 use std::time::Instant;
 
 const MODELS: &str = "genesys-cloud-models";
+const FACADE: &str = "genesys-cloud";
 
-/// The features declared in the generated models `Cargo.toml` (tags and `unreferenced`).
-fn declared_features(root: &Path) -> Result<Vec<String>, String> {
-    let path = root.join("crates").join(MODELS).join("Cargo.toml");
+/// The features declared in a generated `Cargo.toml` (tags, and `unreferenced` for models).
+fn declared_features(root: &Path, package: &str) -> Result<Vec<String>, String> {
+    let path = root.join("crates").join(package).join("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut in_features = false;
     let mut out = Vec::new();
@@ -19,8 +20,10 @@ fn declared_features(root: &Path) -> Result<Vec<String>, String> {
             in_features = line == "[features]";
             continue;
         }
-        if in_features && line.ends_with("= []") && !line.starts_with("default") {
-            out.push(line.trim_end_matches("= []").trim().to_owned());
+        if let Some((name, _)) = line.split_once(" = [").filter(|_| in_features) {
+            if name != "default" && name != "full" {
+                out.push(name.trim().to_owned());
+            }
         }
     }
     Ok(out)
@@ -55,8 +58,8 @@ fn cargo(root: &Path, args: &[&str], target_dir: &Path) -> Result<bool, String> 
     Ok(status.success())
 }
 
-fn feature_args(features: &str) -> Vec<String> {
-    let mut v = vec!["-p".to_owned(), MODELS.to_owned(), "--no-default-features".to_owned()];
+fn feature_args(package: &str, features: &str) -> Vec<String> {
+    let mut v = vec!["-p".to_owned(), package.to_owned(), "--no-default-features".to_owned()];
     if !features.is_empty() {
         v.push("--features".into());
         v.push(features.to_owned());
@@ -66,20 +69,21 @@ fn feature_args(features: &str) -> Vec<String> {
 
 /// `cargo check` with no feature, each feature alone, and `full`.
 pub fn check_features(root: &Path, args: &[String]) -> Result<bool, String> {
-    let (values, _) = parse_options(args, &["--only"], &[])?;
+    let (values, _) = parse_options(args, &["--only", "--package"], &[])?;
+    let package = get(&values, "--package").unwrap_or(MODELS);
     let mut sets: Vec<String> = vec![String::new()];
     match get(&values, "--only") {
         Some(only) => sets.extend(only.split(',').map(str::to_owned)),
-        None => sets.extend(declared_features(root)?),
+        None => sets.extend(declared_features(root, package)?),
     }
     sets.push("full".into());
     let target = root.join("target/check-features");
     let mut failed = Vec::new();
     for (i, set) in sets.iter().enumerate() {
         let label = if set.is_empty() { "(none)" } else { set };
-        eprintln!("[{}/{}] cargo check --features {label}", i + 1, sets.len());
+        eprintln!("[{}/{}] cargo check -p {package} --features {label}", i + 1, sets.len());
         let mut a = vec!["check".to_owned(), "--quiet".to_owned()];
-        a.extend(feature_args(set));
+        a.extend(feature_args(package, set));
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         if !cargo(root, &a, &target)? {
             failed.push(label.to_owned());
@@ -96,36 +100,45 @@ pub fn check_features(root: &Path, args: &[String]) -> Result<bool, String> {
 pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
     let (values, _) = parse_options(args, &["--sets"], &[])?;
     let top10 = top_tags(root, 10)?.join(",");
-    let sets: Vec<(String, String)> = match get(&values, "--sets") {
-        Some(list) => list.split(';').map(|s| (s.to_owned(), s.to_owned())).collect(),
+    // (label, package, features; None = the package's default features)
+    let sets: Vec<(String, &str, Option<String>)> = match get(&values, "--sets") {
+        Some(list) => list.split(';').map(|s| (format!("{MODELS} {s}"), MODELS, Some(s.to_owned()))).collect(),
         None => vec![
-            ("no feature".into(), String::new()),
-            ("users".into(), "users".into()),
-            (format!("top 10 tags ({top10})"), top10.clone()),
-            ("full".into(), "full".into()),
+            ("models, no feature".into(), MODELS, Some(String::new())),
+            ("models, `users`".into(), MODELS, Some("users".into())),
+            (format!("models, top 10 tags ({top10})"), MODELS, Some(top10.clone())),
+            ("models, `full`".into(), MODELS, Some("full".into())),
+            ("facade `genesys-cloud`, default features".into(), FACADE, None),
+            ("facade `genesys-cloud`, `full`".into(), FACADE, Some("full".into())),
         ],
     };
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("Clean debug builds of {MODELS} ({jobs} cores). `total` includes dependencies; `crate` is the models crate alone.\n");
-    println!("| feature set | total s | crate s |");
+    println!("Clean debug builds ({jobs} cores, incremental off as for a dependency). `total` includes every dependency; `crate` rebuilds the package alone with its dependencies built.\n");
+    println!("| build | total s | crate s |");
     println!("|---|---:|---:|");
     let mut ok = true;
-    for (label, set) in sets {
+    for (label, package, features) in sets {
         let target = root.join("target/compile-report");
         let _ = std::fs::remove_dir_all(&target);
-        let mut a = vec!["build".to_owned(), "--quiet".to_owned()];
-        a.extend(feature_args(&set));
+        let mut a = vec!["build".to_owned(), "--quiet".to_owned(), "-p".to_owned(), package.to_owned()];
+        if let Some(f) = &features {
+            a.push("--no-default-features".into());
+            if !f.is_empty() {
+                a.push("--features".into());
+                a.push(f.clone());
+            }
+        }
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let start = Instant::now();
         let built = cargo(root, &a, &target)?;
         let total = start.elapsed().as_secs_f64();
-        // Rebuild the models crate alone, dependencies warm.
-        let _ = cargo(root, &["clean", "--quiet", "-p", MODELS], &target)?;
+        let _ = cargo(root, &["clean", "--quiet", "-p", package], &target)?;
         let start = Instant::now();
         let rebuilt = cargo(root, &a, &target)?;
         let alone = start.elapsed().as_secs_f64();
         ok &= built && rebuilt;
         println!("| {label} | {total:.1} | {alone:.1} |");
     }
+    let _ = std::fs::remove_dir_all(root.join("target/compile-report"));
     Ok(ok)
 }
