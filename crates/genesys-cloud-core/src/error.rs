@@ -157,6 +157,13 @@ impl Error {
             .with_source(source)
     }
 
+    /// Re-labels the error (e.g. a failed token request becomes [`ErrorKind::Auth`]),
+    /// keeping everything else.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.inner.kind = kind;
+        self
+    }
+
     /// Sets the HTTP status.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);

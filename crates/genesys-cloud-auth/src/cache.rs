@@ -1,0 +1,283 @@
+//! Token providers: a fixed token, and a cache that refreshes once for everyone.
+
+use crate::grant::{request_token, Grant, TokenInfo};
+use crate::secret::Secret;
+use futures_util::future::{FutureExt, Shared};
+use genesys_cloud_core::{BoxFuture, Error, ErrorKind, SharedExecutor};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Gives the bearer token of each request. Object-safe, so users can bring their own.
+pub trait TokenProvider: Send + Sync + 'static {
+    /// A token valid now (fetching or refreshing it if needed).
+    fn token(&self) -> BoxFuture<'_, Result<Secret, Error>>;
+
+    /// Tells the provider the API rejected `token` (a 401): a provider that can mint a new
+    /// one drops it, so the next [`token`](TokenProvider::token) fetches a fresh one. Only
+    /// that token is dropped: a newer one, fetched meanwhile by another call, is kept.
+    fn invalidate(&self, token: &Secret) {
+        let _ = token;
+    }
+}
+
+/// A token the user manages: always the same, never refreshed.
+#[derive(Clone, Debug)]
+pub struct StaticToken(Secret);
+
+impl StaticToken {
+    /// A provider that always gives `token`.
+    pub fn new(token: impl Into<Secret>) -> Self {
+        Self(token.into())
+    }
+}
+
+impl TokenProvider for StaticToken {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
+        let t = self.0.clone();
+        Box::pin(async move { Ok(t) })
+    }
+}
+
+/// How a [`TokenCache`] refreshes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CacheOptions {
+    /// Refresh this long before the token expires (at most half its lifetime). Default 60 s.
+    pub refresh_margin: Duration,
+    /// Refresh up to this much earlier still, at random, so many clients do not refresh at
+    /// the same instant. Default 30 s (at most a quarter of the lifetime).
+    pub max_jitter: Duration,
+    /// How long a call waits for a refresh in progress before failing with an auth error
+    /// (the official SDKs' `refresh_token_wait_time`). Default 10 s.
+    pub wait_limit: Duration,
+    /// Whether the cache refreshes at all (`should_refresh_access_token`). When off, the
+    /// first token is kept until [`TokenCache::set_token`] replaces it. Default on.
+    pub refresh_enabled: bool,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        Self {
+            refresh_margin: Duration::from_secs(60),
+            max_jitter: Duration::from_secs(30),
+            wait_limit: Duration::from_secs(10),
+            refresh_enabled: true,
+        }
+    }
+}
+
+impl CacheOptions {
+    /// Sets [`refresh_margin`](Self::refresh_margin).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Sets [`max_jitter`](Self::max_jitter).
+    pub fn max_jitter(mut self, jitter: Duration) -> Self {
+        self.max_jitter = jitter;
+        self
+    }
+
+    /// Sets [`wait_limit`](Self::wait_limit).
+    pub fn wait_limit(mut self, limit: Duration) -> Self {
+        self.wait_limit = limit;
+        self
+    }
+
+    /// Sets [`refresh_enabled`](Self::refresh_enabled).
+    pub fn refresh_enabled(mut self, enabled: bool) -> Self {
+        self.refresh_enabled = enabled;
+        self
+    }
+}
+
+#[derive(Clone)]
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+    expires_at: Option<Instant>,
+}
+
+type Refresh = Shared<BoxFuture<'static, Result<(Cached, Option<Secret>), Arc<Error>>>>;
+
+struct State {
+    grant: Grant,
+    current: Option<Cached>,
+    inflight: Option<(u64, Refresh)>,
+    next_id: u64,
+}
+
+/// A token cache over a [`Grant`]: one token request however many calls wait for it
+/// (single-flight; waiters are woken when it completes, not polling), a refresh a margin
+/// before expiry with jitter, a waiting limit, refresh-token rotation, and re-minting after
+/// a 401 for grants that can.
+pub struct TokenCache {
+    executor: SharedExecutor,
+    options: CacheOptions,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("TokenCache")
+            .field("grant", &state.grant)
+            .field("has_token", &state.current.is_some())
+            .field("refreshing", &state.inflight.is_some())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+fn random_below(limit: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    if limit.is_zero() || getrandom::getrandom(&mut bytes).is_err() {
+        return Duration::ZERO;
+    }
+    let nanos = limit.as_nanos().min(u64::MAX as u128) as u64;
+    Duration::from_nanos(u64::from_le_bytes(bytes) % nanos.max(1))
+}
+
+/// When a fresh token should be refreshed: a margin (and some jitter) before it expires.
+fn schedule(options: &CacheOptions, info: &TokenInfo) -> Cached {
+    let now = Instant::now();
+    match info.expires_in {
+        Some(lifetime) => {
+            let margin = options.refresh_margin.min(lifetime / 2);
+            let jitter = random_below(options.max_jitter.min(lifetime / 4));
+            Cached {
+                token: info.access_token.clone(),
+                refresh_at: now + lifetime.saturating_sub(margin + jitter),
+                expires_at: Some(now + lifetime),
+            }
+        }
+        // No lifetime given: keep it until the API rejects it.
+        None => Cached {
+            token: info.access_token.clone(),
+            refresh_at: now + Duration::from_secs(86_400 * 365),
+            expires_at: None,
+        },
+    }
+}
+
+impl TokenCache {
+    /// A cache that obtains tokens with `grant` through `login` (an executor for the login
+    /// host, without the auth layer).
+    pub fn new(login: SharedExecutor, grant: Grant, options: CacheOptions) -> Self {
+        Self { executor: login, options, state: Mutex::new(State { grant, current: None, inflight: None, next_id: 0 }) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the token (for users who obtain tokens themselves); its refresh token, if any,
+    /// is used for the next refresh.
+    pub fn set_token(&self, info: TokenInfo) {
+        let cached = schedule(&self.options, &info);
+        let mut st = self.lock();
+        if let Some(rt) = info.refresh_token {
+            if let Some(next) = st.grant.refresh_with(rt) {
+                st.grant = next;
+            }
+        }
+        st.current = Some(cached);
+        st.inflight = None;
+    }
+
+    async fn get(&self) -> Result<Secret, Error> {
+        let (id, refresh, fallback) = {
+            let mut st = self.lock();
+            let now = Instant::now();
+            if let Some(c) = &st.current {
+                if now < c.refresh_at || (!self.options.refresh_enabled) {
+                    return Ok(c.token.clone());
+                }
+            }
+            // Inside the refresh margin the current token still works while we refresh.
+            let fallback =
+                st.current.as_ref().filter(|c| c.expires_at.is_none_or(|e| now < e)).map(|c| c.token.clone());
+            let (id, refresh) = match &st.inflight {
+                Some((id, f)) => (*id, f.clone()),
+                None => {
+                    let id = st.next_id;
+                    st.next_id += 1;
+                    let grant = st.grant.clone();
+                    let executor = self.executor.clone();
+                    let options = self.options.clone();
+                    let fut: BoxFuture<'static, _> = Box::pin(async move {
+                        let info = request_token(&*executor, &grant).await.map_err(Arc::new)?;
+                        Ok((schedule(&options, &info), info.refresh_token))
+                    });
+                    let shared = fut.shared();
+                    st.inflight = Some((id, shared.clone()));
+                    (id, shared)
+                }
+            };
+            (id, refresh, fallback)
+        };
+        let outcome = tokio::time::timeout(self.options.wait_limit, refresh).await;
+        let mut st = self.lock();
+        let ours = st.inflight.as_ref().is_some_and(|(i, _)| *i == id);
+        match outcome {
+            Ok(Ok((cached, refresh_token))) => {
+                if ours {
+                    st.inflight = None;
+                    if let Some(rt) = refresh_token {
+                        if let Some(next) = st.grant.refresh_with(rt) {
+                            st.grant = next;
+                        }
+                    }
+                    st.current = Some(cached.clone());
+                }
+                Ok(cached.token)
+            }
+            Ok(Err(e)) => {
+                if ours {
+                    st.inflight = None;
+                }
+                match fallback {
+                    Some(t) => Ok(t),
+                    None => {
+                        let mut err = Error::new(ErrorKind::Auth, e.message().to_owned()).with_operation("oauthToken");
+                        if let Some(s) = e.status() {
+                            err = err.with_status(s);
+                        }
+                        Err(err)
+                    }
+                }
+            }
+            Err(_) => {
+                if ours {
+                    st.inflight = None;
+                }
+                match fallback {
+                    Some(t) => Ok(t),
+                    None => Err(Error::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "waited {:?} for the access token without an answer from the token endpoint",
+                            self.options.wait_limit
+                        ),
+                    )
+                    .with_operation("oauthToken")),
+                }
+            }
+        }
+    }
+}
+
+impl TokenProvider for TokenCache {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
+        Box::pin(self.get())
+    }
+
+    fn invalidate(&self, token: &Secret) {
+        let mut st = self.lock();
+        if st.current.as_ref().is_some_and(|c| &c.token == token) {
+            st.current = None;
+        }
+    }
+}

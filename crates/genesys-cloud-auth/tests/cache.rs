@@ -1,0 +1,246 @@
+//! The token cache against a fake token endpoint, on tokio's paused clock.
+
+use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret, TokenCache, TokenProvider};
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::http;
+use genesys_cloud_core::{BoxFuture, Error, ErrorKind, Executor};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Ok,
+    Down,
+    Hang,
+}
+
+/// A token endpoint: counts requests, records their forms, answers `tok-N` (and `refresh-N`).
+struct Endpoint {
+    calls: AtomicUsize,
+    mode: Mutex<Mode>,
+    forms: Mutex<Vec<Vec<(String, String)>>>,
+    lifetime: u64,
+}
+
+impl Endpoint {
+    fn new(lifetime: u64) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            mode: Mutex::new(Mode::Ok),
+            forms: Mutex::new(Vec::new()),
+            lifetime,
+        })
+    }
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Executor for Endpoint {
+    fn execute(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.forms.lock().unwrap().push(form_urlencoded_parse(request.body()));
+        let mode = *self.mode.lock().unwrap();
+        let lifetime = self.lifetime;
+        Box::pin(async move {
+            // The endpoint takes a moment, so concurrent callers pile up behind one request.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let (status, body) = match mode {
+                Mode::Ok => (
+                    200,
+                    format!(
+                        r#"{{"access_token":"tok-{n}","token_type":"bearer","expires_in":{lifetime},"refresh_token":"refresh-{n}"}}"#
+                    ),
+                ),
+                Mode::Down => (500, r#"{"error":"server_error","description":"token service unavailable"}"#.to_owned()),
+                Mode::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    (500, String::new())
+                }
+            };
+            let mut response = http::Response::new(Bytes::from(body));
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            Ok(response)
+        })
+    }
+}
+
+fn form_urlencoded_parse(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.replace("%2F", "/"))))
+        .collect()
+}
+
+fn cache(endpoint: &Arc<Endpoint>, grant: Grant, options: CacheOptions) -> Arc<TokenCache> {
+    Arc::new(TokenCache::new(endpoint.clone(), grant, options))
+}
+
+fn cc() -> Grant {
+    Grant::client_credentials("client-id", "client-secret-value")
+}
+
+async fn token(c: &TokenCache) -> Result<String, Error> {
+    c.token().await.map(|s| s.expose().to_owned())
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_thousand_calls_at_expiry_make_one_token_request() {
+    let endpoint = Endpoint::new(3600);
+    let c = cache(&endpoint, cc(), CacheOptions::default());
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    assert_eq!(endpoint.calls(), 1);
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { token(&c).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), "tok-2");
+    }
+    assert_eq!(endpoint.calls(), 2, "one request for a thousand waiting calls");
+    // And the fresh token is served from the cache.
+    assert_eq!(token(&c).await.unwrap(), "tok-2");
+    assert_eq!(endpoint.calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_flight_holds_across_threads() {
+    let endpoint = Endpoint::new(3600);
+    let c = cache(&endpoint, cc(), CacheOptions::default());
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { token(&c).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), "tok-1");
+    }
+    assert_eq!(endpoint.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refreshes_a_margin_before_expiry() {
+    let endpoint = Endpoint::new(600);
+    let c = cache(
+        &endpoint,
+        cc(),
+        CacheOptions::default().refresh_margin(Duration::from_secs(60)).max_jitter(Duration::ZERO),
+    );
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    tokio::time::advance(Duration::from_secs(530)).await;
+    assert_eq!(token(&c).await.unwrap(), "tok-1", "still outside the margin");
+    tokio::time::advance(Duration::from_secs(20)).await;
+    assert_eq!(token(&c).await.unwrap(), "tok-2", "inside the margin: refreshed before expiry");
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_endpoint_down_is_a_typed_auth_error_and_recovers() {
+    let endpoint = Endpoint::new(600);
+    endpoint.set(Mode::Down);
+    let c = cache(&endpoint, cc(), CacheOptions::default());
+    let e = token(&c).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert_eq!(e.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    assert!(e.to_string().contains("token service unavailable"), "{e}");
+    assert!(!e.to_string().contains("client-secret-value"));
+    endpoint.set(Mode::Ok);
+    assert_eq!(token(&c).await.unwrap(), "tok-2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_refresh_inside_the_margin_keeps_the_valid_token() {
+    let endpoint = Endpoint::new(600);
+    let c = cache(&endpoint, cc(), CacheOptions::default().max_jitter(Duration::ZERO));
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    tokio::time::advance(Duration::from_secs(560)).await;
+    endpoint.set(Mode::Down);
+    assert_eq!(token(&c).await.unwrap(), "tok-1", "still valid for 40 s: used while the endpoint is down");
+    endpoint.set(Mode::Ok);
+    assert_eq!(token(&c).await.unwrap(), "tok-3");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_is_limited() {
+    let endpoint = Endpoint::new(600);
+    endpoint.set(Mode::Hang);
+    let c = cache(&endpoint, cc(), CacheOptions::default().wait_limit(Duration::from_secs(10)));
+    let started = tokio::time::Instant::now();
+    let e = token(&c).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    endpoint.set(Mode::Ok);
+    assert_eq!(token(&c).await.unwrap(), "tok-2", "the next call starts a fresh request");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_401_re_mints_only_the_rejected_token() {
+    let endpoint = Endpoint::new(3600);
+    let c = cache(&endpoint, cc(), CacheOptions::default());
+    let first = c.token().await.unwrap();
+    c.invalidate(&first);
+    let second = c.token().await.unwrap();
+    assert_eq!(second.expose(), "tok-2");
+    // A late 401 for the old token does not throw away the new one.
+    c.invalidate(&first);
+    assert_eq!(c.token().await.unwrap().expose(), "tok-2");
+    assert_eq!(endpoint.calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_tokens_rotate() {
+    let endpoint = Endpoint::new(600);
+    let grant = Grant::AuthorizationCode {
+        client: ClientCredentials::new("id", "secret"),
+        code: Secret::new("the-code"),
+        redirect_uri: "https://app.example/cb".into(),
+    };
+    let c = cache(&endpoint, grant, CacheOptions::default());
+    for expected in ["tok-1", "tok-2", "tok-3"] {
+        assert_eq!(token(&c).await.unwrap(), expected);
+        tokio::time::advance(Duration::from_secs(600)).await;
+    }
+    let forms = endpoint.forms.lock().unwrap().clone();
+    assert_eq!(forms[0][0], ("grant_type".into(), "authorization_code".into()));
+    assert_eq!(
+        forms[1],
+        vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "refresh-1".into())]
+    );
+    assert_eq!(
+        forms[2],
+        vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "refresh-2".into())]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_can_be_turned_off() {
+    let endpoint = Endpoint::new(60);
+    let c = cache(&endpoint, cc(), CacheOptions::default().refresh_enabled(false));
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    assert_eq!(endpoint.calls(), 1);
+    c.set_token(genesys_cloud_auth::TokenInfo {
+        access_token: Secret::new("user-supplied"),
+        token_type: "bearer".into(),
+        expires_in: Some(Duration::from_secs(60)),
+        refresh_token: None,
+    });
+    assert_eq!(token(&c).await.unwrap(), "user-supplied");
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_output_has_no_secrets() {
+    let endpoint = Endpoint::new(600);
+    let c = cache(&endpoint, cc(), CacheOptions::default());
+    let t = token(&c).await.unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("client-secret-value") && !shown.contains(&t), "{shown}");
+}
