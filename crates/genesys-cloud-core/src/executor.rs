@@ -24,6 +24,11 @@ pub trait Executor: Send + Sync + 'static {
     }
 }
 
+/// How many attempts a response took; a retrying transport puts it in the response's
+/// extensions, and [`execute`] copies it into the error of a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
 /// A shared executor, as operation builders hold it.
 pub type SharedExecutor = Arc<dyn Executor>;
 
@@ -37,7 +42,8 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
         Ok(response)
     } else {
         let (head, body) = response.into_parts();
-        Err(Error::from_response(head.status, head.headers, &body).with_operation(operation))
+        let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
+        Err(Error::from_response(head.status, head.headers, &body).with_operation(operation).with_attempts(attempts))
     }
 }
 

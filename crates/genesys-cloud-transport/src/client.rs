@@ -1,0 +1,86 @@
+//! The innermost service: hyper-util's pooled client with rustls.
+
+use crate::layers::HttpService;
+use crate::region::Base;
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::http::{Request, Response};
+use genesys_cloud_core::{Error, ErrorKind};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+use tower::util::BoxCloneSyncService;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled HTTP/1.1 client (keep-alive) that speaks TLS through rustls with the platform's
+/// root certificates, plus webpki roots as a fallback.
+#[derive(Clone)]
+pub struct HyperClient {
+    client: Client<Https, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for HyperClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HyperClient")
+    }
+}
+
+impl HyperClient {
+    /// A client with the given connect timeout.
+    pub fn new(connect_timeout: Duration) -> Result<Self, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_nodelay(true);
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .or_else(|_| Ok::<_, std::io::Error>(hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots()))
+            .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot load TLS root certificates: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
+        Ok(Self { client })
+    }
+
+    /// The service that sends origin-form requests to `base` and reads whole responses.
+    pub fn service(&self, base: Base) -> HttpService {
+        let client = self.client.clone();
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let (mut head, body) = req.into_parts();
+                let path = head.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+                head.uri = base.join(&path)?;
+                let response = client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
+                    let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
+                    let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
+                    Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
+                })?;
+                let (parts, body) = response.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")).with_source(e)
+                    })?
+                    .to_bytes();
+                Ok::<_, Error>(Response::from_parts(parts, bytes))
+            }
+        }))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,337 @@
+//! The layers of the stack. Each is a tower [`Layer`] over the erased [`HttpService`], so
+//! users can see, reorder and wrap them.
+
+use crate::config::RetryConfig;
+use genesys_cloud_auth::TokenProvider;
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::error::parse_retry_after;
+use genesys_cloud_core::executor::Attempts;
+use genesys_cloud_core::http::{header, HeaderValue, Request, Response, StatusCode};
+use genesys_cloud_core::meta::is_idempotent_method;
+use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind, OperationMeta};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
+
+/// The one service type the stack is erased to: a request with a full body in, a response
+/// with a full body (any status) or an SDK error out.
+pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, Error>;
+
+/// A copy of a request: bodies are bytes, so every attempt can be replayed.
+pub fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut out = Request::new(req.body().clone());
+    *out.method_mut() = req.method().clone();
+    *out.uri_mut() = req.uri().clone();
+    *out.version_mut() = req.version();
+    *out.headers_mut() = req.headers().clone();
+    *out.extensions_mut() = req.extensions().clone();
+    out
+}
+
+fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
+    req.extensions().get::<&'static OperationMeta>().copied()
+}
+
+macro_rules! boxed_service {
+    ($name:ident) => {
+        impl Service<Request<Bytes>> for $name {
+            type Response = Response<Bytes>;
+            type Error = Error;
+            type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
+
+            fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                // The inner services are cloned per call and driven with `oneshot`.
+                Poll::Ready(Ok(()))
+            }
+
+            fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+                let this = self.clone();
+                Box::pin(async move { this.run(req).await })
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Sets the SDK's headers (`User-Agent`, `purecloud-sdk`) where the request has none.
+#[derive(Clone, Debug)]
+pub struct HeadersLayer {
+    user_agent: HeaderValue,
+    sdk: HeaderValue,
+}
+
+impl Default for HeadersLayer {
+    fn default() -> Self {
+        let version = env!("CARGO_PKG_VERSION");
+        Self {
+            user_agent: HeaderValue::from_str(&format!("genesys-cloud-rs/{version}")).expect("a valid header value"),
+            sdk: HeaderValue::from_str(&format!("rust-{version}")).expect("a valid header value"),
+        }
+    }
+}
+
+impl Layer<HttpService> for HeadersLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        let this = self.clone();
+        let svc = tower::service_fn(move |mut req: Request<Bytes>| {
+            let headers = req.headers_mut();
+            headers.entry(header::USER_AGENT).or_insert_with(|| this.user_agent.clone());
+            headers.entry("purecloud-sdk").or_insert_with(|| this.sdk.clone());
+            inner.clone().oneshot(req)
+        });
+        BoxCloneSyncService::new(svc)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once.
+#[derive(Clone)]
+pub struct AuthLayer {
+    provider: Arc<dyn TokenProvider>,
+}
+
+impl AuthLayer {
+    /// Tokens from `provider`.
+    pub fn new(provider: Arc<dyn TokenProvider>) -> Self {
+        Self { provider }
+    }
+}
+
+impl Layer<HttpService> for AuthLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        BoxCloneSyncService::new(AuthService { inner, provider: self.provider.clone() })
+    }
+}
+
+#[derive(Clone)]
+struct AuthService {
+    inner: HttpService,
+    provider: Arc<dyn TokenProvider>,
+}
+
+fn bearer(req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
+    value.set_sensitive(true);
+    req.headers_mut().insert(header::AUTHORIZATION, value);
+    Ok(())
+}
+
+impl AuthService {
+    async fn run(self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        if !meta(&req).is_none_or(|m| m.needs_auth) {
+            return self.inner.oneshot(req).await;
+        }
+        let token = self.provider.token().await?;
+        bearer(&mut req, &token)?;
+        let replay = clone_request(&req);
+        let response = self.inner.clone().oneshot(req).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        self.provider.invalidate(&token);
+        let fresh = self.provider.token().await?;
+        if fresh == token {
+            // The provider cannot mint another token: the 401 stands.
+            return Ok(response);
+        }
+        let mut replay = replay;
+        bearer(&mut replay, &fresh)?;
+        self.inner.oneshot(replay).await
+    }
+}
+
+boxed_service!(AuthService);
+
+// ---------------------------------------------------------------------------------------------
+
+/// Limits each attempt with tower's [`Timeout`](tower::timeout::Timeout); an expired attempt
+/// is an [`ErrorKind::Timeout`] error (retried for idempotent operations), never a response.
+#[derive(Clone, Debug)]
+pub struct AttemptTimeoutLayer {
+    timeout: Duration,
+}
+
+impl AttemptTimeoutLayer {
+    /// Each attempt gets at most `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+}
+
+fn from_box_error(e: tower::BoxError, what: &str, limit: Duration) -> Error {
+    match e.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
+            Error::new(ErrorKind::Timeout, format!("{what} took longer than {limit:?}"))
+        }
+        Err(e) => Error::new(ErrorKind::Transport, e.to_string()),
+    }
+}
+
+impl Layer<HttpService> for AttemptTimeoutLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        let limit = self.timeout;
+        let svc = tower::ServiceBuilder::new()
+            .map_err(move |e: tower::BoxError| from_box_error(e, "the attempt", limit))
+            .layer(tower::timeout::TimeoutLayer::new(limit))
+            .service(inner);
+        BoxCloneSyncService::new(svc)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Limits the whole call, retries included: the per-call `with_timeout`, else the default.
+#[derive(Clone, Debug)]
+pub struct CallTimeoutLayer {
+    default: Duration,
+}
+
+impl CallTimeoutLayer {
+    /// Calls without their own limit get `default`.
+    pub fn new(default: Duration) -> Self {
+        Self { default }
+    }
+}
+
+impl Layer<HttpService> for CallTimeoutLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        BoxCloneSyncService::new(CallTimeout { inner, default: self.default })
+    }
+}
+
+#[derive(Clone)]
+struct CallTimeout {
+    inner: HttpService,
+    default: Duration,
+}
+
+impl CallTimeout {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        let limit = req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(self.default);
+        match tokio::time::timeout(limit, self.inner.oneshot(req)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))),
+        }
+    }
+}
+
+boxed_service!(CallTimeout);
+
+// ---------------------------------------------------------------------------------------------
+
+/// Retries: 429 always; 502, 503, 504, timeouts and broken connections only for idempotent
+/// operations; connection failures (nothing was sent) always. Waits what `Retry-After` says
+/// (seconds or HTTP-date) up to a cap, else full-jitter exponential backoff; stops at the
+/// attempt or elapsed-time budget.
+#[derive(Clone, Debug)]
+pub struct RetryLayer {
+    config: RetryConfig,
+}
+
+impl RetryLayer {
+    /// Retries as `config` says.
+    pub fn new(config: RetryConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Layer<HttpService> for RetryLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        BoxCloneSyncService::new(Retry { inner, config: self.config.clone() })
+    }
+}
+
+#[derive(Clone)]
+struct Retry {
+    inner: HttpService,
+    config: RetryConfig,
+}
+
+enum Decision {
+    Done,
+    RetryAfter(Duration),
+}
+
+fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
+    let exp = config.base_delay.saturating_mul(1u32 << attempt.min(20));
+    let cap = exp.min(config.max_delay);
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_err() || cap.is_zero() {
+        return cap;
+    }
+    Duration::from_nanos(u64::from_le_bytes(bytes) % (cap.as_nanos().min(u64::MAX as u128) as u64).max(1))
+}
+
+impl Retry {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        let idempotent = meta(&req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
+        let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
+        let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(self.config.max_attempts).max(1);
+        let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(self.config.max_elapsed);
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self.inner.clone().oneshot(clone_request(&req)).await;
+            let decision = match &result {
+                Ok(resp) => match resp.status().as_u16() {
+                    429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
+                        // A wait past the cap is not worth holding the call for: the caller
+                        // gets the error at once, with `retry_after()` set.
+                        Some(wait) if wait > self.config.max_retry_after => Decision::Done,
+                        Some(wait) => Decision::RetryAfter(wait),
+                        None => Decision::RetryAfter(full_jitter(&self.config, attempt)),
+                    },
+                    502..=504 if idempotent => Decision::RetryAfter(
+                        parse_retry_after(resp.headers(), SystemTime::now())
+                            .filter(|w| *w <= self.config.max_retry_after)
+                            .unwrap_or_else(|| full_jitter(&self.config, attempt)),
+                    ),
+                    _ => Decision::Done,
+                },
+                Err(e) => match e.kind() {
+                    ErrorKind::Connect => Decision::RetryAfter(full_jitter(&self.config, attempt)),
+                    ErrorKind::Transport | ErrorKind::Timeout if idempotent => {
+                        Decision::RetryAfter(full_jitter(&self.config, attempt))
+                    }
+                    _ => Decision::Done,
+                },
+            };
+            let wait = match decision {
+                Decision::Done => return with_attempts(result, attempt),
+                Decision::RetryAfter(wait) => wait,
+            };
+            if attempt >= max_attempts || started.elapsed() + wait > max_elapsed {
+                return match result {
+                    Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
+                    other => with_attempts(other, attempt),
+                };
+            }
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Result<Response<Bytes>, Error> {
+    match result {
+        Ok(mut r) => {
+            r.extensions_mut().insert(Attempts(attempts));
+            Ok(r)
+        }
+        Err(e) => Err(e.with_attempts(attempts)),
+    }
+}
+
+boxed_service!(Retry);

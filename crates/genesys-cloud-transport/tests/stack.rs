@@ -1,0 +1,385 @@
+//! The whole stack over real sockets on loopback, against a scripted HTTP server.
+
+use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::http::{self, Method, Request, Response, StatusCode};
+use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
+use genesys_cloud_transport::{Endpoint, HttpService, RetryConfig, Timeouts, Transport};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// What the server answers.
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    delay: Duration,
+}
+
+impl Reply {
+    fn ok(body: &str) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("inin-correlation-id", "corr-ok".into())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+    fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: vec![("inin-correlation-id", format!("corr-{status}"))],
+            body: format!(r#"{{"message":"status {status}","status":{status}}}"#),
+            delay: Duration::ZERO,
+        }
+    }
+    fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+    fn delay(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+}
+
+/// Seen by the handler: method, path and query, authorization header, and the count of
+/// requests to this path so far (1-based).
+type Handler = Arc<dyn Fn(&str, &str, Option<&str>, usize) -> Reply + Send + Sync>;
+
+struct Server {
+    addr: SocketAddr,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().iter().filter(|h| h.as_str() == path).count()
+    }
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+async fn serve(handler: Handler) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let handler = handler.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let handler = handler.clone();
+                    let seen = seen.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let n = {
+                            let mut s = seen.lock().unwrap();
+                            s.push(path.clone());
+                            s.iter().filter(|p| **p == path).count()
+                        };
+                        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                        let method = req.method().to_string();
+                        let _ = req.into_body().collect().await;
+                        let reply = handler(&method, &path, auth.as_deref(), n);
+                        tokio::time::sleep(reply.delay).await;
+                        let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+                        *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
+                        for (k, v) in reply.headers {
+                            resp.headers_mut().insert(k, http::HeaderValue::from_str(&v).unwrap());
+                        }
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            });
+        }
+    });
+    Server { addr, hits }
+}
+
+fn transport(server: &Server, retry: RetryConfig, timeouts: Timeouts) -> Transport {
+    Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(retry)
+        .timeouts(timeouts)
+        .build()
+        .unwrap()
+}
+
+fn fast_retry() -> RetryConfig {
+    RetryConfig::default()
+        .backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .max_retry_after(Duration::from_secs(3))
+}
+
+async fn call(t: &Transport, method: Method, path: &str) -> Result<http::Response<Bytes>, genesys_cloud_core::Error> {
+    let parts = RequestParts::new(OperationMeta::raw(&method).unwrap(), path.to_owned());
+    execute(t, parts).await
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_honoured() {
+    let server =
+        serve(Arc::new(
+            |_, _, _, n| if n == 1 { Reply::status(429).header("retry-after", "1".into()) } else { Reply::ok("{}") },
+        ))
+        .await;
+    let t = transport(&server, fast_retry(), Timeouts::default());
+    let started = Instant::now();
+    let r = call(&t, Method::GET, "/api/v2/x").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert_eq!(server.hits("/api/v2/x"), 2);
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let server = serve(Arc::new(|_, _, _, n| {
+        if n == 1 {
+            let at = std::time::SystemTime::now() + Duration::from_secs(2);
+            Reply::status(429).header("retry-after", httpdate_fmt(at))
+        } else {
+            Reply::ok("{}")
+        }
+    }))
+    .await;
+    let t = transport(&server, fast_retry(), Timeouts::default());
+    let started = Instant::now();
+    assert_eq!(call(&t, Method::POST, "/api/v2/y").await.unwrap().status(), 200, "429 is retried even for POST");
+    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+}
+
+fn httpdate_fmt(t: std::time::SystemTime) -> String {
+    // RFC 7231 IMF-fixdate, written here to keep the test independent of the SDK's parser.
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let days = secs / 86_400;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mon =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
+    format!("{weekday}, {d:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT")
+}
+
+#[tokio::test]
+async fn retry_after_over_the_cap_returns_at_once() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::status(429).header("retry-after", "600".into()))).await;
+    let t = transport(&server, fast_retry(), Timeouts::default());
+    let started = Instant::now();
+    let e = call(&t, Method::GET, "/api/v2/z").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(e.is_rate_limited());
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(600)));
+    assert_eq!(e.correlation_id(), Some("corr-429"));
+    assert_eq!(server.hits("/api/v2/z"), 1);
+}
+
+#[tokio::test]
+async fn a_503_burst_is_retried_for_get_but_not_for_post() {
+    let server =
+        serve(Arc::new(
+            |_, path, _, n| {
+                if path == "/get" && n <= 2 || path == "/post" {
+                    Reply::status(503)
+                } else {
+                    Reply::ok("{}")
+                }
+            },
+        ))
+        .await;
+    let t = transport(&server, fast_retry(), Timeouts::default());
+    assert_eq!(call(&t, Method::GET, "/get").await.unwrap().status(), 200);
+    assert_eq!(server.hits("/get"), 3);
+    let e = call(&t, Method::POST, "/post").await.unwrap_err();
+    assert_eq!(e.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(server.hits("/post"), 1, "a POST is never repeated on 503");
+}
+
+#[tokio::test]
+async fn attempts_run_out_with_the_count() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::status(503))).await;
+    let t = transport(&server, fast_retry().max_attempts(3), Timeouts::default());
+    let e = call(&t, Method::GET, "/always-503").await.unwrap_err();
+    assert_eq!(e.attempts(), 3);
+    assert!(e.to_string().contains("after 3 attempts"), "{e}");
+    assert_eq!(server.hits("/always-503"), 3);
+}
+
+#[tokio::test]
+async fn slow_headers_time_out_with_an_error() {
+    let server = serve(Arc::new(|_, _, _, _| Reply::ok("{}").delay(Duration::from_secs(5)))).await;
+    let t = transport(&server, RetryConfig::disabled(), Timeouts::default().attempt(Duration::from_millis(300)));
+    let started = Instant::now();
+    let e = call(&t, Method::GET, "/slow").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The per-call limit applies to the whole call too.
+    let t = transport(&server, fast_retry(), Timeouts::default().call(Duration::from_millis(400)));
+    let e = call(&t, Method::GET, "/slow").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn a_reset_connection_is_retried_only_when_idempotent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
+            drop(stream); // close without answering
+        }
+    });
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&format!("http://{addr}")).unwrap())
+        .retry(fast_retry().max_attempts(3))
+        .build()
+        .unwrap();
+    let e = call(&t, Method::GET, "/reset").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    let e = call(&t, Method::POST, "/reset").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert_eq!(accepted.load(Ordering::SeqCst), 4, "the POST went out once");
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_connect_error() {
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&format!("http://127.0.0.1:{port}")).unwrap())
+        .retry(fast_retry().max_attempts(2))
+        .build()
+        .unwrap();
+    let e = call(&t, Method::POST, "/x").await.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::RetriesExhausted,
+        "connection failures are retried even for POST: nothing was sent"
+    );
+    assert_eq!(std::error::Error::source(&e).map(|s| s.to_string().contains("connect")), Some(true));
+}
+
+#[tokio::test]
+async fn a_401_mints_a_new_token_and_replays_once() {
+    let revoked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let r = revoked.clone();
+    let server = serve(Arc::new(move |_, path, auth, n| match path {
+        "/oauth/token" => Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":3600}}"#)),
+        _ => {
+            let auth = auth.unwrap_or("").to_owned();
+            if auth == "Bearer tok-1" {
+                r.lock().unwrap().push(auth);
+                Reply::status(401)
+            } else {
+                Reply::ok(r#"{"ok":true}"#)
+            }
+        }
+    }))
+    .await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let r = call(&t, Method::GET, "/api/v2/users/me").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.hits("/oauth/token"), 2);
+    assert_eq!(server.hits("/api/v2/users/me"), 2);
+    assert_eq!(revoked.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_calls_share_one_token_request() {
+    let server = serve(Arc::new(|_, path, _, n| match path {
+        "/oauth/token" => {
+            Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":3600}}"#)).delay(Duration::from_millis(100))
+        }
+        _ => Reply::ok("{}"),
+    }))
+    .await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..200)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { call(&t, Method::GET, "/api/v2/ping").await.map(|r| r.status()) })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap().unwrap(), 200);
+    }
+    assert_eq!(server.hits("/oauth/token"), 1);
+    assert_eq!(server.hits("/api/v2/ping"), 200);
+}
+
+/// A user layer that counts logical calls.
+#[derive(Clone)]
+struct Counter(Arc<AtomicUsize>);
+
+impl tower::Layer<HttpService> for Counter {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        let n = self.0.clone();
+        tower::util::BoxCloneSyncService::new(tower::service_fn(move |req| {
+            n.fetch_add(1, Ordering::SeqCst);
+            tower::ServiceExt::oneshot(inner.clone(), req)
+        }))
+    }
+}
+
+#[tokio::test]
+async fn user_layers_see_each_call_once() {
+    let server = serve(Arc::new(|_, _, _, n| if n < 3 { Reply::status(503) } else { Reply::ok("{}") })).await;
+    let count = Arc::new(AtomicUsize::new(0));
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(fast_retry())
+        .with_layer(Counter(count.clone()))
+        .build()
+        .unwrap();
+    assert_eq!(call(&t, Method::GET, "/counted").await.unwrap().status(), 200);
+    assert_eq!(count.load(Ordering::SeqCst), 1, "one logical call");
+    assert_eq!(server.hits("/counted"), 3, "three attempts on the wire");
+}
+
+#[tokio::test]
+async fn from_service_swaps_the_stack() {
+    let double: HttpService =
+        tower::util::BoxCloneSyncService::new(tower::service_fn(|req: Request<Bytes>| async move {
+            let mut r = Response::new(Bytes::from(format!(r#"{{"path":"{}"}}"#, req.uri().path())));
+            r.headers_mut().insert("inin-correlation-id", http::HeaderValue::from_static("double"));
+            Ok::<_, genesys_cloud_core::Error>(r)
+        }));
+    let t = Transport::builder().from_service(double).build().unwrap();
+    let r = call(&t, Method::GET, "/anything").await.unwrap();
+    assert_eq!(r.body().as_ref(), br#"{"path":"/anything"}"#);
+}
