@@ -648,14 +648,19 @@ categories = ["api-bindings", "web-programming::http-client"]
 
 [dependencies]
 genesys-cloud-core = {{ workspace = true }}
+genesys-cloud-auth = {{ path = "../genesys-cloud-auth", version = "0.1.0" }}
+genesys-cloud-transport = {{ path = "../genesys-cloud-transport", version = "0.1.0" }}
 genesys-cloud-api = {{ workspace = true, default-features = false }}
 genesys-cloud-models = {{ workspace = true, default-features = false }}
 serde = {{ workspace = true }}
 serde_json = {{ workspace = true }}
+tower-layer = "0.3"
+tower-service = "0.3"
 
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
 futures-util = {{ workspace = true }}
+tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util"] }}
 
 [lints]
 workspace = true

@@ -3,7 +3,7 @@
 //! ```ignore
 //! use genesys_cloud::prelude::*;
 //!
-//! let client = genesys_cloud::Client::from_executor(executor);
+//! let client = genesys_cloud::Client::builder().client_credentials(id, secret).build()?;
 //! let me = client.users().get_users_me().expand(["presence"]).send().await?;
 //! let mut queues = client.routing().get_routing_queues().page_size(100).into_paginator().items();
 //! while let Some(queue) = queues.try_next().await? { println!("{:?}", queue.name); }
@@ -15,17 +15,21 @@
 //!   `client.routing()`, …) behind the tag's Cargo feature; see [`api`].
 //! - [`Client::raw`] calls any path with any JSON, for endpoints the spec gets wrong.
 //!
-//! The HTTP transport (TLS, retries, timeouts, OAuth) plugs in through
-//! [`core::Executor`]; until a transport is configured a client is built from an executor
-//! with [`Client::from_executor`].
+//! Calls go through [`transport`] (hyper with rustls under a tower stack: retries,
+//! timeouts, OAuth via [`auth`]); [`ClientBuilder::executor`] or
+//! [`ClientBuilder::from_service`] swap it for anything else.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use genesys_cloud_api as api;
+pub use genesys_cloud_auth as auth;
 pub use genesys_cloud_core as core;
 pub use genesys_cloud_models as models;
+pub use genesys_cloud_transport as transport;
+
+pub use genesys_cloud_transport::Region;
 
 pub use genesys_cloud_core::{Error, ErrorKind, Response, Result};
 
@@ -87,30 +91,132 @@ impl api::Tags for Client {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]: where calls go, how tokens are obtained, retries, timeouts and
+/// extra tower layers; or any executor.
+///
+/// ```no_run
+/// # async fn demo() -> genesys_cloud::Result<()> {
+/// use genesys_cloud::{Client, Region};
+/// let client = Client::builder()
+///     .region(Region::EuWest1)
+///     .client_credentials("my-client-id", "my-client-secret")
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     executor: Option<core::SharedExecutor>,
+    transport: transport::TransportBuilder,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder").field("executor", &self.executor.is_some()).finish()
+        f.debug_struct("ClientBuilder")
+            .field("executor", &self.executor.is_some())
+            .field("transport", &self.transport)
+            .finish()
     }
 }
 
 impl ClientBuilder {
-    /// Sends calls through `executor`.
+    /// Sends calls through `executor` instead of the built-in transport (every other
+    /// transport setting is then ignored).
     pub fn executor(mut self, executor: core::SharedExecutor) -> Self {
         self.executor = Some(executor);
         self
     }
 
-    /// The client; a build error when no executor was given.
+    /// Calls go to this region (default `us_east_1`, `api.mypurecloud.com`).
+    pub fn region(mut self, region: Region) -> Self {
+        self.transport = self.transport.region(region);
+        self
+    }
+
+    /// Calls go to a custom base URL (`https://api.example.com`); the login host is derived
+    /// by replacing `api.` with `login.`.
+    pub fn base_url(mut self, url: &str) -> Result<Self> {
+        self.transport = self.transport.endpoint(transport::Endpoint::custom(url)?);
+        Ok(self)
+    }
+
+    /// Calls go to this endpoint (e.g. a [gateway](transport::Endpoint::gateway)).
+    pub fn endpoint(mut self, endpoint: transport::Endpoint) -> Self {
+        self.transport = self.transport.endpoint(endpoint);
+        self
+    }
+
+    /// Client-credentials tokens, cached and refreshed for every call.
+    pub fn client_credentials(self, client_id: impl Into<String>, client_secret: impl Into<auth::Secret>) -> Self {
+        self.grant(auth::Grant::client_credentials(client_id, client_secret))
+    }
+
+    /// Tokens from any grant (SAML2 bearer, authorization code, PKCE, refresh token).
+    pub fn grant(mut self, grant: auth::Grant) -> Self {
+        self.transport = self.transport.grant(grant, auth::CacheOptions::default());
+        self
+    }
+
+    /// Tokens from a grant with cache options (refresh margin, wait limit, refresh on/off).
+    pub fn grant_with(mut self, grant: auth::Grant, options: auth::CacheOptions) -> Self {
+        self.transport = self.transport.grant(grant, options);
+        self
+    }
+
+    /// A fixed access token, obtained elsewhere.
+    pub fn access_token(mut self, token: impl Into<auth::Secret>) -> Self {
+        self.transport = self.transport.access_token(token);
+        self
+    }
+
+    /// Tokens from your own provider.
+    pub fn token_provider(mut self, provider: Arc<dyn auth::TokenProvider>) -> Self {
+        self.transport = self.transport.token_provider(provider);
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: transport::RetryConfig) -> Self {
+        self.transport = self.transport.retry(retry);
+        self
+    }
+
+    /// Time limits.
+    pub fn timeouts(mut self, timeouts: transport::Timeouts) -> Self {
+        self.transport = self.transport.timeouts(timeouts);
+        self
+    }
+
+    /// Adds a tower layer outside the SDK's stack (the first added is the outermost); it sees
+    /// each logical call once.
+    pub fn with_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<
+                core::http::Request<core::bytes::Bytes>,
+                Response = core::http::Response<core::bytes::Bytes>,
+                Error = Error,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<core::http::Request<core::bytes::Bytes>>>::Future: Send + 'static,
+    {
+        self.transport = self.transport.with_layer(layer);
+        self
+    }
+
+    /// Replaces the SDK's whole stack with `service` (a test double); user layers still wrap it.
+    pub fn from_service(mut self, service: transport::HttpService) -> Self {
+        self.transport = self.transport.from_service(service);
+        self
+    }
+
+    /// The client. Creating it does no I/O (the first call fetches the token); it needs a
+    /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
         match self.executor {
             Some(executor) => Ok(Client::from_executor(executor)),
-            None => Err(Error::build("no executor configured: call ClientBuilder::executor")),
+            None => Ok(Client::from_executor(Arc::new(self.transport.build()?))),
         }
     }
 }

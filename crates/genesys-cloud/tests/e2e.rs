@@ -1,0 +1,64 @@
+//! The real client (transport, token cache, generated operation) against a loopback server.
+
+use genesys_cloud::prelude::*;
+use genesys_cloud::Client;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A minimal HTTP/1.1 server: answers the token endpoint and `/api/v2/users/me`, and
+/// records the request heads it saw.
+async fn server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let Ok(n) = stream.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    log.lock().unwrap().push(head.clone());
+                    let body = if head.starts_with("POST /oauth/token") {
+                        r#"{"access_token":"e2e-token","token_type":"bearer","expires_in":3600}"#
+                    } else if head.starts_with("GET /api/v2/users/me")
+                        && head.contains("authorization: Bearer e2e-token")
+                    {
+                        r#"{"id":"me-1","name":"Loopback User","state":"active"}"#
+                    } else {
+                        r#"{"message":"unexpected"}"#
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ninin-correlation-id: e2e-corr\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn client_credentials_then_a_typed_call() {
+    let (base, seen) = server().await;
+    let client = Client::builder().base_url(&base).unwrap().client_credentials("e2e-id", "e2e-secret").build().unwrap();
+    let me = client.users().get_users_me().send_with_response().await.unwrap();
+    assert_eq!(me.value.name.as_deref(), Some("Loopback User"));
+    assert_eq!(me.correlation_id(), Some("e2e-corr"));
+    let seen = seen.lock().unwrap();
+    assert!(seen[0].starts_with("POST /oauth/token"), "{}", seen[0]);
+    assert!(seen[0].contains("grant_type=client_credentials"));
+    assert!(seen[1].contains("user-agent: genesys-cloud-rs/"), "{}", seen[1]);
+    assert!(format!("{client:?}").contains("127.0.0.1"));
+}
