@@ -1,6 +1,7 @@
 //! The innermost service: hyper-util's pooled client with rustls.
 
 use crate::layers::HttpService;
+use crate::proxy::{ProxyConfig, ProxyConnector};
 use crate::region::Base;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
@@ -12,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 use tower::util::BoxCloneSyncService;
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<ProxyConnector>;
 
 /// A pooled HTTP/1.1 client (keep-alive) that speaks TLS through rustls with the platform's
 /// root certificates, plus webpki roots as a fallback.
@@ -28,8 +29,8 @@ impl std::fmt::Debug for HyperClient {
 }
 
 impl HyperClient {
-    /// A client with the given connect timeout.
-    pub fn new(connect_timeout: Duration) -> Result<Self, Error> {
+    /// A client with the given connect timeout, through `proxy` if given.
+    pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>) -> Result<Self, Error> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
@@ -40,7 +41,7 @@ impl HyperClient {
             .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot load TLS root certificates: {e}")))?
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxy)?);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
         Ok(Self { client })
     }

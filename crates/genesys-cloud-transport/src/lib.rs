@@ -19,6 +19,7 @@
 mod client;
 mod config;
 mod layers;
+mod proxy;
 mod region;
 
 pub use client::HyperClient;
@@ -26,6 +27,7 @@ pub use config::{RetryConfig, Timeouts};
 pub use layers::{
     clone_request, AttemptTimeoutLayer, AuthLayer, CallTimeoutLayer, HeadersLayer, HttpService, RetryLayer,
 };
+pub use proxy::ProxyConfig;
 pub use region::{Base, Endpoint, Region};
 
 use genesys_cloud_auth::{CacheOptions, Grant, StaticToken, TokenCache, TokenProvider};
@@ -88,6 +90,7 @@ pub struct TransportBuilder {
     auth: Auth,
     user_layers: Vec<WrapFn>,
     inner: Option<HttpService>,
+    proxy: Option<ProxyConfig>,
 }
 
 impl Default for TransportBuilder {
@@ -99,6 +102,7 @@ impl Default for TransportBuilder {
             auth: Auth::None,
             user_layers: Vec::new(),
             inner: None,
+            proxy: None,
         }
     }
 }
@@ -110,6 +114,7 @@ impl std::fmt::Debug for TransportBuilder {
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("user_layers", &self.user_layers.len())
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +129,13 @@ impl TransportBuilder {
     /// Calls go to this endpoint (a custom base URL or a gateway).
     pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
         self.endpoint = endpoint;
+        self
+    }
+
+    /// Sends every request through a proxy (HTTP CONNECT), or the one the environment names
+    /// with [`ProxyConfig::FromEnv`].
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = Some(proxy);
         self
     }
 
@@ -180,7 +192,7 @@ impl TransportBuilder {
         let mut service = match self.inner {
             Some(s) => s,
             None => {
-                let hyper = HyperClient::new(self.timeouts.connect)?;
+                let hyper = HyperClient::new(self.timeouts.connect, self.proxy.as_ref())?;
                 let provider: Option<Arc<dyn TokenProvider>> = match self.auth {
                     Auth::None => None,
                     Auth::Provider(p) => Some(p),

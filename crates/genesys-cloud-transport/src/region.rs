@@ -70,6 +70,7 @@ impl Region {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum comes from a macro
 impl Default for Region {
     fn default() -> Self {
         Region::UsEast1

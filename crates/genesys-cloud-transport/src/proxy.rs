@@ -1,0 +1,143 @@
+//! Proxies: HTTP CONNECT tunnels (hyper-util's `Tunnel`) chosen per destination by
+//! hyper-util's proxy `Matcher`, which also reads `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+
+use genesys_cloud_auth::Secret;
+use genesys_cloud_core::http::Uri;
+use genesys_cloud_core::Error;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::TokioIo;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::net::TcpStream;
+use tower::{Service, ServiceExt};
+
+/// Where requests go through a proxy.
+#[derive(Clone)]
+pub enum ProxyConfig {
+    /// One proxy for every destination except those in `no_proxy`.
+    Url {
+        /// The proxy, `http://host:port`.
+        url: String,
+        /// Proxy user, sent with `Proxy-Authorization: Basic`.
+        username: Option<String>,
+        /// Proxy password.
+        password: Option<Secret>,
+        /// Hosts to reach directly, comma-separated as in `NO_PROXY`.
+        no_proxy: Option<String>,
+    },
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment, as
+    /// curl reads them.
+    FromEnv,
+}
+
+impl ProxyConfig {
+    /// A proxy without credentials.
+    pub fn url(url: impl Into<String>) -> Self {
+        ProxyConfig::Url { url: url.into(), username: None, password: None, no_proxy: None }
+    }
+
+    /// Adds credentials (only for [`ProxyConfig::Url`]).
+    pub fn with_credentials(self, user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        match self {
+            ProxyConfig::Url { url, no_proxy, .. } => {
+                ProxyConfig::Url { url, username: Some(user.into()), password: Some(password.into()), no_proxy }
+            }
+            other => other,
+        }
+    }
+
+    /// Hosts to reach directly (only for [`ProxyConfig::Url`]).
+    pub fn with_no_proxy(self, hosts: impl Into<String>) -> Self {
+        match self {
+            ProxyConfig::Url { url, username, password, .. } => {
+                ProxyConfig::Url { url, username, password, no_proxy: Some(hosts.into()) }
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn matcher(&self) -> Result<Matcher, Error> {
+        match self {
+            ProxyConfig::FromEnv => Ok(Matcher::from_env()),
+            ProxyConfig::Url { url, username, password, no_proxy } => {
+                let uri: Uri = url.parse().map_err(|e| Error::build(format!("invalid proxy URL: {e}")))?;
+                let authority = uri.authority().ok_or_else(|| Error::build("the proxy URL needs a host"))?;
+                let userinfo = match (username, password) {
+                    (Some(u), p) => {
+                        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+                        let pass = p.as_ref().map(|p| format!(":{}", enc(p.expose()))).unwrap_or_default();
+                        format!("{}{pass}@", enc(u))
+                    }
+                    (None, _) => String::new(),
+                };
+                let full = format!("{}://{userinfo}{authority}", uri.scheme_str().unwrap_or("http"));
+                let mut b = Matcher::builder().all(full);
+                if let Some(no) = no_proxy {
+                    b = b.no(no.clone());
+                }
+                Ok(b.build())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyConfig::FromEnv => f.write_str("ProxyConfig::FromEnv"),
+            ProxyConfig::Url { url, username, password, no_proxy } => f
+                .debug_struct("ProxyConfig::Url")
+                .field("url", url)
+                .field("username", username)
+                .field("password", password)
+                .field("no_proxy", no_proxy)
+                .finish(),
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects directly, or through a CONNECT tunnel when the matcher says so.
+#[derive(Clone)]
+pub(crate) struct ProxyConnector {
+    direct: HttpConnector,
+    matcher: Option<Arc<Matcher>>,
+}
+
+impl ProxyConnector {
+    pub(crate) fn new(direct: HttpConnector, proxy: Option<&ProxyConfig>) -> Result<Self, Error> {
+        let matcher = proxy.map(ProxyConfig::matcher).transpose()?.map(Arc::new);
+        Ok(Self { direct, matcher })
+    }
+}
+
+impl Service<Uri> for ProxyConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let direct = self.direct.clone();
+        match self.matcher.as_ref().and_then(|m| m.intercept(&dst)) {
+            Some(intercept) => {
+                let mut tunnel = Tunnel::new(intercept.uri().clone(), direct);
+                if let Some(auth) = intercept.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                Box::pin(async move { tunnel.oneshot(dst).await.map_err(|e| Box::new(e) as BoxError) })
+            }
+            None => Box::pin(async move { direct.oneshot(dst).await.map_err(|e| Box::new(e) as BoxError) }),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Requests through a small CONNECT proxy on loopback, with proxy authentication.
+
+use genesys_cloud_core::http::Method;
+use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
+use genesys_cloud_transport::{Endpoint, ProxyConfig, RetryConfig, Transport};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An origin server answering every request with a small JSON body.
+async fn origin() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let body = r#"{"via":"proxy-test"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A CONNECT proxy that demands `Proxy-Authorization: Basic base64(user:pass)` and records
+/// the CONNECT heads it receives.
+async fn proxy(expected_auth: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                log.lock().unwrap().push(head.clone());
+                let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let authorized =
+                    head.lines().any(|l| l.eq_ignore_ascii_case(&format!("proxy-authorization: {expected_auth}")));
+                if !head.starts_with("CONNECT ") || !authorized {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let Ok(mut upstream) = TcpStream::connect(&target).await else { return };
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), heads)
+}
+
+async fn get(t: &Transport) -> Result<String, genesys_cloud_core::Error> {
+    let parts = RequestParts::new(OperationMeta::raw(&Method::GET).unwrap(), "/api/v2/ping".into());
+    let r = execute(t, parts).await?;
+    Ok(String::from_utf8_lossy(r.body()).to_string())
+}
+
+// base64("agent:pa ss:w0rd")
+const AUTH: &str = "Basic YWdlbnQ6cGEgc3M6dzByZA==";
+
+#[tokio::test]
+async fn tunnels_through_an_authenticating_proxy() {
+    let target = origin().await;
+    let (proxy_url, heads) = proxy(AUTH).await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&target).unwrap())
+        .proxy(ProxyConfig::url(proxy_url).with_credentials("agent", "pa ss:w0rd"))
+        .build()
+        .unwrap();
+    assert_eq!(get(&t).await.unwrap(), r#"{"via":"proxy-test"}"#);
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1);
+    assert!(
+        heads[0].starts_with(&format!("CONNECT {} HTTP/1.1", target.trim_start_matches("http://"))),
+        "{}",
+        heads[0]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_proxy_login_is_a_connect_error_without_the_password() {
+    let target = origin().await;
+    let (proxy_url, _) = proxy(AUTH).await;
+    let config = ProxyConfig::url(proxy_url).with_credentials("agent", "wrong-secret-pw");
+    assert!(!format!("{config:?}").contains("wrong-secret-pw"));
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&target).unwrap())
+        .retry(RetryConfig::disabled())
+        .proxy(config)
+        .build()
+        .unwrap();
+    let e = get(&t).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect);
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains("proxy authorization required"), "{shown}");
+    assert!(!shown.contains("wrong-secret-pw"), "{shown}");
+}
+
+#[tokio::test]
+async fn no_proxy_hosts_are_reached_directly() {
+    let target = origin().await;
+    let (proxy_url, heads) = proxy(AUTH).await;
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&target).unwrap())
+        .proxy(ProxyConfig::url(proxy_url).with_no_proxy("127.0.0.1"))
+        .build()
+        .unwrap();
+    assert_eq!(get(&t).await.unwrap(), r#"{"via":"proxy-test"}"#);
+    assert!(heads.lock().unwrap().is_empty());
+}
