@@ -11,14 +11,18 @@
 //! 5. [`AuthLayer`]: the bearer token from a [`TokenProvider`](genesys_cloud_auth::TokenProvider),
 //!    one replay after a 401 with a fresh token;
 //! 6. [`HeadersLayer`]: `User-Agent: genesys-cloud-rs/<version>` and `purecloud-sdk`;
-//! 7. the hyper client ([`HyperClient`]) on the API host of the [`Endpoint`].
+//! 7. [`LoggingLayer`]: each attempt as it goes out, with secrets redacted;
+//! 8. the hyper client ([`HyperClient`]) on the API host of the [`Endpoint`], through a
+//!    [`ProxyConfig`] if set.
 //!
-//! [`TransportBuilder::from_service`] replaces 2–7 with any service (a test double).
+//! A [`SpanLayer`] around 2–8 opens one `tracing` span per call. [`TransportBuilder::from_service`]
+//! replaces the SDK's stack with any service (a test double).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod config;
 mod layers;
+mod logging;
 mod proxy;
 mod region;
 
@@ -27,6 +31,7 @@ pub use config::{RetryConfig, Timeouts};
 pub use layers::{
     clone_request, AttemptTimeoutLayer, AuthLayer, CallTimeoutLayer, HeadersLayer, HttpService, RetryLayer,
 };
+pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
 pub use proxy::ProxyConfig;
 pub use region::{Base, Endpoint, Region};
 
@@ -91,6 +96,7 @@ pub struct TransportBuilder {
     user_layers: Vec<WrapFn>,
     inner: Option<HttpService>,
     proxy: Option<ProxyConfig>,
+    logging: LogHandle,
 }
 
 impl Default for TransportBuilder {
@@ -103,6 +109,7 @@ impl Default for TransportBuilder {
             user_layers: Vec::new(),
             inner: None,
             proxy: None,
+            logging: LogHandle::new(LogSettings::default()),
         }
     }
 }
@@ -136,6 +143,18 @@ impl TransportBuilder {
     /// with [`ProxyConfig::FromEnv`].
     pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = Some(proxy);
+        self
+    }
+
+    /// HTTP logging settings (default: none).
+    pub fn logging(mut self, settings: LogSettings) -> Self {
+        self.logging = LogHandle::new(settings);
+        self
+    }
+
+    /// Logging through a shared handle, so settings can change while the client runs.
+    pub fn log_handle(mut self, handle: LogHandle) -> Self {
+        self.logging = handle;
         self
     }
 
@@ -203,6 +222,7 @@ impl TransportBuilder {
                             .layer(RetryLayer::new(self.retry.clone()))
                             .layer(AttemptTimeoutLayer::new(self.timeouts.attempt))
                             .layer(HeadersLayer::default())
+                            .layer(LoggingLayer::new(self.logging.clone()))
                             .service(hyper.service(self.endpoint.login.clone()));
                         let login: SharedExecutor =
                             Arc::new(Transport { service: login, api_host: self.endpoint.login.host().to_owned() });
@@ -210,6 +230,7 @@ impl TransportBuilder {
                     }
                 };
                 let inner = hyper.service(self.endpoint.api.clone());
+                let inner = LoggingLayer::new(self.logging.clone()).layer(inner);
                 let inner = HeadersLayer::default().layer(inner);
                 let inner = match provider {
                     Some(p) => AuthLayer::new(p).layer(inner),
@@ -217,7 +238,8 @@ impl TransportBuilder {
                 };
                 let inner = AttemptTimeoutLayer::new(self.timeouts.attempt).layer(inner);
                 let inner = RetryLayer::new(self.retry.clone()).layer(inner);
-                CallTimeoutLayer::new(self.timeouts.call).layer(inner)
+                let inner = CallTimeoutLayer::new(self.timeouts.call).layer(inner);
+                SpanLayer.layer(inner)
             }
         };
         for wrap in self.user_layers.iter().rev() {

@@ -5,108 +5,13 @@ use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{self, Method, Request, Response, StatusCode};
 use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
 use genesys_cloud_transport::{Endpoint, HttpService, RetryConfig, Timeouts, Transport};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// What the server answers.
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    delay: Duration,
-}
-
-impl Reply {
-    fn ok(body: &str) -> Self {
-        Self {
-            status: 200,
-            headers: vec![("inin-correlation-id", "corr-ok".into())],
-            body: body.into(),
-            delay: Duration::ZERO,
-        }
-    }
-    fn status(status: u16) -> Self {
-        Self {
-            status,
-            headers: vec![("inin-correlation-id", format!("corr-{status}"))],
-            body: format!(r#"{{"message":"status {status}","status":{status}}}"#),
-            delay: Duration::ZERO,
-        }
-    }
-    fn header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
-        self
-    }
-    fn delay(mut self, d: Duration) -> Self {
-        self.delay = d;
-        self
-    }
-}
-
-/// Seen by the handler: method, path and query, authorization header, and the count of
-/// requests to this path so far (1-based).
-type Handler = Arc<dyn Fn(&str, &str, Option<&str>, usize) -> Reply + Send + Sync>;
-
-struct Server {
-    addr: SocketAddr,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().iter().filter(|h| h.as_str() == path).count()
-    }
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-async fn serve(handler: Handler) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = hits.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
-            let handler = handler.clone();
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let handler = handler.clone();
-                    let seen = seen.clone();
-                    async move {
-                        let path = req.uri().path().to_owned();
-                        let n = {
-                            let mut s = seen.lock().unwrap();
-                            s.push(path.clone());
-                            s.iter().filter(|p| **p == path).count()
-                        };
-                        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                        let method = req.method().to_string();
-                        let _ = req.into_body().collect().await;
-                        let reply = handler(&method, &path, auth.as_deref(), n);
-                        tokio::time::sleep(reply.delay).await;
-                        let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
-                        *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
-                        for (k, v) in reply.headers {
-                            resp.headers_mut().insert(k, http::HeaderValue::from_str(&v).unwrap());
-                        }
-                        Ok::<_, std::convert::Infallible>(resp)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-            });
-        }
-    });
-    Server { addr, hits }
-}
+mod common;
+use common::{serve, Reply, Server};
 
 fn transport(server: &Server, retry: RetryConfig, timeouts: Timeouts) -> Transport {
     Transport::builder()

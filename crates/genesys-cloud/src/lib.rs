@@ -180,6 +180,26 @@ impl ClientBuilder {
         self
     }
 
+    /// HTTP logging (levels trace/debug/error/none, text or JSON, console and/or file;
+    /// secrets always redacted).
+    pub fn logging(mut self, settings: transport::LogSettings) -> Self {
+        self.transport = self.transport.logging(settings);
+        self
+    }
+
+    /// Logging through a shared handle whose settings can change while the client runs.
+    pub fn log_handle(mut self, handle: transport::LogHandle) -> Self {
+        self.transport = self.transport.log_handle(handle);
+        self
+    }
+
+    /// A proxy for every request (HTTP CONNECT, optional credentials, `NO_PROXY`), or the
+    /// environment's with [`transport::ProxyConfig::FromEnv`].
+    pub fn proxy(mut self, proxy: transport::ProxyConfig) -> Self {
+        self.transport = self.transport.proxy(proxy);
+        self
+    }
+
     /// Time limits.
     pub fn timeouts(mut self, timeouts: transport::Timeouts) -> Self {
         self.transport = self.transport.timeouts(timeouts);

@@ -1,0 +1,382 @@
+//! HTTP logging as the official SDKs do it (levels trace/debug/error/none, text or JSON,
+//! console and/or file, bodies off by default), with secrets always redacted, plus `tracing`
+//! events. Settings live in a [`LogHandle`] and can change while the client runs.
+
+use crate::layers::{clone_request, HttpService};
+use arc_swap::ArcSwap;
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::error::CORRELATION_ID_HEADER;
+use genesys_cloud_core::http::{HeaderMap, Request, Response};
+use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
+
+/// How much is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum LogLevel {
+    /// Every request: method, URL, request and response headers, status, correlation id,
+    /// and the bodies when their flags are on.
+    Trace,
+    /// Every request: method, URL, status, duration, correlation id, and the bodies when their
+    /// flags are on.
+    Debug,
+    /// Failed requests only (an error or a non-2xx status), with headers.
+    Error,
+    /// Nothing (the default).
+    #[default]
+    None,
+}
+
+impl FromStr for LogLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "trace" => Ok(LogLevel::Trace),
+            "debug" => Ok(LogLevel::Debug),
+            "error" => Ok(LogLevel::Error),
+            "none" => Ok(LogLevel::None),
+            other => Err(format!("unknown log level {other:?} (expected trace, debug, error or none)")),
+        }
+    }
+}
+
+/// How a log entry is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?} (expected text or json)")),
+        }
+    }
+}
+
+/// Logging settings (the `[logging]` section of the config file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogSettings {
+    /// The level. Default `none`.
+    pub level: LogLevel,
+    /// The format. Default `text`.
+    pub format: LogFormat,
+    /// Write to standard error. Default true.
+    pub to_console: bool,
+    /// Also append to this file.
+    pub file: Option<PathBuf>,
+    /// Include request bodies. Default false.
+    pub request_body: bool,
+    /// Include response bodies. Default false.
+    pub response_body: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::None,
+            format: LogFormat::Text,
+            to_console: true,
+            file: None,
+            request_body: false,
+            response_body: false,
+        }
+    }
+}
+
+impl LogSettings {
+    /// Sets the level.
+    pub fn level(mut self, level: LogLevel) -> Self {
+        self.level = level;
+        self
+    }
+    /// Sets the format.
+    pub fn format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self
+    }
+    /// Console output on or off.
+    pub fn to_console(mut self, on: bool) -> Self {
+        self.to_console = on;
+        self
+    }
+    /// Appends to a file.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
+    }
+    /// Body logging.
+    pub fn bodies(mut self, request: bool, response: bool) -> Self {
+        self.request_body = request;
+        self.response_body = response;
+        self
+    }
+}
+
+struct Sink {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+/// Shared, swappable logging settings: every request reads them once, so a change applies
+/// from the next request on.
+#[derive(Clone)]
+pub struct LogHandle {
+    settings: Arc<ArcSwap<LogSettings>>,
+    sink: Arc<Mutex<Option<Sink>>>,
+}
+
+impl std::fmt::Debug for LogHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LogHandle").field(&*self.settings.load()).finish()
+    }
+}
+
+impl LogHandle {
+    /// A handle with these settings.
+    pub fn new(settings: LogSettings) -> Self {
+        Self { settings: Arc::new(ArcSwap::from_pointee(settings)), sink: Arc::default() }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<LogSettings> {
+        self.settings.load_full()
+    }
+
+    /// Replaces the settings; the next request uses them.
+    pub fn set(&self, settings: LogSettings) {
+        self.settings.store(Arc::new(settings));
+    }
+
+    fn write(&self, settings: &Arc<LogSettings>, line: &str) {
+        if settings.to_console {
+            eprintln!("{line}");
+        }
+        let Some(path) = &settings.file else { return };
+        let mut sink = self.sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sink.as_ref().is_none_or(|s| &s.path != path) {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+            if let Err(e) = &file {
+                tracing::warn!(path = %path.display(), error = %e, "cannot open the log file");
+            }
+            *sink = Some(Sink { path: path.clone(), file: file.ok() });
+        }
+        if let Some(Sink { file: Some(f), .. }) = &mut *sink {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+/// Headers whose values are never logged.
+const REDACTED_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+fn headers_json(h: &HeaderMap) -> serde_json::Map<String, serde_json::Value> {
+    h.iter()
+        .map(|(k, v)| {
+            let value = if REDACTED_HEADERS.contains(&k.as_str()) {
+                "[REDACTED]".to_owned()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (k.as_str().to_owned(), serde_json::Value::String(value))
+        })
+        .collect()
+}
+
+fn body_text(body: &Bytes, secret: bool) -> String {
+    if secret {
+        "[REDACTED]".into()
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    }
+}
+
+/// Logs each attempt as it leaves for the network.
+#[derive(Clone, Debug)]
+pub struct LoggingLayer {
+    handle: LogHandle,
+}
+
+impl LoggingLayer {
+    /// Logs with the settings of `handle`.
+    pub fn new(handle: LogHandle) -> Self {
+        Self { handle }
+    }
+}
+
+impl Layer<HttpService> for LoggingLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        BoxCloneSyncService::new(Logging { inner, handle: self.handle.clone() })
+    }
+}
+
+#[derive(Clone)]
+struct Logging {
+    inner: HttpService,
+    handle: LogHandle,
+}
+
+impl Service<Request<Bytes>> for Logging {
+    type Response = Response<Bytes>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let settings = this.handle.settings();
+            let meta = req.extensions().get::<&'static OperationMeta>().copied();
+            let op = meta.map_or("raw", |m| m.operation_id);
+            // Token requests carry secrets in both bodies: never logged.
+            let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
+            let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
+            let started = Instant::now();
+            let result = this.inner.clone().oneshot(req).await;
+            let elapsed = started.elapsed();
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            let correlation = result
+                .as_ref()
+                .ok()
+                .and_then(|r| r.headers().get(CORRELATION_ID_HEADER))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            tracing::debug!(
+                target: "genesys_cloud::http",
+                operation = op,
+                path_template = meta.map_or("", |m| m.path_template),
+                status = status.unwrap_or(0),
+                correlation_id = correlation.as_deref().unwrap_or(""),
+                elapsed_ms = elapsed.as_millis() as u64,
+                error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+                "http attempt"
+            );
+            if let Some(req) = copy {
+                let failed = !matches!(&result, Ok(r) if r.status().is_success());
+                if settings.level != LogLevel::Error || failed {
+                    let line = entry(&settings, &req, &result, op, correlation.as_deref(), elapsed, secret_bodies);
+                    this.handle.write(&settings, &line);
+                }
+            }
+            result
+        })
+    }
+}
+
+fn entry(
+    s: &LogSettings,
+    req: &Request<Bytes>,
+    result: &Result<Response<Bytes>, Error>,
+    op: &str,
+    correlation: Option<&str>,
+    elapsed: std::time::Duration,
+    secret_bodies: bool,
+) -> String {
+    let headers = s.level != LogLevel::Debug;
+    let level = match s.level {
+        LogLevel::Trace => "TRACE",
+        LogLevel::Debug => "DEBUG",
+        _ => "ERROR",
+    };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut v = serde_json::Map::new();
+    v.insert("timestamp".into(), now.clone().into());
+    v.insert("level".into(), level.into());
+    v.insert("operation".into(), op.into());
+    v.insert("method".into(), req.method().as_str().into());
+    v.insert("url".into(), req.uri().to_string().into());
+    v.insert("durationMs".into(), (elapsed.as_millis() as u64).into());
+    if headers {
+        v.insert("requestHeaders".into(), headers_json(req.headers()).into());
+    }
+    if s.request_body && !req.body().is_empty() {
+        v.insert("requestBody".into(), body_text(req.body(), secret_bodies).into());
+    }
+    match result {
+        Ok(r) => {
+            v.insert("status".into(), r.status().as_u16().into());
+            if headers {
+                v.insert("responseHeaders".into(), headers_json(r.headers()).into());
+            }
+            if s.response_body && !r.body().is_empty() {
+                v.insert("responseBody".into(), body_text(r.body(), secret_bodies).into());
+            }
+        }
+        Err(e) => {
+            v.insert("error".into(), e.to_string().into());
+        }
+    }
+    v.insert("correlationId".into(), correlation.map_or(serde_json::Value::Null, |c| c.into()));
+    match s.format {
+        LogFormat::Json => serde_json::Value::Object(v).to_string(),
+        LogFormat::Text => {
+            let mut out = format!("{now} {level} genesys-cloud-rs {} {} ({op})", req.method(), req.uri());
+            match result {
+                Ok(r) => {
+                    let _ = write!(out, " -> {}", r.status());
+                }
+                Err(e) => {
+                    let _ = write!(out, " -> error: {e}");
+                }
+            }
+            let _ = write!(out, " in {} ms; correlation id: {}", elapsed.as_millis(), correlation.unwrap_or("-"));
+            for (key, label) in [
+                ("requestHeaders", "request headers"),
+                ("requestBody", "request body"),
+                ("responseHeaders", "response headers"),
+                ("responseBody", "response body"),
+            ] {
+                if let Some(x) = v.get(key) {
+                    let shown = match x {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let _ = write!(out, "\n  {label}: {shown}");
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Opens a `tracing` span per logical call (operation id, method, path template), so every
+/// event of the call (attempts, retries, the token refresh) nests under it. No subscriber is
+/// installed: events go wherever the application's subscriber sends them.
+#[derive(Clone, Debug, Default)]
+pub struct SpanLayer;
+
+impl Layer<HttpService> for SpanLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
+            use tracing::Instrument as _;
+            let meta = req.extensions().get::<&'static OperationMeta>().copied();
+            let span = tracing::debug_span!(
+                "genesys_cloud.call",
+                operation = meta.map_or("raw", |m| m.operation_id),
+                method = %req.method(),
+                path_template = meta.map_or("", |m| m.path_template),
+            );
+            inner.clone().oneshot(req).instrument(span)
+        }))
+    }
+}

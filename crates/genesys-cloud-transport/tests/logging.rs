@@ -1,0 +1,107 @@
+//! HTTP logging: levels, formats, files, bodies, live changes, and no secret anywhere.
+
+mod common;
+use common::{serve, Reply};
+
+use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
+use genesys_cloud_core::http::Method;
+use genesys_cloud_core::{execute, OperationMeta, RequestParts};
+use genesys_cloud_transport::{Endpoint, LogFormat, LogHandle, LogLevel, LogSettings, RetryConfig, Transport};
+use std::sync::Arc;
+
+const SECRETS: &[&str] = &["SECRET-CLIENT-pw", "SECRET-ASSERTION-xyz", "SECRET-ACCESS-TOKEN-abc", "SECRET-REFRESH-def"];
+
+async fn setup(settings: LogSettings) -> (Transport, LogHandle, std::path::PathBuf, tempfile::TempDir) {
+    let server = serve(Arc::new(|_, path, _, _| match path {
+        "/oauth/token" => Reply::ok(
+            r#"{"access_token":"SECRET-ACCESS-TOKEN-abc","expires_in":3600,"refresh_token":"SECRET-REFRESH-def"}"#,
+        ),
+        "/api/v2/missing" => Reply::status(404),
+        _ => Reply::ok(r#"{"name":"visible-response-body"}"#),
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sdk.log");
+    let handle = LogHandle::new(settings.file(&file).to_console(false));
+    let grant = Grant::Saml2Bearer {
+        client: ClientCredentials::new("client-id", "SECRET-CLIENT-pw"),
+        org_name: "acme".into(),
+        assertion: Secret::new("SECRET-ASSERTION-xyz"),
+    };
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .grant(grant, CacheOptions::default())
+        .retry(RetryConfig::disabled())
+        .log_handle(handle.clone())
+        .build()
+        .unwrap();
+    // The server task runs until the test ends.
+    drop(server);
+    (t, handle, file, dir)
+}
+
+async fn call(t: &Transport, method: Method, path: &str, body: Option<&str>) {
+    let mut parts = RequestParts::new(OperationMeta::raw(&method).unwrap(), path.to_owned());
+    if let Some(b) = body {
+        parts.json_body(&serde_json::from_str::<serde_json::Value>(b).unwrap()).unwrap();
+    }
+    let _ = execute(t, parts).await;
+}
+
+fn read(file: &std::path::Path) -> String {
+    std::fs::read_to_string(file).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn trace_with_bodies_logs_everything_but_secrets() {
+    let (t, _, file, _dir) =
+        setup(LogSettings::default().level(LogLevel::Trace).format(LogFormat::Json).bodies(true, true)).await;
+    call(&t, Method::POST, "/api/v2/things", Some(r#"{"visible":"request-body"}"#)).await;
+    let log = read(&file);
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(lines.len(), 2, "the token request and the call:\n{log}");
+    let token = &lines[0];
+    assert_eq!(token["operation"], "oauthToken");
+    assert_eq!(token["requestBody"], "[REDACTED]");
+    assert_eq!(token["responseBody"], "[REDACTED]");
+    assert_eq!(token["requestHeaders"]["authorization"], "[REDACTED]");
+    let api = &lines[1];
+    assert_eq!(api["method"], "POST");
+    assert_eq!(api["status"], 200);
+    assert_eq!(api["correlationId"], "corr-ok");
+    assert_eq!(api["requestHeaders"]["authorization"], "[REDACTED]");
+    assert!(api["requestBody"].as_str().unwrap().contains("request-body"));
+    assert!(api["responseBody"].as_str().unwrap().contains("visible-response-body"));
+    assert!(api["responseHeaders"].is_object());
+    for secret in SECRETS {
+        assert!(!log.contains(secret), "{secret} leaked into the log:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_are_off_by_default_and_debug_has_no_headers() {
+    let (t, _, file, _dir) = setup(LogSettings::default().level(LogLevel::Debug)).await;
+    call(&t, Method::POST, "/api/v2/things", Some(r#"{"visible":"request-body"}"#)).await;
+    let log = read(&file);
+    assert!(log.contains("DEBUG genesys-cloud-rs POST"), "{log}");
+    assert!(log.contains("correlation id: corr-ok"), "{log}");
+    assert!(!log.contains("request-body") && !log.contains("visible-response-body"), "{log}");
+    assert!(!log.contains("request headers"), "{log}");
+}
+
+#[tokio::test]
+async fn error_level_logs_only_failures_and_levels_change_live() {
+    let (t, handle, file, _dir) = setup(LogSettings::default().level(LogLevel::Error)).await;
+    call(&t, Method::GET, "/api/v2/fine", None).await;
+    assert_eq!(read(&file), "", "successes are not logged at error level");
+    call(&t, Method::GET, "/api/v2/missing", None).await;
+    let log = read(&file);
+    assert!(log.contains("ERROR genesys-cloud-rs GET") && log.contains("404"), "{log}");
+    handle.set(LogSettings::default().level(LogLevel::None).file(&file).to_console(false));
+    call(&t, Method::GET, "/api/v2/missing", None).await;
+    assert_eq!(read(&file), log, "nothing after the level went to none");
+    handle.set(LogSettings::default().level(LogLevel::Debug).file(&file).to_console(false));
+    call(&t, Method::GET, "/api/v2/fine", None).await;
+    assert!(read(&file).contains("DEBUG"), "the new level applies to the next request");
+}
