@@ -49,13 +49,13 @@ impl HyperClient {
     /// The service that sends origin-form requests to `base` and reads whole responses.
     pub fn service(&self, base: Base) -> HttpService {
         let client = self.client.clone();
+        let base = std::sync::Arc::new(base);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
             let client = client.clone();
             let base = base.clone();
             async move {
                 let (mut head, body) = req.into_parts();
-                let path = head.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-                head.uri = base.join(&path)?;
+                head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
                 let response = client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
                     let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
                     let what = if e.is_connect() { "could not connect" } else { "the connection failed" };

@@ -19,6 +19,22 @@ use tower::{Layer, Service, ServiceExt};
 /// with a full body (any status) or an SDK error out.
 pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, Error>;
 
+/// A cheaply cloned handle on the next service: each layer clones its inner service once per
+/// call, and the inner layers hold handles too, so a call costs one clone per layer rather
+/// than a clone of the whole chain per layer.
+#[derive(Clone)]
+pub(crate) struct Next(Arc<HttpService>);
+
+impl Next {
+    pub(crate) fn new(inner: HttpService) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    pub(crate) fn call(&self, req: Request<Bytes>) -> tower::util::Oneshot<HttpService, Request<Bytes>> {
+        HttpService::clone(&self.0).oneshot(req)
+    }
+}
+
 /// A copy of a request: bodies are bytes, so every attempt can be replayed.
 pub fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
     let mut out = Request::new(req.body().clone());
@@ -77,11 +93,12 @@ impl Layer<HttpService> for HeadersLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
         let this = self.clone();
+        let inner = Next::new(inner);
         let svc = tower::service_fn(move |mut req: Request<Bytes>| {
             let headers = req.headers_mut();
             headers.entry(header::USER_AGENT).or_insert_with(|| this.user_agent.clone());
             headers.entry("purecloud-sdk").or_insert_with(|| this.sdk.clone());
-            inner.clone().oneshot(req)
+            inner.call(req)
         });
         BoxCloneSyncService::new(svc)
     }
@@ -105,13 +122,13 @@ impl AuthLayer {
 impl Layer<HttpService> for AuthLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AuthService { inner, provider: self.provider.clone() })
+        BoxCloneSyncService::new(AuthService { inner: Next::new(inner), provider: self.provider.clone() })
     }
 }
 
 #[derive(Clone)]
 struct AuthService {
-    inner: HttpService,
+    inner: Next,
     provider: Arc<dyn TokenProvider>,
 }
 
@@ -126,12 +143,12 @@ fn bearer(req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Resul
 impl AuthService {
     async fn run(self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         if !meta(&req).is_none_or(|m| m.needs_auth) {
-            return self.inner.oneshot(req).await;
+            return self.inner.call(req).await;
         }
         let token = self.provider.token().await?;
         bearer(&mut req, &token)?;
         let replay = clone_request(&req);
-        let response = self.inner.clone().oneshot(req).await?;
+        let response = self.inner.call(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -143,7 +160,7 @@ impl AuthService {
         }
         let mut replay = replay;
         bearer(&mut replay, &fresh)?;
-        self.inner.oneshot(replay).await
+        self.inner.call(replay).await
     }
 }
 
@@ -205,20 +222,20 @@ impl CallTimeoutLayer {
 impl Layer<HttpService> for CallTimeoutLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(CallTimeout { inner, default: self.default })
+        BoxCloneSyncService::new(CallTimeout { inner: Next::new(inner), default: self.default })
     }
 }
 
 #[derive(Clone)]
 struct CallTimeout {
-    inner: HttpService,
+    inner: Next,
     default: Duration,
 }
 
 impl CallTimeout {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         let limit = req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(self.default);
-        match tokio::time::timeout(limit, self.inner.oneshot(req)).await {
+        match tokio::time::timeout(limit, self.inner.call(req)).await {
             Ok(r) => r,
             Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))),
         }
@@ -248,13 +265,13 @@ impl RetryLayer {
 impl Layer<HttpService> for RetryLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(Retry { inner, config: self.config.clone() })
+        BoxCloneSyncService::new(Retry { inner: Next::new(inner), config: self.config.clone() })
     }
 }
 
 #[derive(Clone)]
 struct Retry {
-    inner: HttpService,
+    inner: Next,
     config: RetryConfig,
 }
 
@@ -283,7 +300,7 @@ impl Retry {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let result = self.inner.clone().oneshot(clone_request(&req)).await;
+            let result = self.inner.call(clone_request(&req)).await;
             let decision = match &result {
                 Ok(resp) => match resp.status().as_u16() {
                     429 => match parse_retry_after(resp.headers(), SystemTime::now()) {

@@ -2,7 +2,7 @@
 //! console and/or file, bodies off by default), with secrets always redacted, plus `tracing`
 //! events. Settings live in a [`LogHandle`] and can change while the client runs.
 
-use crate::layers::{clone_request, HttpService};
+use crate::layers::{clone_request, HttpService, Next};
 use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, Service};
 
 /// How much is logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -222,13 +222,13 @@ impl LoggingLayer {
 impl Layer<HttpService> for LoggingLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(Logging { inner, handle: self.handle.clone() })
+        BoxCloneSyncService::new(Logging { inner: Next::new(inner), handle: self.handle.clone() })
     }
 }
 
 #[derive(Clone)]
 struct Logging {
-    inner: HttpService,
+    inner: Next,
     handle: LogHandle,
 }
 
@@ -251,7 +251,7 @@ impl Service<Request<Bytes>> for Logging {
             let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
             let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
             let started = Instant::now();
-            let result = this.inner.clone().oneshot(req).await;
+            let result = this.inner.call(req).await;
             let elapsed = started.elapsed();
             let status = result.as_ref().ok().map(|r| r.status().as_u16());
             let correlation = result
@@ -367,6 +367,7 @@ pub struct SpanLayer;
 impl Layer<HttpService> for SpanLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
+        let inner = Next::new(inner);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
             use tracing::Instrument as _;
             let meta = req.extensions().get::<&'static OperationMeta>().copied();
@@ -376,7 +377,7 @@ impl Layer<HttpService> for SpanLayer {
                 method = %req.method(),
                 path_template = meta.map_or("", |m| m.path_template),
             );
-            inner.clone().oneshot(req).instrument(span)
+            inner.call(req).instrument(span)
         }))
     }
 }

@@ -1,6 +1,6 @@
 //! The Genesys Cloud regions and their hosts, and custom endpoints (gateways).
 
-use genesys_cloud_core::http::Uri;
+use genesys_cloud_core::http::{self, Uri};
 use genesys_cloud_core::Error;
 use std::fmt;
 use std::str::FromStr;
@@ -100,8 +100,8 @@ impl FromStr for Region {
 /// A base URL: scheme, authority and an optional path prefix (for gateways).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Base {
-    scheme: String,
-    authority: String,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
     prefix: String,
 }
 
@@ -109,30 +109,29 @@ impl Base {
     /// Parses `https://host[:port][/prefix]`.
     pub fn parse(url: &str) -> Result<Self, Error> {
         let uri: Uri = url.parse().map_err(|e| Error::build(format!("invalid base URL {url:?}: {e}")))?;
-        let scheme = uri.scheme_str().ok_or_else(|| Error::build(format!("base URL {url:?} has no scheme")))?;
-        if scheme != "https" && scheme != "http" {
+        let scheme = uri.scheme().cloned().ok_or_else(|| Error::build(format!("base URL {url:?} has no scheme")))?;
+        if scheme != http::uri::Scheme::HTTPS && scheme != http::uri::Scheme::HTTP {
             return Err(Error::build(format!("base URL {url:?} must be http or https")));
         }
-        let authority = uri.authority().ok_or_else(|| Error::build(format!("base URL {url:?} has no host")))?;
-        Ok(Self {
-            scheme: scheme.to_owned(),
-            authority: authority.to_string(),
-            prefix: uri.path().trim_end_matches('/').to_owned(),
-        })
+        let authority =
+            uri.authority().cloned().ok_or_else(|| Error::build(format!("base URL {url:?} has no host")))?;
+        Ok(Self { scheme, authority, prefix: uri.path().trim_end_matches('/').to_owned() })
     }
 
     /// The host (without port).
     pub fn host(&self) -> &str {
-        self.authority
-            .rsplit_once(':')
-            .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
-            .map_or(&self.authority, |(h, _)| h)
+        self.authority.host()
     }
 
     /// The absolute URI of an origin-form path and query.
     pub fn join(&self, path_and_query: &str) -> Result<Uri, Error> {
-        format!("{}://{}{}{}", self.scheme, self.authority, self.prefix, path_and_query)
-            .parse()
+        let pq =
+            if self.prefix.is_empty() { path_and_query.to_owned() } else { format!("{}{path_and_query}", self.prefix) };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
             .map_err(|e| Error::build(format!("invalid request URI: {e}")))
     }
 }
