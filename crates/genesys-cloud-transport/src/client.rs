@@ -16,10 +16,11 @@ use tower::util::BoxCloneSyncService;
 type Https = hyper_rustls::HttpsConnector<ProxyConnector>;
 
 /// A pooled HTTP/1.1 client (keep-alive) that speaks TLS through rustls with the platform's
-/// root certificates, plus webpki roots as a fallback.
+/// root certificates (webpki roots as a fallback), and asks for and decodes gzip responses
+/// with tower-http.
 #[derive(Clone)]
 pub struct HyperClient {
-    client: Client<Https, Full<Bytes>>,
+    client: tower_http::decompression::Decompression<Client<Https, Full<Bytes>>>,
 }
 
 impl std::fmt::Debug for HyperClient {
@@ -43,7 +44,7 @@ impl HyperClient {
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, proxy)?);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
-        Ok(Self { client })
+        Ok(Self { client: tower_http::decompression::Decompression::new(client) })
     }
 
     /// The service that sends origin-form requests to `base` and reads whole responses.
@@ -54,9 +55,10 @@ impl HyperClient {
             let client = client.clone();
             let base = base.clone();
             async move {
+                use tower::ServiceExt as _;
                 let (mut head, body) = req.into_parts();
                 head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
-                let response = client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
+                let response = client.oneshot(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
                     let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
                     let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
                     Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
@@ -65,9 +67,7 @@ impl HyperClient {
                 let bytes = body
                     .collect()
                     .await
-                    .map_err(|e| {
-                        Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")).with_source(e)
-                    })?
+                    .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
                     .to_bytes();
                 Ok::<_, Error>(Response::from_parts(parts, bytes))
             }

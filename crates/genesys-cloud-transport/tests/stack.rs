@@ -288,3 +288,32 @@ async fn from_service_swaps_the_stack() {
     let r = call(&t, Method::GET, "/anything").await.unwrap();
     assert_eq!(r.body().as_ref(), br#"{"path":"/anything"}"#);
 }
+
+#[tokio::test]
+async fn gzip_responses_are_requested_and_decoded() {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(br#"{"compressed":true}"#).unwrap();
+    let packed = gz.finish().unwrap();
+    // The scripted server only sends text, so answer by hand on a raw socket.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let asked = Arc::new(Mutex::new(String::new()));
+    let seen = asked.clone();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await.unwrap();
+        *seen.lock().unwrap() = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+            packed.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut s, head.as_bytes()).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut s, &packed).await.unwrap();
+    });
+    let t = Transport::builder().endpoint(Endpoint::custom(&format!("http://{addr}")).unwrap()).build().unwrap();
+    let r = call(&t, Method::GET, "/gz").await.unwrap();
+    assert_eq!(r.body().as_ref(), br#"{"compressed":true}"#);
+    assert!(asked.lock().unwrap().contains("accept-encoding: gzip"));
+}
