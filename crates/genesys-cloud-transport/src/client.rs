@@ -3,6 +3,7 @@
 use crate::layers::HttpService;
 use crate::proxy::{ProxyConfig, ProxyConnector};
 use crate::region::Base;
+use crate::tls::TlsConfig;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{Error, ErrorKind};
@@ -30,16 +31,14 @@ impl std::fmt::Debug for HyperClient {
 }
 
 impl HyperClient {
-    /// A client with the given connect timeout, through `proxy` if given.
-    pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>) -> Result<Self, Error> {
+    /// A client with the given connect timeout, through `proxy` if given, with `tls`.
+    pub fn new(connect_timeout: Duration, proxy: Option<&ProxyConfig>, tls: &TlsConfig) -> Result<Self, Error> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
         http.set_nodelay(true);
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .or_else(|_| Ok::<_, std::io::Error>(hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots()))
-            .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot load TLS root certificates: {e}")))?
+            .with_tls_config(tls.client_config()?)
             .https_or_http()
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, proxy)?);

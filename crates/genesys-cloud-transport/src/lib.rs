@@ -25,6 +25,7 @@ mod layers;
 mod logging;
 mod proxy;
 mod region;
+mod tls;
 
 pub use client::HyperClient;
 pub use config::{RetryConfig, Timeouts};
@@ -34,6 +35,7 @@ pub use layers::{
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
 pub use proxy::ProxyConfig;
 pub use region::{Base, Endpoint, Region};
+pub use tls::TlsConfig;
 
 use genesys_cloud_auth::{CacheOptions, Grant, StaticToken, TokenCache, TokenProvider};
 use genesys_cloud_core::bytes::Bytes;
@@ -97,6 +99,7 @@ pub struct TransportBuilder {
     inner: Option<HttpService>,
     proxy: Option<ProxyConfig>,
     logging: LogHandle,
+    tls: TlsConfig,
 }
 
 impl Default for TransportBuilder {
@@ -110,6 +113,7 @@ impl Default for TransportBuilder {
             inner: None,
             proxy: None,
             logging: LogHandle::new(LogSettings::default()),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -122,6 +126,7 @@ impl std::fmt::Debug for TransportBuilder {
             .field("retry", &self.retry)
             .field("user_layers", &self.user_layers.len())
             .field("proxy", &self.proxy)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +148,12 @@ impl TransportBuilder {
     /// with [`ProxyConfig::FromEnv`].
     pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = Some(proxy);
+        self
+    }
+
+    /// TLS settings: extra CAs and a client certificate (mTLS).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -211,7 +222,7 @@ impl TransportBuilder {
         let mut service = match self.inner {
             Some(s) => s,
             None => {
-                let hyper = HyperClient::new(self.timeouts.connect, self.proxy.as_ref())?;
+                let hyper = HyperClient::new(self.timeouts.connect, self.proxy.as_ref(), &self.tls)?;
                 let provider: Option<Arc<dyn TokenProvider>> = match self.auth {
                     Auth::None => None,
                     Auth::Provider(p) => Some(p),

@@ -200,6 +200,13 @@ impl ClientBuilder {
         self
     }
 
+    /// TLS settings: extra trusted CAs and a client certificate (mTLS). Server certificates
+    /// are always verified.
+    pub fn tls(mut self, tls: transport::TlsConfig) -> Self {
+        self.transport = self.transport.tls(tls);
+        self
+    }
+
     /// Time limits.
     pub fn timeouts(mut self, timeouts: transport::Timeouts) -> Self {
         self.transport = self.transport.timeouts(timeouts);
