@@ -169,6 +169,16 @@ impl TokenCache {
         Self { executor: login, options, state: Mutex::new(State { grant, current: None, inflight: None, next_id: 0 }) }
     }
 
+    /// Requests a token with the grant right now (not waiting for the first call), stores it
+    /// and returns everything the endpoint said: refresh token, lifetime. For flows such as
+    /// authorization code, where the caller wants the token info at once.
+    pub async fn fetch_now(&self) -> Result<TokenInfo, Error> {
+        let grant = self.lock().grant.clone();
+        let info = request_token(&*self.executor, &grant).await?;
+        self.set_token(info.clone());
+        Ok(info)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -300,7 +300,9 @@ impl Retry {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let result = self.inner.call(clone_request(&req)).await;
+            let mut this_attempt = clone_request(&req);
+            this_attempt.extensions_mut().insert(Attempts(attempt));
+            let result = self.inner.call(this_attempt).await;
             let decision = match &result {
                 Ok(resp) => match resp.status().as_u16() {
                     429 => match parse_retry_after(resp.headers(), SystemTime::now()) {

@@ -50,6 +50,7 @@ use tower::{Layer, Service, ServiceExt};
 pub struct Transport {
     service: HttpService,
     api_host: String,
+    token_cache: Option<Arc<TokenCache>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -77,6 +78,11 @@ impl Transport {
     /// The erased service at the top of the stack.
     pub fn service(&self) -> HttpService {
         self.service.clone()
+    }
+
+    /// The token cache, when the transport was built with a grant.
+    pub fn token_cache(&self) -> Option<Arc<TokenCache>> {
+        self.token_cache.clone()
     }
 }
 
@@ -219,6 +225,7 @@ impl TransportBuilder {
     /// The transport, and the login-host executor its token cache uses.
     pub fn build(self) -> Result<Transport, Error> {
         let api_host = self.endpoint.api.host().to_owned();
+        let mut token_cache = None;
         let mut service = match self.inner {
             Some(s) => s,
             None => {
@@ -235,9 +242,14 @@ impl TransportBuilder {
                             .layer(HeadersLayer::default())
                             .layer(LoggingLayer::new(self.logging.clone()))
                             .service(hyper.service(self.endpoint.login.clone()));
-                        let login: SharedExecutor =
-                            Arc::new(Transport { service: login, api_host: self.endpoint.login.host().to_owned() });
-                        Some(Arc::new(TokenCache::new(login, grant, options)))
+                        let login: SharedExecutor = Arc::new(Transport {
+                            service: login,
+                            api_host: self.endpoint.login.host().to_owned(),
+                            token_cache: None,
+                        });
+                        let cache = Arc::new(TokenCache::new(login, grant, options));
+                        token_cache = Some(cache.clone());
+                        Some(cache)
                     }
                 };
                 let inner = hyper.service(self.endpoint.api.clone());
@@ -256,6 +268,6 @@ impl TransportBuilder {
         for wrap in self.user_layers.iter().rev() {
             service = wrap(service);
         }
-        Ok(Transport { service, api_host })
+        Ok(Transport { service, api_host, token_cache })
     }
 }

@@ -247,6 +247,7 @@ impl Service<Request<Bytes>> for Logging {
             let settings = this.handle.settings();
             let meta = req.extensions().get::<&'static OperationMeta>().copied();
             let op = meta.map_or("raw", |m| m.operation_id);
+            let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
             // Token requests carry secrets in both bodies: never logged.
             let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
             let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
@@ -265,6 +266,7 @@ impl Service<Request<Bytes>> for Logging {
                 operation = op,
                 path_template = meta.map_or("", |m| m.path_template),
                 status = status.unwrap_or(0),
+                attempt,
                 correlation_id = correlation.as_deref().unwrap_or(""),
                 elapsed_ms = elapsed.as_millis() as u64,
                 error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
@@ -273,7 +275,8 @@ impl Service<Request<Bytes>> for Logging {
             if let Some(req) = copy {
                 let failed = !matches!(&result, Ok(r) if r.status().is_success());
                 if settings.level != LogLevel::Error || failed {
-                    let line = entry(&settings, &req, &result, op, correlation.as_deref(), elapsed, secret_bodies);
+                    let line =
+                        entry(&settings, &req, &result, (op, attempt), correlation.as_deref(), elapsed, secret_bodies);
                     this.handle.write(&settings, &line);
                 }
             }
@@ -286,7 +289,7 @@ fn entry(
     s: &LogSettings,
     req: &Request<Bytes>,
     result: &Result<Response<Bytes>, Error>,
-    op: &str,
+    (op, attempt): (&str, u32),
     correlation: Option<&str>,
     elapsed: std::time::Duration,
     secret_bodies: bool,
@@ -302,6 +305,7 @@ fn entry(
     v.insert("timestamp".into(), now.clone().into());
     v.insert("level".into(), level.into());
     v.insert("operation".into(), op.into());
+    v.insert("attempt".into(), attempt.into());
     v.insert("method".into(), req.method().as_str().into());
     v.insert("url".into(), req.uri().to_string().into());
     v.insert("durationMs".into(), (elapsed.as_millis() as u64).into());
@@ -329,7 +333,8 @@ fn entry(
     match s.format {
         LogFormat::Json => serde_json::Value::Object(v).to_string(),
         LogFormat::Text => {
-            let mut out = format!("{now} {level} genesys-cloud-rs {} {} ({op})", req.method(), req.uri());
+            let mut out =
+                format!("{now} {level} genesys-cloud-rs {} {} ({op}, attempt {attempt})", req.method(), req.uri());
             match result {
                 Ok(r) => {
                     let _ = write!(out, " -> {}", r.status());

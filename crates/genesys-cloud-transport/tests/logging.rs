@@ -105,3 +105,21 @@ async fn error_level_logs_only_failures_and_levels_change_live() {
     call(&t, Method::GET, "/api/v2/fine", None).await;
     assert!(read(&file).contains("DEBUG"), "the new level applies to the next request");
 }
+
+#[tokio::test]
+async fn each_attempt_is_logged_with_its_number() {
+    let server = serve(Arc::new(|_, _, _, n| if n == 1 { Reply::status(503) } else { Reply::ok("{}") })).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("attempts.log");
+    let t = Transport::builder()
+        .endpoint(Endpoint::custom(&server.base()).unwrap())
+        .retry(RetryConfig::default().backoff(std::time::Duration::from_millis(1), std::time::Duration::from_millis(2)))
+        .logging(LogSettings::default().level(LogLevel::Debug).format(LogFormat::Json).file(&file).to_console(false))
+        .build()
+        .unwrap();
+    call(&t, Method::GET, "/api/v2/flaky", None).await;
+    let lines: Vec<serde_json::Value> = read(&file).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["attempt"].as_u64(), lines[0]["status"].as_u64()), (Some(1), Some(503)));
+    assert_eq!((lines[1]["attempt"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(200)));
+}

@@ -238,6 +238,29 @@ impl ClientBuilder {
         self
     }
 
+    /// The authorization-code flow in one call, as the Python SDK's
+    /// `get_code_authorization_token`: exchanges `code` for a token right away and returns the
+    /// client with the token info (refresh token, lifetime). The client refreshes with the
+    /// refresh token from then on.
+    pub async fn authorization_code(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<auth::Secret>,
+        code: impl Into<auth::Secret>,
+        redirect_uri: impl Into<String>,
+    ) -> Result<(Client, auth::TokenInfo)> {
+        let grant = auth::Grant::AuthorizationCode {
+            client: auth::ClientCredentials::new(client_id, client_secret),
+            code: code.into(),
+            redirect_uri: redirect_uri.into(),
+        };
+        self.transport = self.transport.grant(grant, auth::CacheOptions::default());
+        let transport = self.transport.build()?;
+        let cache = transport.token_cache().ok_or_else(|| Error::build("the transport has no token cache"))?;
+        let info = cache.fetch_now().await?;
+        Ok((Client::from_executor(Arc::new(transport)), info))
+    }
+
     /// The client. Creating it does no I/O (the first call fetches the token); it needs a
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {

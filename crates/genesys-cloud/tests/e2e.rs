@@ -62,3 +62,25 @@ async fn client_credentials_then_a_typed_call() {
     assert!(seen[1].contains("user-agent: genesys-cloud-rs/"), "{}", seen[1]);
     assert!(format!("{client:?}").contains("127.0.0.1"));
 }
+
+#[tokio::test]
+async fn authorization_code_returns_the_token_info_like_the_python_sdk() {
+    let (base, seen) = server().await;
+    let (client, info) = Client::builder()
+        .base_url(&base)
+        .unwrap()
+        .authorization_code("app-id", "app-secret", "the-code", "https://app.example/cb")
+        .await
+        .unwrap();
+    assert_eq!(info.access_token.expose(), "e2e-token");
+    assert_eq!(info.expires_in, Some(std::time::Duration::from_secs(3600)));
+    let me = client.users().get_users_me().send().await.unwrap();
+    assert_eq!(me.id.as_deref(), Some("me-1"));
+    let seen = seen.lock().unwrap();
+    assert!(seen[0].contains("grant_type=authorization_code") && seen[0].contains("code=the-code"), "{}", seen[0]);
+    assert_eq!(
+        seen.iter().filter(|h| h.starts_with("POST /oauth/token")).count(),
+        1,
+        "the exchanged token is used, not fetched again"
+    );
+}
