@@ -649,6 +649,7 @@ categories = ["api-bindings", "web-programming::http-client"]
 [dependencies]
 genesys-cloud-core = {{ workspace = true }}
 genesys-cloud-auth = {{ path = "../genesys-cloud-auth", version = "0.1.0" }}
+genesys-cloud-config = {{ path = "../genesys-cloud-config", version = "0.1.0" }}
 genesys-cloud-transport = {{ path = "../genesys-cloud-transport", version = "0.1.0" }}
 genesys-cloud-api = {{ workspace = true, default-features = false }}
 genesys-cloud-models = {{ workspace = true, default-features = false }}
@@ -661,6 +662,7 @@ tower-service = "0.3"
 futures-executor = {{ workspace = true }}
 futures-util = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util"] }}
+tempfile = "3"
 
 [lints]
 workspace = true

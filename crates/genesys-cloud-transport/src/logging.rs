@@ -11,62 +11,13 @@ use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service};
 
-/// How much is logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum LogLevel {
-    /// Every request: method, URL, request and response headers, status, correlation id,
-    /// and the bodies when their flags are on.
-    Trace,
-    /// Every request: method, URL, status, duration, correlation id, and the bodies when their
-    /// flags are on.
-    Debug,
-    /// Failed requests only (an error or a non-2xx status), with headers.
-    Error,
-    /// Nothing (the default).
-    #[default]
-    None,
-}
-
-impl FromStr for LogLevel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "trace" => Ok(LogLevel::Trace),
-            "debug" => Ok(LogLevel::Debug),
-            "error" => Ok(LogLevel::Error),
-            "none" => Ok(LogLevel::None),
-            other => Err(format!("unknown log level {other:?} (expected trace, debug, error or none)")),
-        }
-    }
-}
-
-/// How a log entry is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum LogFormat {
-    /// Human-readable lines (the default).
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!("unknown log format {other:?} (expected text or json)")),
-        }
-    }
-}
+pub use genesys_cloud_config::{LogFormat, LogLevel};
 
 /// Logging settings (the `[logging]` section of the config file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +46,19 @@ impl Default for LogSettings {
             file: None,
             request_body: false,
             response_body: false,
+        }
+    }
+}
+
+impl From<&genesys_cloud_config::Logging> for LogSettings {
+    fn from(c: &genesys_cloud_config::Logging) -> Self {
+        Self {
+            level: c.level,
+            format: c.format,
+            to_console: c.to_console,
+            file: c.file.clone(),
+            request_body: c.request_body,
+            response_body: c.response_body,
         }
     }
 }

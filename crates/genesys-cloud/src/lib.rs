@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 pub use genesys_cloud_api as api;
 pub use genesys_cloud_auth as auth;
+pub use genesys_cloud_config as config;
 pub use genesys_cloud_core as core;
 pub use genesys_cloud_models as models;
 pub use genesys_cloud_transport as transport;
@@ -55,6 +56,8 @@ pub struct Client {
 
 struct Inner {
     executor: core::SharedExecutor,
+    /// Kept so the configuration watcher lives exactly as long as the client.
+    config: Option<config::ConfigHandle>,
 }
 
 impl fmt::Debug for Client {
@@ -66,7 +69,23 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client that sends every call through `executor` (a transport, or a test double).
     pub fn from_executor(executor: core::SharedExecutor) -> Self {
-        Self { inner: Arc::new(Inner { executor }) }
+        Self { inner: Arc::new(Inner { executor, config: None }) }
+    }
+
+    /// A client from `~/.genesyscloudrust/config` (or `GENESYS_CLOUD_CONFIG_PATH`) and the
+    /// `GENESYS_CLOUD_*` environment variables, with client credentials from
+    /// `GENESYS_CLOUD_CLIENT_ID` and `GENESYS_CLOUD_CLIENT_SECRET`.
+    pub fn from_default_config() -> Result<Self> {
+        let handle = config::ConfigHandle::builder()
+            .default_path()
+            .build()
+            .map_err(|e| Error::build(format!("configuration: {e}")))?;
+        Client::builder().config(handle)?.build()
+    }
+
+    /// The configuration handle the client was built with, if any.
+    pub fn config(&self) -> Option<&config::ConfigHandle> {
+        self.inner.config.as_ref()
     }
 
     /// A builder.
@@ -107,6 +126,8 @@ impl api::Tags for Client {
 pub struct ClientBuilder {
     executor: Option<core::SharedExecutor>,
     transport: transport::TransportBuilder,
+    config: Option<config::ConfigHandle>,
+    cache_options: Option<auth::CacheOptions>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -119,6 +140,67 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Takes the settings of a configuration (file, environment, code). Call it first: the
+    /// builder's own methods, called after, override it. Logging follows reloads of the file
+    /// (the next call uses the new settings); endpoint, proxy, TLS, retry, timeouts and
+    /// reauthentication apply when the client is built.
+    pub fn config(mut self, handle: config::ConfigHandle) -> Result<Self> {
+        let c = handle.load();
+        if let Some(g) = &c.gateway {
+            self.transport = self.transport.endpoint(transport::Endpoint::gateway(
+                &g.protocol,
+                &g.host,
+                g.port,
+                &g.path_params_login,
+                &g.path_params_api,
+            )?);
+        } else if let Some(url) = &c.base_url {
+            self.transport = self.transport.endpoint(transport::Endpoint::custom(url)?);
+        } else if let Some(region) = &c.region {
+            self.transport = self.transport.region(region.parse()?);
+        }
+        if let Some(p) = &c.proxy {
+            let mut proxy = transport::ProxyConfig::url(p.url());
+            if let Some(user) = &p.username {
+                proxy = proxy.with_credentials(user.clone(), p.password.clone().unwrap_or_default());
+            }
+            if let Some(no) = &p.no_proxy {
+                proxy = proxy.with_no_proxy(no.clone());
+            }
+            self.transport = self.transport.proxy(proxy);
+        }
+        self.transport = self.transport.retry(
+            transport::RetryConfig::default()
+                .max_attempts(c.retry.max_attempts)
+                .max_elapsed(c.retry.max_elapsed)
+                .max_retry_after(c.retry.max_retry_after),
+        );
+        self.transport = self.transport.timeouts(
+            transport::Timeouts::default()
+                .connect(c.timeouts.connect)
+                .attempt(c.timeouts.attempt)
+                .call(c.timeouts.call),
+        );
+        let cache = auth::CacheOptions::default()
+            .refresh_enabled(c.reauthentication.refresh_access_token)
+            .wait_limit(c.reauthentication.refresh_token_wait_max);
+        self.cache_options = Some(cache.clone());
+        if let (Some(id), Some(secret)) = (&c.credentials.client_id, &c.credentials.client_secret) {
+            self.transport = self.transport.grant(auth::Grant::client_credentials(id.clone(), secret.clone()), cache);
+        }
+        // Logging is hot: a reload reaches the next call through the shared handle.
+        let logs = transport::LogHandle::new(transport::LogSettings::from(&c.logging));
+        let follow = logs.clone();
+        handle.on_change(move |event| {
+            if let config::ReloadEvent::Reloaded(c) = event {
+                follow.set(transport::LogSettings::from(&c.logging));
+            }
+        });
+        self.transport = self.transport.log_handle(logs);
+        self.config = Some(handle);
+        Ok(self)
+    }
+
     /// Sends calls through `executor` instead of the built-in transport (every other
     /// transport setting is then ignored).
     pub fn executor(mut self, executor: core::SharedExecutor) -> Self {
@@ -152,7 +234,8 @@ impl ClientBuilder {
 
     /// Tokens from any grant (SAML2 bearer, authorization code, PKCE, refresh token).
     pub fn grant(mut self, grant: auth::Grant) -> Self {
-        self.transport = self.transport.grant(grant, auth::CacheOptions::default());
+        let options = self.cache_options.clone().unwrap_or_default();
+        self.transport = self.transport.grant(grant, options);
         self
     }
 
@@ -264,9 +347,10 @@ impl ClientBuilder {
     /// The client. Creating it does no I/O (the first call fetches the token); it needs a
     /// Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
-        match self.executor {
-            Some(executor) => Ok(Client::from_executor(executor)),
-            None => Ok(Client::from_executor(Arc::new(self.transport.build()?))),
-        }
+        let executor: core::SharedExecutor = match self.executor {
+            Some(executor) => executor,
+            None => Arc::new(self.transport.build()?),
+        };
+        Ok(Client { inner: Arc::new(Inner { executor, config: self.config }) })
     }
 }

@@ -84,3 +84,42 @@ async fn authorization_code_returns_the_token_info_like_the_python_sdk() {
         "the exchanged token is used, not fetched again"
     );
 }
+
+#[tokio::test]
+async fn the_config_file_drives_the_client_and_its_log_level_changes_live() {
+    let (base, _) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("config");
+    let log_path = dir.path().join("sdk.log");
+    let write = |level: &str| {
+        std::fs::write(
+            &config_path,
+            format!("[general]\nhost = {base}\n[logging]\nlog_level = {level}\nlog_to_console = false\nlog_file_path = {}\n", log_path.display()),
+        )
+        .unwrap()
+    };
+    write("none");
+    let env = [("GENESYS_CLOUD_CLIENT_ID", "cfg-id"), ("GENESYS_CLOUD_CLIENT_SECRET", "cfg-secret")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let handle = genesys_cloud::config::ConfigHandle::builder()
+        .path(&config_path)
+        .env_vars(env.into_iter().collect())
+        .debounce(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let client = Client::builder().config(handle).unwrap().build().unwrap();
+    client.users().get_users_me().send().await.unwrap();
+    assert!(std::fs::read_to_string(&log_path).unwrap_or_default().is_empty(), "level none logs nothing");
+
+    write("debug");
+    let cfg = client.config().unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while cfg.load().logging.level != genesys_cloud::config::LogLevel::Debug {
+        assert!(std::time::Instant::now() < deadline, "the reload did not happen");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    client.users().get_users_me().send().await.unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("DEBUG genesys-cloud-rs GET") && log.contains("/api/v2/users/me"), "{log}");
+    assert!(!log.contains("cfg-secret") && !log.contains("e2e-token"));
+}

@@ -1,0 +1,306 @@
+//! The configuration value and its parts, with the defaults of the official SDKs.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How much HTTP traffic is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum LogLevel {
+    /// Every request with headers (and bodies when their flags are on).
+    Trace,
+    /// Every request: method, URL, status, duration, correlation id (and bodies when on).
+    Debug,
+    /// Failed requests only.
+    Error,
+    /// Nothing (the default).
+    #[default]
+    None,
+}
+
+impl FromStr for LogLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "trace" => Ok(LogLevel::Trace),
+            "debug" => Ok(LogLevel::Debug),
+            "error" => Ok(LogLevel::Error),
+            "none" => Ok(LogLevel::None),
+            other => Err(format!("unknown log level {other:?} (expected trace, debug, error or none)")),
+        }
+    }
+}
+
+/// How a log entry is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?} (expected text or json)")),
+        }
+    }
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Logging {
+    /// `log_level`: default `none`.
+    pub level: LogLevel,
+    /// `log_format`: default `text`.
+    pub format: LogFormat,
+    /// `log_to_console`: default true.
+    pub to_console: bool,
+    /// `log_file_path`: none by default.
+    pub file: Option<PathBuf>,
+    /// `log_request_body`: default false.
+    pub request_body: bool,
+    /// `log_response_body`: default false.
+    pub response_body: bool,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::None,
+            format: LogFormat::Text,
+            to_console: true,
+            file: None,
+            request_body: false,
+            response_body: false,
+        }
+    }
+}
+
+impl Logging {
+    /// Sets the level.
+    pub fn level(mut self, level: LogLevel) -> Self {
+        self.level = level;
+        self
+    }
+    /// Sets the format.
+    pub fn format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self
+    }
+    /// Console output on or off.
+    pub fn to_console(mut self, on: bool) -> Self {
+        self.to_console = on;
+        self
+    }
+    /// Appends to a file.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
+    }
+    /// Body logging.
+    pub fn bodies(mut self, request: bool, response: bool) -> Self {
+        self.request_body = request;
+        self.response_body = response;
+        self
+    }
+}
+
+/// `[gateway]`: one host for login and API, with path prefixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Gateway {
+    /// `host`.
+    pub host: String,
+    /// `protocol`: default `https`.
+    pub protocol: String,
+    /// `port`: none by default.
+    pub port: Option<u16>,
+    /// `path_params_login`.
+    pub path_params_login: String,
+    /// `path_params_api`.
+    pub path_params_api: String,
+}
+
+impl Gateway {
+    /// A gateway on `host` over https with no prefixes.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            protocol: "https".into(),
+            port: None,
+            path_params_login: String::new(),
+            path_params_api: String::new(),
+        }
+    }
+}
+
+/// `[reauthentication]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reauthentication {
+    /// `refresh_access_token`: default true.
+    pub refresh_access_token: bool,
+    /// `refresh_token_wait_max` (seconds): how long a call waits for a refresh; default 10.
+    pub refresh_token_wait_max: Duration,
+}
+
+impl Default for Reauthentication {
+    fn default() -> Self {
+        Self { refresh_access_token: true, refresh_token_wait_max: Duration::from_secs(10) }
+    }
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retry {
+    /// `retry_max`: attempts per call, default 4.
+    pub max_attempts: u32,
+    /// `retry_wait_max` (seconds): no retry starts after this long, default 60.
+    pub max_elapsed: Duration,
+    /// `retry_after_max` (seconds): the longest `Retry-After` honoured, default 180.
+    pub max_retry_after: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self { max_attempts: 4, max_elapsed: Duration::from_secs(60), max_retry_after: Duration::from_secs(180) }
+    }
+}
+
+/// `[timeouts]` (seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// `connect`: default 10.
+    pub connect: Duration,
+    /// `attempt`: default 60.
+    pub attempt: Duration,
+    /// `call`: default 300.
+    pub call: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(10), attempt: Duration::from_secs(60), call: Duration::from_secs(300) }
+    }
+}
+
+/// `[proxy]`.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Proxy {
+    /// `host`.
+    pub host: String,
+    /// `port`.
+    pub port: Option<u16>,
+    /// `protocol`: default `http`.
+    pub protocol: String,
+    /// `username`.
+    pub username: Option<String>,
+    /// `password` (never shown by `Debug`).
+    pub password: Option<String>,
+    /// `no_proxy`: hosts reached directly, comma-separated.
+    pub no_proxy: Option<String>,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("protocol", &self.protocol)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
+impl Proxy {
+    /// The proxy URL (`http://host:port`).
+    pub fn url(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}://{}:{p}", self.protocol, self.host),
+            None => format!("{}://{}", self.protocol, self.host),
+        }
+    }
+}
+
+/// OAuth client credentials from the environment (or code).
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Credentials {
+    /// `GENESYS_CLOUD_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// `GENESYS_CLOUD_CLIENT_SECRET` (never shown by `Debug`).
+    pub client_secret: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The whole configuration. Which parts apply to a running client:
+///
+/// | part | applies |
+/// |---|---|
+/// | `logging`, `reauthentication` | on the next call after a reload (hot) |
+/// | `region`, `base_url`, `gateway`, `proxy`, `timeouts.connect` | when a client is built (cold: TLS, proxy and the connection pool belong to the client) |
+/// | `retry`, `timeouts.attempt`, `timeouts.call` | when a client is built |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The region key (`us_east_1`, `eu-west-1`), when no base URL or gateway is set.
+    pub region: Option<String>,
+    /// `[general] host`: a full API base URL.
+    pub base_url: Option<String>,
+    /// `[general] live_reload_config`: default true.
+    pub live_reload: bool,
+    /// `[gateway]`.
+    pub gateway: Option<Gateway>,
+    /// `[proxy]`.
+    pub proxy: Option<Proxy>,
+    /// `[logging]`.
+    pub logging: Logging,
+    /// `[reauthentication]`.
+    pub reauthentication: Reauthentication,
+    /// `[retry]`.
+    pub retry: Retry,
+    /// `[timeouts]`.
+    pub timeouts: Timeouts,
+    /// Client credentials (environment or code only; never read from the file).
+    pub credentials: Credentials,
+}
+
+impl Default for Config {
+    /// The defaults (the official SDKs' where they have one): region `us_east_1`, live reload
+    /// on, logging off, refresh on with a 10 s wait, 4 attempts, 180 s `Retry-After` cap.
+    fn default() -> Self {
+        Self {
+            region: None,
+            base_url: None,
+            live_reload: true,
+            gateway: None,
+            proxy: None,
+            logging: Logging::default(),
+            reauthentication: Reauthentication::default(),
+            retry: Retry::default(),
+            timeouts: Timeouts::default(),
+            credentials: Credentials::default(),
+        }
+    }
+}
