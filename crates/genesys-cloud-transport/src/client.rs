@@ -56,7 +56,9 @@ impl HyperClient {
             async move {
                 use tower::ServiceExt as _;
                 let (mut head, body) = req.into_parts();
-                head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
+                if head.uri.scheme().is_none() {
+                    head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
+                }
                 let response = client.oneshot(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
                     let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
                     let what = if e.is_connect() { "could not connect" } else { "the connection failed" };

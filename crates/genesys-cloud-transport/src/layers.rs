@@ -354,3 +354,34 @@ fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Resul
 }
 
 boxed_service!(Retry);
+
+/// Makes origin-form request URIs absolute on a base URL, so the layers inside (logging) see
+/// the full URL.
+#[derive(Clone, Debug)]
+pub struct BaseUrlLayer {
+    base: Arc<crate::region::Base>,
+}
+
+impl BaseUrlLayer {
+    /// Requests go to `base`.
+    pub fn new(base: crate::region::Base) -> Self {
+        Self { base: Arc::new(base) }
+    }
+}
+
+impl Layer<HttpService> for BaseUrlLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        let base = self.base.clone();
+        let inner = Next::new(inner);
+        BoxCloneSyncService::new(tower::service_fn(move |mut req: Request<Bytes>| {
+            let joined = if req.uri().scheme().is_none() {
+                base.join(req.uri().path_and_query().map_or("/", |p| p.as_str())).map(|uri| *req.uri_mut() = uri)
+            } else {
+                Ok(())
+            };
+            let call = joined.map(|()| inner.call(req));
+            async move { call?.await }
+        }))
+    }
+}

@@ -30,7 +30,8 @@ mod tls;
 pub use client::HyperClient;
 pub use config::{RetryConfig, Timeouts};
 pub use layers::{
-    clone_request, AttemptTimeoutLayer, AuthLayer, CallTimeoutLayer, HeadersLayer, HttpService, RetryLayer,
+    clone_request, AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer, HttpService,
+    RetryLayer,
 };
 pub use logging::{LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer};
 pub use proxy::ProxyConfig;
@@ -240,6 +241,7 @@ impl TransportBuilder {
                             .layer(RetryLayer::new(self.retry.clone()))
                             .layer(AttemptTimeoutLayer::new(self.timeouts.attempt))
                             .layer(HeadersLayer::default())
+                            .layer(BaseUrlLayer::new(self.endpoint.login.clone()))
                             .layer(LoggingLayer::new(self.logging.clone()))
                             .service(hyper.service(self.endpoint.login.clone()));
                         let login: SharedExecutor = Arc::new(Transport {
@@ -254,6 +256,7 @@ impl TransportBuilder {
                 };
                 let inner = hyper.service(self.endpoint.api.clone());
                 let inner = LoggingLayer::new(self.logging.clone()).layer(inner);
+                let inner = BaseUrlLayer::new(self.endpoint.api.clone()).layer(inner);
                 let inner = HeadersLayer::default().layer(inner);
                 let inner = match provider {
                     Some(p) => AuthLayer::new(p).layer(inner),
