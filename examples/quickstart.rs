@@ -1,0 +1,54 @@
+//! Quickstart: client credentials, who am I, and the permissions of the organisation.
+//!
+//! `cargo run --example quickstart` runs against a local stand-in for Genesys Cloud, so it
+//! works offline. With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET` and
+//! `GENESYS_CLOUD_REGION` (e.g. `eu_west_1`) set, it calls the real cloud instead.
+
+use futures_util::TryStreamExt as _;
+use genesys_cloud::prelude::*;
+use genesys_cloud::{Client, Region};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let id = std::env::var("GENESYS_CLOUD_CLIENT_ID").ok().filter(|v| !v.is_empty());
+    let client = match id {
+        Some(id) => {
+            let secret = std::env::var("GENESYS_CLOUD_CLIENT_SECRET")?;
+            let region: Region =
+                std::env::var("GENESYS_CLOUD_REGION").unwrap_or_else(|_| "us_east_1".into()).parse()?;
+            println!("Calling Genesys Cloud in {region} ({})", region.api_host());
+            Client::builder().region(region).client_credentials(id, secret).build()?
+        }
+        None => {
+            let base = genesys_cloud_examples::local_api::start().await?;
+            println!("GENESYS_CLOUD_CLIENT_ID is not set: calling the local stand-in at {base}");
+            Client::builder().base_url(&base)?.client_credentials("local-client", "local-secret").build()?
+        }
+    };
+
+    // A typed call: the token is fetched on first use and refreshed as needed.
+    let me = client.users().get_users_me().send_with_response().await?;
+    println!(
+        "Signed in as {} <{}> (status {}, correlation id {})",
+        me.value.name.as_deref().unwrap_or("?"),
+        me.value.email.as_deref().unwrap_or("?"),
+        me.status,
+        me.correlation_id().unwrap_or("-")
+    );
+
+    // A listing as a stream: pages are fetched as the loop goes.
+    let mut permissions = client.authorization().get_authorization_permissions().page_size(25).into_paginator().items();
+    let mut domains = Vec::new();
+    while let Some(permission) = permissions.try_next().await? {
+        domains.push(permission.domain.unwrap_or_default());
+    }
+    println!("{} permission domains: {}", domains.len(), domains.join(", "));
+
+    // Errors are typed and carry the correlation id.
+    match client.users().get_user("no-such-user").send().await {
+        Ok(user) => println!("unexpectedly found {:?}", user.name),
+        Err(e) if e.is_not_found() => println!("Not found, as expected ({})", e.correlation_id().unwrap_or("-")),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
