@@ -220,10 +220,11 @@ async fn a_401_mints_a_new_token_and_replays_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_concurrent_calls_share_one_token_request() {
+async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     let server = serve(Arc::new(|_, path, _, n| match path {
+        // Two-second tokens: the cache refreshes them after about one second.
         "/oauth/token" => {
-            Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":3600}}"#)).delay(Duration::from_millis(100))
+            Reply::ok(&format!(r#"{{"access_token":"tok-{n}","expires_in":2}}"#)).delay(Duration::from_millis(100))
         }
         _ => Reply::ok("{}"),
     }))
@@ -233,7 +234,10 @@ async fn many_concurrent_calls_share_one_token_request() {
         .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
         .build()
         .unwrap();
-    let calls: Vec<_> = (0..200)
+    call(&t, Method::GET, "/api/v2/warm-up").await.unwrap();
+    assert_eq!(server.hits("/oauth/token"), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let calls: Vec<_> = (0..1000)
         .map(|_| {
             let t = t.clone();
             tokio::spawn(async move { call(&t, Method::GET, "/api/v2/ping").await.map(|r| r.status()) })
@@ -242,8 +246,8 @@ async fn many_concurrent_calls_share_one_token_request() {
     for c in calls {
         assert_eq!(c.await.unwrap().unwrap(), 200);
     }
-    assert_eq!(server.hits("/oauth/token"), 1);
-    assert_eq!(server.hits("/api/v2/ping"), 200);
+    assert_eq!(server.hits("/oauth/token"), 2, "one refresh for a thousand calls");
+    assert_eq!(server.hits("/api/v2/ping"), 1000);
 }
 
 /// A user layer that counts logical calls.

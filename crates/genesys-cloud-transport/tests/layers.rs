@@ -1,0 +1,138 @@
+//! Each layer alone over tower's mock service.
+
+use genesys_cloud_auth::{Secret, TokenProvider};
+use genesys_cloud_core::bytes::Bytes;
+use genesys_cloud_core::http::{Method, Request, Response, StatusCode};
+use genesys_cloud_core::{BoxFuture, Error, ErrorKind, OperationMeta};
+use genesys_cloud_transport::{AuthLayer, HeadersLayer, HttpService, RetryConfig, RetryLayer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+use tower_test::mock;
+
+type Handle = mock::Handle<Request<Bytes>, Response<Bytes>>;
+
+fn mocked() -> (HttpService, Handle) {
+    let (service, handle) = mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let service = service.map_err(|e| Error::new(ErrorKind::Transport, e.to_string()));
+    (BoxCloneSyncService::new(service), handle)
+}
+
+fn request(method: Method) -> Request<Bytes> {
+    let mut r = Request::new(Bytes::new());
+    *r.method_mut() = method.clone();
+    *r.uri_mut() = "/api/v2/x".parse().unwrap();
+    r.extensions_mut().insert(OperationMeta::raw(&method).unwrap());
+    r
+}
+
+fn status(code: u16) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::from_u16(code).unwrap();
+    r
+}
+
+fn fast() -> RetryConfig {
+    RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(2))
+}
+
+#[tokio::test]
+async fn retry_repeats_an_idempotent_call_after_503() {
+    let (inner, mut handle) = mocked();
+    let svc = RetryLayer::new(fast()).layer(inner);
+    let call = tokio::spawn(svc.oneshot(request(Method::GET)));
+    let (_, reply) = handle.next_request().await.unwrap();
+    reply.send_response(status(503));
+    let (_, reply) = handle.next_request().await.unwrap();
+    reply.send_response(status(200));
+    assert_eq!(call.await.unwrap().unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn retry_leaves_a_post_after_503_alone() {
+    let (inner, mut handle) = mocked();
+    let svc = RetryLayer::new(fast()).layer(inner);
+    let call = tokio::spawn(svc.oneshot(request(Method::POST)));
+    let (_, reply) = handle.next_request().await.unwrap();
+    reply.send_response(status(503));
+    assert_eq!(call.await.unwrap().unwrap().status(), 503);
+    let next = tokio::time::timeout(Duration::from_millis(50), handle.next_request()).await;
+    assert!(!matches!(next, Ok(Some(_))), "no second attempt");
+}
+
+#[tokio::test]
+async fn retry_gives_up_on_transport_errors_with_the_count() {
+    let (inner, mut handle) = mocked();
+    let svc = RetryLayer::new(fast().max_attempts(2)).layer(inner);
+    let call = tokio::spawn(svc.oneshot(request(Method::GET)));
+    for _ in 0..2 {
+        let (_, reply) = handle.next_request().await.unwrap();
+        reply.send_error(std::io::Error::other("connection reset"));
+    }
+    let e = call.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
+    assert_eq!(e.attempts(), 2);
+}
+
+/// Hands out `t1`, `t2`, … ; a rejected token is replaced.
+#[derive(Default)]
+struct Counting(AtomicUsize);
+
+impl TokenProvider for Counting {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
+        let n = self.0.load(Ordering::SeqCst).max(1);
+        self.0.store(n, Ordering::SeqCst);
+        Box::pin(async move { Ok(Secret::new(format!("t{n}"))) })
+    }
+    fn invalidate(&self, token: &Secret) {
+        if token.expose() == format!("t{}", self.0.load(Ordering::SeqCst)) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn auth_sets_the_bearer_token_and_replays_once_after_401() {
+    let (inner, mut handle) = mocked();
+    let svc = AuthLayer::new(Arc::new(Counting::default())).layer(inner);
+    let call = tokio::spawn(svc.oneshot(request(Method::GET)));
+    let (req, reply) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["authorization"], "Bearer t1");
+    assert!(req.headers()["authorization"].is_sensitive());
+    reply.send_response(status(401));
+    let (req, reply) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["authorization"], "Bearer t2");
+    reply.send_response(status(401));
+    assert_eq!(call.await.unwrap().unwrap().status(), 401, "one replay only");
+}
+
+#[tokio::test]
+async fn public_operations_carry_no_token() {
+    static PUBLIC: OperationMeta =
+        OperationMeta::new("getPublic", &[], Method::GET, "/api/v2/public", true, None, false, false, false);
+    let (inner, mut handle) = mocked();
+    let svc = AuthLayer::new(Arc::new(Counting::default())).layer(inner);
+    let mut r = request(Method::GET);
+    r.extensions_mut().insert(&PUBLIC);
+    let call = tokio::spawn(svc.oneshot(r));
+    let (req, reply) = handle.next_request().await.unwrap();
+    assert!(req.headers().get("authorization").is_none());
+    reply.send_response(status(200));
+    call.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn headers_are_added_but_never_override_the_callers() {
+    let (inner, mut handle) = mocked();
+    let svc = HeadersLayer::default().layer(inner);
+    let mut r = request(Method::GET);
+    r.headers_mut().insert("user-agent", "my-app/1.0".parse().unwrap());
+    let call = tokio::spawn(svc.oneshot(r));
+    let (req, reply) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["user-agent"], "my-app/1.0");
+    assert!(req.headers()["purecloud-sdk"].to_str().unwrap().starts_with("rust-"));
+    reply.send_response(status(200));
+    call.await.unwrap().unwrap();
+}
