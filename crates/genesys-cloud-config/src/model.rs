@@ -258,9 +258,9 @@ impl fmt::Debug for Credentials {
 ///
 /// | part | applies |
 /// |---|---|
-/// | `logging`, `reauthentication` | on the next call after a reload (hot) |
+/// | `logging` | on the next call after a reload (hot) |
 /// | `region`, `base_url`, `gateway`, `proxy`, `timeouts.connect` | when a client is built (cold: TLS, proxy and the connection pool belong to the client) |
-/// | `retry`, `timeouts.attempt`, `timeouts.call` | when a client is built |
+/// | `retry`, `timeouts.attempt`, `timeouts.call`, `reauthentication`, `credentials` | when a client is built |
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
