@@ -123,3 +123,28 @@ async fn the_config_file_drives_the_client_and_its_log_level_changes_live() {
     assert!(log.contains("DEBUG genesys-cloud-rs GET") && log.contains("/api/v2/users/me"), "{log}");
     assert!(!log.contains("cfg-secret") && !log.contains("e2e-token"));
 }
+
+#[tokio::test]
+async fn a_reloaded_host_does_not_move_a_built_client() {
+    let (base, _) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(&path, format!("[general]\nhost = {base}\n")).unwrap();
+    let env = [("GENESYS_CLOUD_CLIENT_ID", "id"), ("GENESYS_CLOUD_CLIENT_SECRET", "secret")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let handle = genesys_cloud::config::ConfigHandle::builder()
+        .path(&path)
+        .env_vars(env.into_iter().collect())
+        .debounce(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let client = Client::builder().config(handle.clone()).unwrap().build().unwrap();
+    std::fs::write(&path, "[general]\nhost = http://127.0.0.1:9\n").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while handle.load().base_url.as_deref() != Some("http://127.0.0.1:9") {
+        assert!(std::time::Instant::now() < deadline, "the reload did not happen");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The host is a cold setting: the built client keeps its connection target.
+    let me = client.users().get_users_me().send().await.unwrap();
+    assert_eq!(me.id.as_deref(), Some("me-1"));
+}
