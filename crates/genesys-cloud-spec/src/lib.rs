@@ -93,11 +93,13 @@ pub struct SampleOptions {
     pub max_depth: usize,
     /// Which enum values to write.
     pub enums: EnumChoice,
+    /// Mixed into every deterministic choice: the same seed gives the same samples.
+    pub seed: u64,
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { max_depth: 3, enums: EnumChoice::Known }
+        Self { max_depth: 3, enums: EnumChoice::Known, seed: 0 }
     }
 }
 
@@ -242,7 +244,7 @@ impl<'a> Sampler<'a> {
             EnumChoice::Unknown if integer => Value::from(UNKNOWN_INTEGER),
             EnumChoice::Unknown => Value::String(UNKNOWN_STRING.into()),
             EnumChoice::Known if values.is_empty() => Value::String("sample".into()),
-            EnumChoice::Known => values[(fnv1a(location) % values.len() as u64) as usize].clone(),
+            EnumChoice::Known => values[((fnv1a(location) ^ self.options.seed) % values.len() as u64) as usize].clone(),
         }
     }
 }
@@ -303,7 +305,9 @@ mod tests {
     #[test]
     fn samples_every_property_within_limits() {
         let d = doc();
-        let v = Sampler::new(&d, SampleOptions { max_depth: 2, enums: EnumChoice::Known }).definition("A").unwrap();
+        let v = Sampler::new(&d, SampleOptions { max_depth: 2, enums: EnumChoice::Known, seed: 0 })
+            .definition("A")
+            .unwrap();
         assert_eq!(v["$ref"], "sample");
         assert_eq!(v["n"], 50);
         assert!(v["e"] == "x" || v["e"] == "y");
@@ -316,7 +320,9 @@ mod tests {
     #[test]
     fn unknown_mode_writes_values_outside_the_enum() {
         let d = doc();
-        let v = Sampler::new(&d, SampleOptions { max_depth: 1, enums: EnumChoice::Unknown }).definition("A").unwrap();
+        let v = Sampler::new(&d, SampleOptions { max_depth: 1, enums: EnumChoice::Unknown, seed: 0 })
+            .definition("A")
+            .unwrap();
         assert_eq!(v["e"], UNKNOWN_STRING);
     }
 

@@ -130,7 +130,8 @@ async fn a_reloaded_host_does_not_move_a_built_client() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");
     std::fs::write(&path, format!("[general]\nhost = {base}\n")).unwrap();
-    let env = [("GENESYS_CLOUD_CLIENT_ID", "id"), ("GENESYS_CLOUD_CLIENT_SECRET", "secret")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let env = [("GENESYS_CLOUD_CLIENT_ID", "id"), ("GENESYS_CLOUD_CLIENT_SECRET", "secret")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
     let handle = genesys_cloud::config::ConfigHandle::builder()
         .path(&path)
         .env_vars(env.into_iter().collect())

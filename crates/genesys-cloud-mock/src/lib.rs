@@ -1,0 +1,393 @@
+//! A local Genesys Cloud look-alike built from the spec, for examples and tests.
+//!
+//! - `POST /oauth/token` with client credentials (HTTP Basic), SAML2 bearer, authorization
+//!   code, PKCE (the verifier is checked against the challenge) and refresh tokens, issuing
+//!   tokens with a configurable lifetime; `GET /oauth/authorize` for the code flows.
+//! - Every operation of the spec, routed by method and path template: the bearer token is
+//!   checked (401 with a Genesys error body otherwise), required and typed query parameters
+//!   and the body are validated (400 naming the problem), and the answer is schema-valid JSON
+//!   sampled from the response definition (deterministic per seed). Listings are real pages
+//!   (`pageNumber`, `pageSize`, `pageCount`, `total`, `nextUri`).
+//! - A small stateful core: `users/me`, users CRUD with `version` conflicts (409), and the
+//!   routing queues listing over a fixed set.
+//! - Fault injection by rule ([`MockServer::inject`]): status codes with `Retry-After` in
+//!   seconds or as a date, latency, a connection reset mid-body, malformed JSON, and expiring
+//!   every token now.
+//! - Every response carries `ININ-Correlation-Id` and rate-limit headers.
+//!
+//! Run it alone with `cargo run -p genesys-cloud-mock -- --port 8080`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod router;
+mod state;
+
+pub use router::{Route, Router};
+pub use state::{Fault, FaultKind};
+
+use bytes::Bytes;
+use genesys_cloud_spec::{Document, SampleOptions, Sampler};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use state::State;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The vendored spec the mock serves.
+pub const SPEC: &str = include_str!("../../../spec/platform-api-v2.json");
+
+/// How the mock behaves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MockOptions {
+    /// The port (0 = any free port). Default 0.
+    pub port: u16,
+    /// Seeds every sampled response. Default 0.
+    pub seed: u64,
+    /// Lifetime of issued tokens. Default 24 h (Genesys Cloud's own).
+    pub token_lifetime: Duration,
+    /// How many items a generated listing holds in all. Default 60.
+    pub listing_total: usize,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        Self { port: 0, seed: 0, token_lifetime: Duration::from_secs(86_400), listing_total: 60 }
+    }
+}
+
+impl MockOptions {
+    /// Sets the port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the token lifetime.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+}
+
+/// A running mock. It stops when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MockServer {
+    /// Starts a mock with default options on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(MockOptions::default()).await
+    }
+
+    /// Starts a mock.
+    pub async fn start_with(options: MockOptions) -> std::io::Result<Self> {
+        let doc = Document::parse(SPEC).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let state = Arc::new(State::new(doc, options.clone()));
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                    });
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`), for both the API and the login endpoints.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many operations the mock answers.
+    pub fn operation_count(&self) -> usize {
+        self.state.router.len()
+    }
+
+    /// Adds a fault rule.
+    pub fn inject(&self, fault: Fault) {
+        self.state.inject(fault);
+    }
+
+    /// Expires every issued token now (calls get 401 until they fetch a new one).
+    pub fn expire_tokens(&self) {
+        self.state.expire_tokens();
+    }
+
+    /// How many token requests were answered.
+    pub fn token_requests(&self) -> usize {
+        self.state.token_requests()
+    }
+
+    /// How many requests the mock received for a path (exact match, query ignored).
+    pub fn hits(&self, path: &str) -> usize {
+        self.state.hits(path)
+    }
+}
+
+type MockBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<MockBody> {
+    let mut r = Response::new(Full::new(body.into()).map_err(|never| match never {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+    r
+}
+
+/// A Genesys-shaped error response.
+pub fn error_body(status: StatusCode, code: &str, message: &str) -> Value {
+    json!({"message": message, "code": code, "status": status.as_u16(), "messageWithParams": message, "messageParams": {}, "contextId": "", "details": [], "errors": []})
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response<MockBody> {
+    full(status, error_body(status, code, message).to_string())
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<MockBody> {
+    let correlation = state.next_correlation_id();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    state.record(&path);
+    let headers = req.headers().clone();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error(StatusCode::BAD_REQUEST, "bad.request", "could not read the request body"),
+    };
+    let mut response = match state.take_fault(&method, &path) {
+        Some(fault) => match fault_response(state, fault).await {
+            Some(r) => r,
+            None => route(state, &method, &path, &query, &headers, &body).await,
+        },
+        None => route(state, &method, &path, &query, &headers, &body).await,
+    };
+    let h = response.headers_mut();
+    h.insert("inin-correlation-id", correlation.parse().expect("ascii id"));
+    h.insert("inin-ratelimit-count", "1".parse().expect("static header"));
+    h.insert("inin-ratelimit-allowed", "300".parse().expect("static header"));
+    h.insert("inin-ratelimit-reset", "60".parse().expect("static header"));
+    response
+}
+
+async fn fault_response(state: &State, fault: FaultKind) -> Option<Response<MockBody>> {
+    match fault {
+        FaultKind::Status { status, retry_after } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = error(status, "injected.fault", "injected by the mock");
+            if let Some(v) = retry_after {
+                if let Ok(v) = v.parse() {
+                    r.headers_mut().insert("retry-after", v);
+                }
+            }
+            Some(r)
+        }
+        FaultKind::Latency(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        FaultKind::MalformedJson => Some(full(StatusCode::OK, r#"{"id": "truncated", "name": "#)),
+        FaultKind::ResetMidBody => {
+            // Promise more than is sent, then fail the body: the connection is cut mid-body.
+            let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
+                Ok(Frame::data(Bytes::from_static(br#"{"entities":[{"id":"1"},"#))),
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+            ];
+            let mut r = Response::new(StreamBody::new(futures_util::stream::iter(chunks)).boxed());
+            r.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+            r.headers_mut().insert("content-length", "4096".parse().expect("static header"));
+            Some(r)
+        }
+        FaultKind::ExpireTokens => {
+            state.expire_tokens();
+            None
+        }
+    }
+}
+
+async fn route(
+    state: &State,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+    body: &Bytes,
+) -> Response<MockBody> {
+    match path {
+        "/oauth/token" if method == "POST" => return state.token(headers, body),
+        "/oauth/authorize" if method == "GET" => return state.authorize(query),
+        _ => {}
+    }
+    let (route, path_params) = match state.router.find(method, path) {
+        Ok(found) => found,
+        Err(true) => {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method.not.allowed",
+                &format!("{method} is not allowed on {path}"),
+            )
+        }
+        Err(false) => return error(StatusCode::NOT_FOUND, "not.found", &format!("no operation matches {path}")),
+    };
+    if route.secured {
+        if let Err(message) = state.check_bearer(headers) {
+            return error(StatusCode::UNAUTHORIZED, "bad.credentials", &message);
+        }
+    }
+    let query_pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    if let Err(message) = validate(route, &query_pairs, body) {
+        return error(StatusCode::BAD_REQUEST, "bad.request", &message);
+    }
+    if let Some(r) = state.stateful(route, &path_params, &query_pairs, body) {
+        return r;
+    }
+    let Some(pointer) = &route.response else {
+        return full(StatusCode::OK, Bytes::new());
+    };
+    let sampler =
+        Sampler::new(&state.doc, SampleOptions { max_depth: 2, seed: state.options.seed, ..Default::default() });
+    let mut value = sampler.at_pointer(pointer).unwrap_or(Value::Null);
+    paginate(&mut value, path, &query_pairs, state.options.listing_total);
+    full(StatusCode::OK, value.to_string())
+}
+
+/// Checks required parameters, parameter types and enums, and the body's presence and shape.
+fn validate(route: &Route, query: &[(String, String)], body: &Bytes) -> Result<(), String> {
+    for p in route.params.iter().filter(|p| p["in"] == "query") {
+        let name = p["name"].as_str().unwrap_or_default();
+        let values: Vec<&str> = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+        if values.is_empty() {
+            if p["required"].as_bool().unwrap_or(false) {
+                return Err(format!("the query parameter {name} is required"));
+            }
+            continue;
+        }
+        let (ty, enums) =
+            if p["type"] == "array" { (&p["items"]["type"], &p["items"]["enum"]) } else { (&p["type"], &p["enum"]) };
+        for v in values.iter().flat_map(|v| {
+            if p["type"] == "array" && p["collectionFormat"] != "multi" {
+                v.split(',').collect()
+            } else {
+                vec![*v]
+            }
+        }) {
+            let ok = match ty.as_str() {
+                Some("integer") => v.parse::<i64>().is_ok(),
+                Some("number") => v.parse::<f64>().is_ok(),
+                Some("boolean") => v == "true" || v == "false",
+                _ => true,
+            };
+            if !ok {
+                return Err(format!("the query parameter {name} must be {}, got {v:?}", ty.as_str().unwrap_or("?")));
+            }
+            if let Some(allowed) = enums.as_array() {
+                if !allowed.iter().any(|a| a.as_str() == Some(v)) {
+                    return Err(format!("the query parameter {name} must be one of {allowed:?}, got {v:?}"));
+                }
+            }
+        }
+    }
+    if let Some((schema, required)) = &route.body {
+        if body.is_empty() {
+            return if *required { Err("a request body is required".into()) } else { Ok(()) };
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+        let expected = if schema.get("$ref").is_some() { Some("object") } else { schema["type"].as_str() };
+        let fits = match expected {
+            Some("object") => value.is_object(),
+            Some("array") => value.is_array(),
+            Some("string") => value.is_string(),
+            Some("integer") | Some("number") => value.is_number(),
+            Some("boolean") => value.is_boolean(),
+            _ => true,
+        };
+        if !fits {
+            return Err(format!("the request body must be a JSON {}", expected.unwrap_or("value")));
+        }
+    }
+    Ok(())
+}
+
+/// Turns a sampled listing into a real page of a listing of `total` items.
+fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: usize) {
+    let Some(obj) = value.as_object_mut() else { return };
+    let Some(Value::Array(entities)) = obj.get("entities").cloned() else { return };
+    let template = entities.first().cloned();
+    let get = |k: &str| query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
+    let page_size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
+    let page_number = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
+    let page_count = total.div_ceil(page_size);
+    let start = (page_number - 1) * page_size;
+    let items: Vec<Value> = (start..total.min(start + page_size))
+        .map(|i| {
+            let mut item = template.clone().unwrap_or_else(|| json!({}));
+            if let Some(o) = item.as_object_mut() {
+                o.insert("id".into(), Value::String(format!("mock-{i}")));
+                if o.contains_key("name") {
+                    o.insert("name".into(), Value::String(format!("Item {i}")));
+                }
+            }
+            item
+        })
+        .collect();
+    obj.insert("entities".into(), Value::Array(items));
+    for (k, v) in [("pageSize", page_size), ("pageNumber", page_number), ("pageCount", page_count), ("total", total)] {
+        if obj.contains_key(k) {
+            obj.insert(k.into(), json!(v));
+        }
+    }
+    let next =
+        (page_number < page_count).then(|| format!("{path}?pageSize={page_size}&pageNumber={}", page_number + 1));
+    for k in ["nextUri", "cursor"] {
+        if obj.contains_key(k) {
+            obj.insert(
+                k.into(),
+                match (&next, k) {
+                    (Some(n), "nextUri") => Value::String(n.clone()),
+                    (Some(_), _) => Value::String(format!("cursor-{}", page_number + 1)),
+                    (None, _) => Value::Null,
+                },
+            );
+        }
+    }
+    for k in ["previousUri", "firstUri", "lastUri", "selfUri"] {
+        obj.remove(k);
+    }
+}

@@ -1,0 +1,388 @@
+//! The mock's state: tokens, codes, faults, counters and the small stateful core.
+
+use crate::router::{Route, Router};
+use crate::{error, full, MockBody, MockOptions};
+use base64::Engine as _;
+use bytes::Bytes;
+use genesys_cloud_spec::Document;
+use hyper::{HeaderMap, Response, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Answer with this status (a Genesys error body), with an optional `Retry-After`
+    /// (seconds or an HTTP-date, as given).
+    Status {
+        /// The status code.
+        status: u16,
+        /// The `Retry-After` value.
+        retry_after: Option<String>,
+    },
+    /// Wait before answering normally.
+    Latency(Duration),
+    /// Send part of the body, then cut the connection.
+    ResetMidBody,
+    /// Answer 200 with a body that is not valid JSON.
+    MalformedJson,
+    /// Expire every token, then answer normally (which is then a 401 for secured calls).
+    ExpireTokens,
+}
+
+/// A fault rule: what, where, how many times.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    kind: FaultKind,
+    path_prefix: Option<String>,
+    method: Option<String>,
+    times: usize,
+}
+
+impl Fault {
+    /// A fault of this kind on every request, once.
+    pub fn new(kind: FaultKind) -> Self {
+        Self { kind, path_prefix: None, method: None, times: 1 }
+    }
+
+    /// `status` with no `Retry-After`.
+    pub fn status(status: u16) -> Self {
+        Self::new(FaultKind::Status { status, retry_after: None })
+    }
+
+    /// 429 with `Retry-After` (seconds or an HTTP-date).
+    pub fn rate_limited(retry_after: impl Into<String>) -> Self {
+        Self::new(FaultKind::Status { status: 429, retry_after: Some(retry_after.into()) })
+    }
+
+    /// Only for paths starting with `prefix`.
+    pub fn on_path(mut self, prefix: impl Into<String>) -> Self {
+        self.path_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Only for this method.
+    pub fn on_method(mut self, method: &str) -> Self {
+        self.method = Some(method.to_uppercase());
+        self
+    }
+
+    /// Applies `n` times (default 1).
+    pub fn times(mut self, n: usize) -> Self {
+        self.times = n;
+        self
+    }
+}
+
+struct Token {
+    expires: Instant,
+}
+
+struct Code {
+    challenge: Option<String>,
+}
+
+#[derive(Default)]
+struct Users {
+    by_id: BTreeMap<String, Value>,
+}
+
+pub(crate) struct State {
+    pub(crate) doc: Document,
+    pub(crate) router: Router,
+    pub(crate) options: MockOptions,
+    tokens: Mutex<HashMap<String, Token>>,
+    refresh_tokens: Mutex<HashMap<String, ()>>,
+    codes: Mutex<HashMap<String, Code>>,
+    faults: Mutex<Vec<Fault>>,
+    hits: Mutex<HashMap<String, usize>>,
+    users: Mutex<Users>,
+    counter: AtomicU64,
+    token_requests: AtomicUsize,
+}
+
+/// The fixed set of routing queues the listing walks.
+const QUEUES: usize = 45;
+
+impl State {
+    pub(crate) fn new(doc: Document, options: MockOptions) -> Self {
+        let router = Router::new(&doc);
+        let mut users = Users::default();
+        users.by_id.insert(
+            "mock-user-me".into(),
+            json!({"id": "mock-user-me", "name": "Mock User", "email": "mock.user@example.com", "state": "active", "version": 1, "username": "mock.user@example.com"}),
+        );
+        Self {
+            doc,
+            router,
+            options,
+            tokens: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            codes: Mutex::default(),
+            faults: Mutex::default(),
+            hits: Mutex::default(),
+            users: Mutex::new(users),
+            counter: AtomicU64::new(0),
+            token_requests: AtomicUsize::new(0),
+        }
+    }
+
+    fn next(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub(crate) fn next_correlation_id(&self) -> String {
+        format!("mock-{:08x}-{:04x}", self.options.seed as u32, self.next())
+    }
+
+    pub(crate) fn record(&self, path: &str) {
+        *self.hits.lock().unwrap_or_else(|e| e.into_inner()).entry(path.to_owned()).or_default() += 1;
+    }
+
+    pub(crate) fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap_or_else(|e| e.into_inner()).get(path).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn token_requests(&self) -> usize {
+        self.token_requests.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+    }
+
+    pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let i = faults.iter().position(|f| {
+            f.times > 0
+                && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                && f.method.as_deref().is_none_or(|m| m == method)
+        })?;
+        faults[i].times -= 1;
+        let kind = faults[i].kind.clone();
+        if faults[i].times == 0 {
+            faults.remove(i);
+        }
+        Some(kind)
+    }
+
+    pub(crate) fn expire_tokens(&self) {
+        for t in self.tokens.lock().unwrap_or_else(|e| e.into_inner()).values_mut() {
+            t.expires = Instant::now();
+        }
+    }
+
+    pub(crate) fn check_bearer(&self, headers: &HeaderMap) -> Result<(), String> {
+        let value = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or("no access token")?;
+        let token = value.strip_prefix("Bearer ").ok_or("not a bearer token")?;
+        match self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token) {
+            Some(t) if t.expires > Instant::now() => Ok(()),
+            Some(_) => Err("the access token has expired".into()),
+            None => Err("unknown access token".into()),
+        }
+    }
+
+    fn issue(&self, with_refresh: bool) -> Value {
+        let n = self.next();
+        let token = format!("mock-access-{n:06}");
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), Token { expires: Instant::now() + self.options.token_lifetime });
+        let mut body =
+            json!({"access_token": token, "token_type": "bearer", "expires_in": self.options.token_lifetime.as_secs()});
+        if with_refresh {
+            let refresh = format!("mock-refresh-{n:06}");
+            self.refresh_tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(refresh.clone(), ());
+            body["refresh_token"] = Value::String(refresh);
+        }
+        body
+    }
+
+    /// `POST /oauth/token`.
+    pub(crate) fn token(&self, headers: &HeaderMap, body: &Bytes) -> Response<MockBody> {
+        self.token_requests.fetch_add(1, Ordering::SeqCst);
+        let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+        let refused = |why: &str| {
+            full(StatusCode::BAD_REQUEST, json!({"error": "invalid_grant", "description": why}).to_string())
+        };
+        let basic = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|pair| pair.split_once(':').is_some_and(|(id, secret)| !id.is_empty() && !secret.is_empty()));
+        let issued = match form.get("grant_type").map(String::as_str) {
+            Some("client_credentials") => {
+                if basic.is_none() {
+                    return full(
+                        StatusCode::UNAUTHORIZED,
+                        json!({"error": "invalid_client", "description": "client authentication failed"}).to_string(),
+                    );
+                }
+                self.issue(false)
+            }
+            Some("urn:ietf:params:oauth:grant-type:saml2-bearer") => {
+                if basic.is_none()
+                    || form.get("assertion").is_none_or(String::is_empty)
+                    || form.get("orgName").is_none_or(String::is_empty)
+                {
+                    return refused("orgName, assertion and client authentication are required");
+                }
+                self.issue(false)
+            }
+            Some("authorization_code") => {
+                let Some(code) =
+                    form.get("code").and_then(|c| self.codes.lock().unwrap_or_else(|e| e.into_inner()).remove(c))
+                else {
+                    return refused("unknown or used authorization code");
+                };
+                match (&code.challenge, form.get("code_verifier")) {
+                    (Some(challenge), Some(verifier)) => {
+                        let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .encode(Sha256::digest(verifier.as_bytes()));
+                        if &computed != challenge {
+                            return refused("the code verifier does not match the challenge");
+                        }
+                    }
+                    (Some(_), None) => return refused("a code_verifier is required"),
+                    (None, _) if basic.is_none() => return refused("client authentication is required"),
+                    (None, _) => {}
+                }
+                self.issue(true)
+            }
+            Some("refresh_token") => {
+                let known = form
+                    .get("refresh_token")
+                    .is_some_and(|r| self.refresh_tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(r).is_some());
+                if !known {
+                    return refused("unknown refresh token");
+                }
+                self.issue(true)
+            }
+            other => return refused(&format!("unsupported grant type {other:?}")),
+        };
+        full(StatusCode::OK, issued.to_string())
+    }
+
+    /// `GET /oauth/authorize`: signs the user in at once and redirects with a code.
+    pub(crate) fn authorize(&self, query: &str) -> Response<MockBody> {
+        let q: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let Some(redirect) = q.get("redirect_uri") else {
+            return error(StatusCode::BAD_REQUEST, "bad.request", "redirect_uri is required");
+        };
+        if q.get("response_type").map(String::as_str) != Some("code") {
+            return error(StatusCode::BAD_REQUEST, "bad.request", "response_type must be code");
+        }
+        let code = format!("mock-code-{:06}", self.next());
+        let challenge = q.get("code_challenge").cloned();
+        if challenge.is_some() && q.get("code_challenge_method").map(String::as_str) != Some("S256") {
+            return error(StatusCode::BAD_REQUEST, "bad.request", "code_challenge_method must be S256");
+        }
+        self.codes.lock().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), Code { challenge });
+        let mut location = format!("{redirect}{}code={code}", if redirect.contains('?') { '&' } else { '?' });
+        if let Some(state) = q.get("state") {
+            location
+                .push_str(&format!("&state={}", form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()));
+        }
+        let mut r = full(StatusCode::FOUND, Bytes::new());
+        if let Ok(v) = location.parse() {
+            r.headers_mut().insert("location", v);
+        }
+        r
+    }
+
+    /// The stateful core: users/me, users CRUD with versions, the routing queues listing.
+    pub(crate) fn stateful(
+        &self,
+        route: &Route,
+        params: &[(String, String)],
+        query: &[(String, String)],
+        body: &Bytes,
+    ) -> Option<Response<MockBody>> {
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        match (route.method.as_str(), route.template.as_str()) {
+            ("GET", "/api/v2/users/me") => {
+                let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                Some(full(StatusCode::OK, users.by_id["mock-user-me"].to_string()))
+            }
+            ("POST", "/api/v2/users") => {
+                let mut user: Value = serde_json::from_slice(body).ok()?;
+                let id = format!("mock-user-{:06}", self.next());
+                user["id"] = Value::String(id.clone());
+                user["version"] = json!(1);
+                user["state"] = json!("active");
+                self.users.lock().unwrap_or_else(|e| e.into_inner()).by_id.insert(id, user.clone());
+                Some(full(StatusCode::OK, user.to_string()))
+            }
+            ("GET", "/api/v2/users/{userId}") => {
+                let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                let id = param("userId")?;
+                Some(match users.by_id.get(&id) {
+                    Some(u) => full(StatusCode::OK, u.to_string()),
+                    None if id.starts_with("mock-user-") => {
+                        error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found"))
+                    }
+                    // Ids the mock never issued get a sampled user, like any other operation.
+                    None => return None,
+                })
+            }
+            ("PATCH", "/api/v2/users/{userId}") => {
+                let id = param("userId")?;
+                let patch: Value = serde_json::from_slice(body).ok()?;
+                let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(user) = users.by_id.get_mut(&id) else {
+                    return id.starts_with("mock-user-").then(|| {
+                        error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found"))
+                    });
+                };
+                let current = user["version"].as_i64().unwrap_or(1);
+                if patch.get("version").and_then(Value::as_i64) != Some(current) {
+                    return Some(error(
+                        StatusCode::CONFLICT,
+                        "general.conflict",
+                        &format!("The version supplied does not match the current version {current}"),
+                    ));
+                }
+                for (k, v) in patch.as_object()?.iter().filter(|(k, _)| k.as_str() != "version") {
+                    user[k.as_str()] = v.clone();
+                }
+                user["version"] = json!(current + 1);
+                Some(full(StatusCode::OK, user.to_string()))
+            }
+            ("DELETE", "/api/v2/users/{userId}") => {
+                let id = param("userId")?;
+                let removed = self.users.lock().unwrap_or_else(|e| e.into_inner()).by_id.remove(&id);
+                match removed {
+                    Some(_) => Some(full(StatusCode::OK, "{}")),
+                    None if id.starts_with("mock-user-") => {
+                        Some(error(StatusCode::NOT_FOUND, "not.found", &format!("The user {id} could not be found")))
+                    }
+                    None => None,
+                }
+            }
+            ("GET", "/api/v2/routing/queues") => {
+                let get = |k: &str| query.iter().find(|(q, _)| q == k).and_then(|(_, v)| v.parse::<usize>().ok());
+                let size = get("pageSize").filter(|n| *n > 0).unwrap_or(25).min(500);
+                let page = get("pageNumber").filter(|n| *n > 0).unwrap_or(1);
+                let count = QUEUES.div_ceil(size);
+                let entities: Vec<Value> = ((page - 1) * size..QUEUES.min(page * size))
+                    .map(|i| json!({"id": format!("queue-{i:03}"), "name": format!("Queue {i:03}"), "memberCount": i % 7, "division": {"id": "home", "name": "Home"}}))
+                    .collect();
+                let mut listing = json!({"entities": entities, "pageSize": size, "pageNumber": page, "total": QUEUES, "pageCount": count});
+                if page < count {
+                    listing["nextUri"] =
+                        json!(format!("/api/v2/routing/queues?pageSize={size}&pageNumber={}", page + 1));
+                }
+                Some(full(StatusCode::OK, listing.to_string()))
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The mock through the real client over loopback.
+
+use futures_util::TryStreamExt;
+use genesys_cloud::core::http::Method;
+use genesys_cloud::prelude::*;
+use genesys_cloud::transport::{RetryConfig, Timeouts};
+use genesys_cloud::{Client, ErrorKind};
+use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
+use std::time::Duration;
+
+fn client(mock: &MockServer) -> Client {
+    Client::builder()
+        .base_url(&mock.base_url())
+        .unwrap()
+        .client_credentials("mock-id", "mock-secret")
+        .retry(RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn answers_every_operation_and_checks_the_token() {
+    let mock = MockServer::start().await.unwrap();
+    assert_eq!(mock.operation_count(), 3355);
+    let me = client(&mock).users().get_users_me().send_with_response().await.unwrap();
+    assert_eq!(me.value.name.as_deref(), Some("Mock User"));
+    assert!(me.correlation_id().unwrap().starts_with("mock-"));
+    assert_eq!(me.headers["inin-ratelimit-allowed"], "300");
+    // Without a token: 401 with a Genesys error body.
+    let anonymous = Client::builder().base_url(&mock.base_url()).unwrap().build().unwrap();
+    let e = anonymous.users().get_users_me().send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(e.api_error().unwrap().code.as_deref(), Some("bad.credentials"));
+}
+
+#[tokio::test]
+async fn validates_parameters_and_bodies() {
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let e = c.raw().request(Method::GET, "/api/v2/users").query("pageSize", "many").send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
+    assert!(e.api_error().unwrap().message.as_deref().unwrap().contains("pageSize"), "{e}");
+    let e = c
+        .raw()
+        .request(Method::POST, "/api/v2/users")
+        .json(&serde_json::json!(["not", "an", "object"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("must be a JSON object"), "{e}");
+    let e = c.raw().request(Method::GET, "/api/v2/no/such/thing").send().await.unwrap_err();
+    assert!(e.is_not_found());
+}
+
+#[tokio::test]
+async fn users_crud_with_version_conflicts() {
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let mut new_user = genesys_cloud::models::CreateUser::default();
+    new_user.name = Some("Created".into());
+    new_user.email = Some("created@example.com".into());
+    let created = c.users().post_users(new_user).send().await.unwrap();
+    let id = created.id.clone().unwrap();
+    assert_eq!(created.version, Some(1));
+    let mut patch = genesys_cloud::models::UpdateUser::default();
+    patch.department = Some("Support".into());
+    patch.version = Some(1);
+    let updated = c.users().patch_user(id.clone(), patch.clone()).send().await.unwrap();
+    assert_eq!((updated.department.as_deref(), updated.version), (Some("Support"), Some(2)));
+    let e = c.users().patch_user(id.clone(), patch).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(409), "a stale version conflicts");
+    c.users().delete_user(id.clone()).send().await.unwrap();
+    assert!(c.users().get_user(id).send().await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn paginators_walk_real_pages() {
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let queues: Vec<String> = c
+        .routing()
+        .get_routing_queues()
+        .page_size(10)
+        .into_paginator()
+        .items()
+        .map_ok(|q| q.id.unwrap_or_default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(queues.len(), 45);
+    assert_eq!(mock.hits("/api/v2/routing/queues"), 5);
+    // A generated listing (sampled) pages too.
+    let n = c.groups().get_groups().page_size(25).into_paginator().items().try_collect::<Vec<_>>().await.unwrap().len();
+    assert_eq!(n, 60);
+}
+
+#[tokio::test]
+async fn faults_reach_the_client_as_they_would_from_the_cloud() {
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    // 429 with Retry-After, then success.
+    mock.inject(Fault::rate_limited("1").on_path("/api/v2/users/me"));
+    let started = std::time::Instant::now();
+    c.users().get_users_me().send().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // 503 twice: a GET is retried, a POST is not.
+    mock.inject(Fault::status(503).times(2).on_path("/api/v2/groups"));
+    c.groups().get_groups().send().await.unwrap();
+    mock.inject(Fault::status(503).on_method("POST").on_path("/api/v2/groups"));
+    let e = c.groups().post_groups(Default::default()).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
+    // Malformed JSON is a decode error with the body excerpt.
+    mock.inject(Fault::new(FaultKind::MalformedJson).on_path("/api/v2/users/me"));
+    let e = c.users().get_users_me().send().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.body_excerpt().unwrap().contains("truncated"));
+    // A reset mid-body is a transport error; a GET is retried and succeeds.
+    mock.inject(Fault::new(FaultKind::ResetMidBody).on_path("/api/v2/users/me"));
+    c.users().get_users_me().send().await.unwrap();
+    // Expired tokens: the client re-mints on 401 and replays.
+    let before = mock.token_requests();
+    mock.expire_tokens();
+    c.users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.token_requests(), before + 1);
+}
+
+#[tokio::test]
+async fn slow_answers_hit_the_attempt_timeout() {
+    let mock = MockServer::start().await.unwrap();
+    let c = Client::builder()
+        .base_url(&mock.base_url())
+        .unwrap()
+        .client_credentials("id", "secret")
+        .retry(RetryConfig::disabled())
+        .timeouts(Timeouts::default().attempt(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    c.users().get_users_me().send().await.unwrap();
+    mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(2))).on_path("/api/v2/users/me"));
+    assert_eq!(c.users().get_users_me().send().await.unwrap_err().kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn pkce_and_authorization_code_flows() {
+    use genesys_cloud::auth::{pkce, request_token, Grant, Secret};
+    let mock = MockServer::start_with(MockOptions::default().token_lifetime(Duration::from_secs(600))).await.unwrap();
+    let login = genesys_cloud::transport::Transport::builder()
+        .endpoint(genesys_cloud::transport::Endpoint::custom(&mock.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let verifier = pkce::generate_verifier(64).unwrap();
+    let url = pkce::authorize_url(&mock.base_url(), "public-app", "http://localhost/cb", Some("st"), Some(&verifier));
+    let path = url.trim_start_matches(&mock.base_url()).to_owned();
+    let r = genesys_cloud::core::execute(
+        &login,
+        genesys_cloud::core::RequestParts::new(genesys_cloud::core::OperationMeta::raw(&Method::GET).unwrap(), path),
+    )
+    .await;
+    // The authorize endpoint redirects (302), which the executor reports as a non-success.
+    let e = r.unwrap_err();
+    let location = e.headers().unwrap()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://localhost/cb?code=") && location.ends_with("&state=st"), "{location}");
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let wrong = Grant::Pkce {
+        client_id: "public-app".into(),
+        code: Secret::new(code.clone()),
+        redirect_uri: "http://localhost/cb".into(),
+        verifier: Secret::new("x".repeat(43)),
+    };
+    assert_eq!(request_token(&login, &wrong).await.unwrap_err().kind(), ErrorKind::Auth);
+    // A code is single-use: get a fresh one and use the right verifier.
+    let e = genesys_cloud::core::execute(
+        &login,
+        genesys_cloud::core::RequestParts::new(
+            genesys_cloud::core::OperationMeta::raw(&Method::GET).unwrap(),
+            url.trim_start_matches(&mock.base_url()).to_owned(),
+        ),
+    )
+    .await
+    .unwrap_err();
+    let location = e.headers().unwrap()["location"].to_str().unwrap().to_owned();
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let right = Grant::Pkce {
+        client_id: "public-app".into(),
+        code: Secret::new(code),
+        redirect_uri: "http://localhost/cb".into(),
+        verifier,
+    };
+    let info = request_token(&login, &right).await.unwrap();
+    assert_eq!(info.expires_in, Some(Duration::from_secs(600)));
+    let refresh = right.refresh_with(info.refresh_token.clone().unwrap()).unwrap();
+    assert!(request_token(&login, &refresh).await.is_ok());
+    assert!(request_token(&login, &refresh).await.is_err(), "a rotated refresh token is spent");
+}
