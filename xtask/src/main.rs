@@ -118,6 +118,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         models_package: &models_package,
         spec_display: spec,
         spec_expr: &api_expr,
+        contract: prefix == "genesys-cloud",
     };
     let mut crates = vec![
         Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },

@@ -368,15 +368,16 @@ fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: us
         })
         .collect();
     obj.insert("entities".into(), Value::Array(items));
+    // Only numeric paging fields: some listings have a `total` that is an object.
     for (k, v) in [("pageSize", page_size), ("pageNumber", page_number), ("pageCount", page_count), ("total", total)] {
-        if obj.contains_key(k) {
+        if obj.get(k).is_some_and(Value::is_number) {
             obj.insert(k.into(), json!(v));
         }
     }
     let next =
         (page_number < page_count).then(|| format!("{path}?pageSize={page_size}&pageNumber={}", page_number + 1));
     for k in ["nextUri", "cursor"] {
-        if obj.contains_key(k) {
+        if obj.get(k).is_some_and(Value::is_string) {
             obj.insert(
                 k.into(),
                 match (&next, k) {

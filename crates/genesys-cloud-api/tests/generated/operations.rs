@@ -1236,7 +1236,7 @@ pub fn cases() -> Vec<Case> {
     #[cfg(feature = "conversations")]
     cases.push(("getConversationParticipantWrapupcodes", |h: &Harness| ::std::boxed::Box::pin({ let b = h.conversations().get_conversation_participant_wrapupcodes(support::PATH_VALUE, support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
-    cases.push(("getConversationRecording", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recording(support::PATH_VALUE, support::PATH_VALUE).format_id(support::QUERY_VALUE).email_format_id(support::QUERY_VALUE).chat_format_id(support::QUERY_VALUE).message_format_id(support::QUERY_VALUE).download(true).file_name(support::QUERY_VALUE).locale(support::QUERY_VALUE).media_formats([support::QUERY_VALUE, "second"]); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getConversationRecording", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recording(support::PATH_VALUE, support::PATH_VALUE).format_id("WAV").email_format_id("EML").chat_format_id("ZIP").message_format_id("ZIP").download(true).file_name(support::QUERY_VALUE).locale(support::QUERY_VALUE).media_formats(["WAV"]); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
     cases.push(("getConversationRecordingAnnotation", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recording_annotation(support::PATH_VALUE, support::PATH_VALUE, support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
@@ -1246,7 +1246,7 @@ pub fn cases() -> Vec<Case> {
     #[cfg(feature = "recording")]
     cases.push(("getConversationRecordingmetadataRecordingId", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recordingmetadata_recording_id(support::PATH_VALUE, support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
-    cases.push(("getConversationRecordings", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recordings(support::PATH_VALUE).max_wait_ms(7).format_id(support::QUERY_VALUE).media_formats([support::QUERY_VALUE, "second"]).locale(support::QUERY_VALUE).include_pause_annotations_for_screen_recordings(true); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getConversationRecordings", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_conversation_recordings(support::PATH_VALUE).max_wait_ms(7).format_id("WAV").media_formats(["WAV"]).locale(support::QUERY_VALUE).include_pause_annotations_for_screen_recordings(true); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "conversations")]
     cases.push(("getConversationSecureattributes", |h: &Harness| ::std::boxed::Box::pin({ let b = h.conversations().get_conversation_secureattributes(support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "conversations")]
@@ -2430,7 +2430,7 @@ pub fn cases() -> Vec<Case> {
     #[cfg(feature = "recording")]
     cases.push(("getOrphanrecording", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_orphanrecording(support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
-    cases.push(("getOrphanrecordingMedia", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_orphanrecording_media(support::PATH_VALUE).format_id(support::QUERY_VALUE).email_format_id(support::QUERY_VALUE).chat_format_id(support::QUERY_VALUE).message_format_id(support::QUERY_VALUE).download(true).file_name(support::QUERY_VALUE).locale(support::QUERY_VALUE).media_formats([support::QUERY_VALUE, "second"]); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getOrphanrecordingMedia", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_orphanrecording_media(support::PATH_VALUE).format_id(support::QUERY_VALUE).email_format_id(support::QUERY_VALUE).chat_format_id(support::QUERY_VALUE).message_format_id(support::QUERY_VALUE).download(true).file_name(support::QUERY_VALUE).locale(support::QUERY_VALUE).media_formats(["WAV"]); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "recording")]
     cases.push(("getOrphanrecordings", |h: &Harness| ::std::boxed::Box::pin({ let b = h.recording().get_orphanrecordings().page_size(7).page_number(7).sort_by(support::QUERY_VALUE).expand([support::QUERY_VALUE, "second"]).next_page(support::QUERY_VALUE).previous_page(support::QUERY_VALUE).has_conversation(true).media(support::QUERY_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "outbound")]
@@ -2744,7 +2744,7 @@ pub fn cases() -> Vec<Case> {
     #[cfg(feature = "routing")]
     cases.push(("getRoutingDirectroutingbackupSettingsMe", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_directroutingbackup_settings_me(); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
-    cases.push(("getRoutingEmailDomain", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domain(support::PATH_VALUE).expand(support::QUERY_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getRoutingEmailDomain", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domain(support::PATH_VALUE).expand("settings"); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
     cases.push(("getRoutingEmailDomainDkim", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domain_dkim(support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
@@ -2758,13 +2758,13 @@ pub fn cases() -> Vec<Case> {
     #[cfg(feature = "routing")]
     cases.push(("getRoutingEmailDomainVerification", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domain_verification(support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
-    cases.push(("getRoutingEmailDomains", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domains().page_size(7).page_number(7).exclude_status(true).filter(support::QUERY_VALUE).expand(support::QUERY_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getRoutingEmailDomains", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_domains().page_size(7).page_number(7).exclude_status(true).filter(support::QUERY_VALUE).expand("settings"); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
-    cases.push(("getRoutingEmailOutboundDomain", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_outbound_domain(support::PATH_VALUE).expand(support::QUERY_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getRoutingEmailOutboundDomain", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_outbound_domain(support::PATH_VALUE).expand("settings"); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
     cases.push(("getRoutingEmailOutboundDomainActivation", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_outbound_domain_activation(support::PATH_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
-    cases.push(("getRoutingEmailOutboundDomains", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_outbound_domains().page_size(7).page_number(7).filter(support::QUERY_VALUE).expand(support::QUERY_VALUE); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
+    cases.push(("getRoutingEmailOutboundDomains", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_outbound_domains().page_size(7).page_number(7).filter(support::QUERY_VALUE).expand("settings"); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
     cases.push(("getRoutingEmailSetting", |h: &Harness| ::std::boxed::Box::pin({ let b = h.routing().get_routing_email_setting().page_size(7).page_number(7); async move { b.send_with_response().await.map(|r| (r.status.as_u16(), ::std::format!("{:?}", ::std::any::type_name_of_val(&r.value)))) } })));
     #[cfg(feature = "routing")]
@@ -6742,4 +6742,15 @@ fn every_operation_builds_the_request_the_spec_describes_and_decodes_its_respons
 #[cfg(feature = "full")]
 fn full_covers_every_operation() {
     assert_eq!(cases().len(), OPERATIONS);
+}
+
+#[path = "../support/contract.rs"]
+mod contract;
+
+/// Every operation through the real transport and token cache against `genesys-cloud-mock`.
+#[test]
+fn every_operation_answers_over_real_http_from_the_mock() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/platform-api-v2.json")).expect("the spec is readable");
+    let results = contract::run(&spec, cases());
+    results.report_and_assert();
 }

@@ -58,7 +58,7 @@ struct Op {
 
 pub struct Harness {
     recorder: Arc<Recorder>,
-    executor: SharedExecutor,
+    pub(crate) executor: SharedExecutor,
     doc: Document,
     ops: BTreeMap<String, Op>,
 }
@@ -75,7 +75,7 @@ mod api_tags {
 }
 
 impl Harness {
-    fn new(spec: &str) -> Self {
+    pub(crate) fn new(spec: &str) -> Self {
         let doc = Document::parse(spec).expect("the spec parses");
         let mut ops = BTreeMap::new();
         for (path, item) in doc.root()["paths"].as_object().unwrap() {
@@ -111,6 +111,10 @@ impl Harness {
         }
         let recorder = Arc::new(Recorder(Mutex::new(Exchange::default())));
         Self { executor: recorder.clone(), recorder, doc, ops }
+    }
+
+    pub(crate) fn tag_of(&self, op: &str) -> String {
+        self.ops.get(op).map(|o| o.tag.clone()).unwrap_or_default()
     }
 
     fn sampler(&self) -> Sampler<'_> {
@@ -161,6 +165,13 @@ fn decode(s: &str) -> String {
 }
 
 fn sample_text(p: &Value) -> Vec<String> {
+    // Enum parameters are sent their first value.
+    if let Some(first) = p["enum"].as_array().and_then(|v| v.first()).and_then(Value::as_str) {
+        return vec![first.to_owned()];
+    }
+    if let Some(first) = p["items"]["enum"].as_array().and_then(|v| v.first()).and_then(Value::as_str) {
+        return vec![first.to_owned()];
+    }
     let one = |t: &Value| -> String {
         match (t["type"].as_str(), t["format"].as_str()) {
             (Some("integer"), _) => "7".into(),
@@ -183,9 +194,9 @@ fn sample_text(p: &Value) -> Vec<String> {
 }
 
 pub struct Results {
-    passed: usize,
-    failures: Vec<String>,
-    per_tag: BTreeMap<String, (usize, usize)>,
+    pub(crate) passed: usize,
+    pub(crate) failures: Vec<String>,
+    pub(crate) per_tag: BTreeMap<String, (usize, usize)>,
 }
 
 impl Results {

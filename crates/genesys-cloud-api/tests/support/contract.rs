@@ -1,0 +1,40 @@
+// Every generated operation through the real transport (hyper, retries, the token cache)
+// against `genesys-cloud-mock` on loopback: the request must be accepted by the mock's router
+// and validation, and the mock's sampled answer must decode into the operation's type.
+
+use super::support::{Case, Harness, Results};
+use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_transport::{Endpoint, RetryConfig, Transport};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub fn run(spec: &str, cases: Vec<Case>) -> Results {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let mock = genesys_cloud_mock::MockServer::start().await.expect("the mock starts");
+        let transport = Transport::builder()
+            .endpoint(Endpoint::custom(&mock.base_url()).expect("a base URL"))
+            .grant(Grant::client_credentials("contract-test", "contract-secret"), CacheOptions::default())
+            .retry(RetryConfig::disabled())
+            .build()
+            .expect("a transport");
+        let mut h = Harness::new(spec);
+        h.executor = Arc::new(transport);
+        let mut results = Results { passed: 0, failures: Vec::new(), per_tag: BTreeMap::new() };
+        for (id, case) in cases {
+            let entry = results.per_tag.entry(h.tag_of(id)).or_default();
+            match case(&h).await {
+                Ok(_) => {
+                    results.passed += 1;
+                    entry.0 += 1;
+                }
+                Err(e) => {
+                    results.failures.push(format!("{id}: {e}"));
+                    entry.1 += 1;
+                }
+            }
+        }
+        assert_eq!(mock.token_requests(), 1, "one token for every call");
+        results
+    })
+}
