@@ -1,7 +1,7 @@
 //! A config file drives the client, and a live edit of the file changes the log level.
 //!
 //! Run with `cargo run --example config_reload`. It writes a config file in a temporary
-//! directory, builds a client from it, calls the API (against a local stand-in), rewrites
+//! directory, builds a client from it, calls the API (on `genesys-cloud-mock`), rewrites
 //! the file with `log_level = debug`, and calls again: the second call is logged.
 
 use genesys_cloud::config::{ConfigHandle, LogLevel};
@@ -11,7 +11,8 @@ use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let base = genesys_cloud_examples::local_api::start().await?;
+    let mock = genesys_cloud_mock::MockServer::start().await?;
+    let base = mock.base_url();
     let dir = std::env::temp_dir().join(format!("genesys-config-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("config");
@@ -20,8 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     write("none")?;
 
-    // Credentials come from the environment as they would in production; the local API
-    // accepts any.
+    // Credentials come from the environment as they would in production; the mock accepts any.
     let handle = ConfigHandle::builder()
         .path(&path)
         .set(|c| {

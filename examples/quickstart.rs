@@ -1,7 +1,7 @@
 //! Quickstart: client credentials, who am I, and the permissions of the organisation.
 //!
-//! `cargo run --example quickstart` runs against a local stand-in for Genesys Cloud, so it
-//! works offline. With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET` and
+//! `cargo run --example quickstart` runs against `genesys-cloud-mock`, a local Genesys Cloud
+//! built from the spec, so it works offline. With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET` and
 //! `GENESYS_CLOUD_REGION` (e.g. `eu_west_1`) set, it calls the real cloud instead.
 
 use futures_util::TryStreamExt as _;
@@ -11,6 +11,8 @@ use genesys_cloud::{Client, Region};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = std::env::var("GENESYS_CLOUD_CLIENT_ID").ok().filter(|v| !v.is_empty());
+    // Kept alive for the whole run when used.
+    let mut _mock = None;
     let client = match id {
         Some(id) => {
             let secret = std::env::var("GENESYS_CLOUD_CLIENT_SECRET")?;
@@ -20,9 +22,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Client::builder().region(region).client_credentials(id, secret).build()?
         }
         None => {
-            let base = genesys_cloud_examples::local_api::start().await?;
-            println!("GENESYS_CLOUD_CLIENT_ID is not set: calling the local stand-in at {base}");
-            Client::builder().base_url(&base)?.client_credentials("local-client", "local-secret").build()?
+            let mock = genesys_cloud_mock::MockServer::start().await?;
+            println!(
+                "GENESYS_CLOUD_CLIENT_ID is not set: calling genesys-cloud-mock at {} ({} operations)",
+                mock.base_url(),
+                mock.operation_count()
+            );
+            let client = Client::builder()
+                .base_url(&mock.base_url())?
+                .client_credentials("local-client", "local-secret")
+                .build()?;
+            _mock = Some(mock);
+            client
         }
     };
 
@@ -42,12 +53,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(permission) = permissions.try_next().await? {
         domains.push(permission.domain.unwrap_or_default());
     }
-    println!("{} permission domains: {}", domains.len(), domains.join(", "));
+    println!(
+        "{} permissions, the first: {}",
+        domains.len(),
+        domains.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+    );
 
     // Errors are typed and carry the correlation id.
-    match client.users().get_user("no-such-user").send().await {
-        Ok(user) => println!("unexpectedly found {:?}", user.name),
-        Err(e) if e.is_not_found() => println!("Not found, as expected ({})", e.correlation_id().unwrap_or("-")),
+    match client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/no-such-endpoint").send().await {
+        Ok(()) => println!("unexpectedly found an endpoint"),
+        Err(e) if e.is_not_found() => println!("404 as expected: {e}"),
         Err(e) => return Err(e.into()),
     }
     Ok(())

@@ -359,6 +359,12 @@ fn paginate(value: &mut Value, path: &str, query: &[(String, String)], total: us
         .map(|i| {
             let mut item = template.clone().unwrap_or_else(|| json!({}));
             if let Some(o) = item.as_object_mut() {
+                // Distinct items: numbered ids, names and placeholder strings.
+                for (key, value) in o.iter_mut() {
+                    if value.as_str() == Some("sample") {
+                        *value = Value::String(format!("{key}-{i}"));
+                    }
+                }
                 o.insert("id".into(), Value::String(format!("mock-{i}")));
                 if o.contains_key("name") {
                     o.insert("name".into(), Value::String(format!("Item {i}")));
