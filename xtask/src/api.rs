@@ -38,24 +38,7 @@ pub fn tag_struct(tag: &str) -> String {
 
 /// The Rust type of a body or response in the api crate.
 pub fn api_ty(ir: &Ir, ty: &Ty) -> String {
-    match ty {
-        Ty::Bool => "bool".into(),
-        Ty::I32 => "i32".into(),
-        Ty::I64 => "i64".into(),
-        Ty::F32 => "f32".into(),
-        Ty::F64 => "f64".into(),
-        Ty::String => "::std::string::String".into(),
-        Ty::DateTime => "::chrono::DateTime<::chrono::Utc>".into(),
-        Ty::Date => "::chrono::NaiveDate".into(),
-        Ty::LocalDateTime => "::chrono::NaiveDateTime".into(),
-        Ty::YearMonth => "::models::YearMonth".into(),
-        Ty::Base64 => "::models::Base64Bytes".into(),
-        Ty::Any => "::serde_json::Value".into(),
-        Ty::Object => "::serde_json::Map<::std::string::String, ::serde_json::Value>".into(),
-        Ty::Vec(t) => format!("::std::vec::Vec<{}>", api_ty(ir, t)),
-        Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", api_ty(ir, t)),
-        Ty::Named(i) => format!("::models::{}", ir.types[*i].name),
-    }
+    crate::models::rust_ty_in(ir, ty, "::models")
 }
 
 fn param_ty(ty: &ParamTy) -> String {

@@ -113,8 +113,9 @@ full = [{full}]
 }
 
 /// The Rust spelling of a type in generated code (fully qualified, so a definition named
-/// `Vec` or `Option` cannot shadow the standard types).
-fn rust_ty(ir: &Ir, ty: &Ty) -> String {
+/// `Vec` or `Option` cannot shadow the standard types); `models` is the path of the models
+/// crate (`crate` inside it, `::models` from the api crate).
+pub fn rust_ty_in(ir: &Ir, ty: &Ty, models: &str) -> String {
     match ty {
         Ty::Bool => "bool".into(),
         Ty::I32 => "i32".into(),
@@ -125,14 +126,18 @@ fn rust_ty(ir: &Ir, ty: &Ty) -> String {
         Ty::DateTime => "::chrono::DateTime<::chrono::Utc>".into(),
         Ty::Date => "::chrono::NaiveDate".into(),
         Ty::LocalDateTime => "::chrono::NaiveDateTime".into(),
-        Ty::YearMonth => "crate::support::YearMonth".into(),
-        Ty::Base64 => "crate::support::Base64Bytes".into(),
+        Ty::YearMonth => format!("{models}::YearMonth"),
+        Ty::Base64 => format!("{models}::Base64Bytes"),
         Ty::Any => "::serde_json::Value".into(),
         Ty::Object => "::serde_json::Map<::std::string::String, ::serde_json::Value>".into(),
-        Ty::Vec(t) => format!("::std::vec::Vec<{}>", rust_ty(ir, t)),
-        Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", rust_ty(ir, t)),
-        Ty::Named(i) => format!("crate::{}", ir.types[*i].name),
+        Ty::Vec(t) => format!("::std::vec::Vec<{}>", rust_ty_in(ir, t, models)),
+        Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", rust_ty_in(ir, t, models)),
+        Ty::Named(i) => format!("{models}::{}", ir.types[*i].name),
     }
+}
+
+fn rust_ty(ir: &Ir, ty: &Ty) -> String {
+    rust_ty_in(ir, ty, "crate")
 }
 
 /// A short human description of a type for docs.

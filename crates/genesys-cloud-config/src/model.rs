@@ -176,21 +176,43 @@ impl Default for Retry {
     }
 }
 
-/// `[timeouts]` (seconds).
+/// Time limits, the `[timeouts]` section (seconds). The official Python SDK has none and can
+/// hang forever; these always apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
-    /// `connect`: default 10.
+    /// `connect`: establishing a connection (TCP and TLS); default 10 s.
     pub connect: Duration,
-    /// `attempt`: default 60.
+    /// `attempt`: one attempt, from sending to the last byte of the response; default 60 s.
     pub attempt: Duration,
-    /// `call`: default 300.
+    /// `call`: a whole call, retries and waits included, unless the call sets its own;
+    /// default 300 s.
     pub call: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Self { connect: Duration::from_secs(10), attempt: Duration::from_secs(60), call: Duration::from_secs(300) }
+    }
+}
+
+impl Timeouts {
+    /// Sets [`connect`](Self::connect).
+    pub fn connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+
+    /// Sets [`attempt`](Self::attempt).
+    pub fn attempt(mut self, d: Duration) -> Self {
+        self.attempt = d;
+        self
+    }
+
+    /// Sets [`call`](Self::call).
+    pub fn call(mut self, d: Duration) -> Self {
+        self.call = d;
+        self
     }
 }
 

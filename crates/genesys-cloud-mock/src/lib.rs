@@ -151,6 +151,13 @@ impl MockServer {
         self.state.expire_tokens();
     }
 
+    /// Signs a user in as `GET /oauth/authorize` would and returns the authorization code
+    /// (bound to the PKCE challenge, if given): what the browser redirect carries in the real
+    /// flow.
+    pub fn authorization_code(&self, code_challenge: Option<&str>) -> String {
+        self.state.new_code(code_challenge.map(str::to_owned))
+    }
+
     /// How many token requests were answered.
     pub fn token_requests(&self) -> usize {
         self.state.token_requests()

@@ -271,6 +271,12 @@ impl State {
         full(StatusCode::OK, issued.to_string())
     }
 
+    pub(crate) fn new_code(&self, challenge: Option<String>) -> String {
+        let code = format!("mock-code-{:06}", self.next());
+        self.codes.lock().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), Code { challenge });
+        code
+    }
+
     /// `GET /oauth/authorize`: signs the user in at once and redirects with a code.
     pub(crate) fn authorize(&self, query: &str) -> Response<MockBody> {
         let q: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -280,12 +286,11 @@ impl State {
         if q.get("response_type").map(String::as_str) != Some("code") {
             return error(StatusCode::BAD_REQUEST, "bad.request", "response_type must be code");
         }
-        let code = format!("mock-code-{:06}", self.next());
         let challenge = q.get("code_challenge").cloned();
         if challenge.is_some() && q.get("code_challenge_method").map(String::as_str) != Some("S256") {
             return error(StatusCode::BAD_REQUEST, "bad.request", "code_challenge_method must be S256");
         }
-        self.codes.lock().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), Code { challenge });
+        let code = self.new_code(challenge);
         let mut location = format!("{redirect}{}code={code}", if redirect.contains('?') { '&' } else { '?' });
         if let Some(state) = q.get("state") {
             location

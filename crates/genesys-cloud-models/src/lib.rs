@@ -45,4 +45,6 @@ pub mod prelude {
 #[allow(clippy::all, unused_imports, deprecated)]
 mod generated;
 
+// Empty when no feature is on.
+#[allow(unused_imports)]
 pub use generated::*;

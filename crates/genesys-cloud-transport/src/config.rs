@@ -63,40 +63,4 @@ impl RetryConfig {
     }
 }
 
-/// Time limits. The official Python SDK has none and can hang forever; these always apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Timeouts {
-    /// Establishing a connection (TCP and TLS). Default 10 s.
-    pub connect: Duration,
-    /// One attempt, from sending to the last byte of the response. Default 60 s.
-    pub attempt: Duration,
-    /// A whole call, retries and waits included, unless the call sets its own. Default 5 min.
-    pub call: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self { connect: Duration::from_secs(10), attempt: Duration::from_secs(60), call: Duration::from_secs(300) }
-    }
-}
-
-impl Timeouts {
-    /// Sets [`connect`](Self::connect).
-    pub fn connect(mut self, d: Duration) -> Self {
-        self.connect = d;
-        self
-    }
-
-    /// Sets [`attempt`](Self::attempt).
-    pub fn attempt(mut self, d: Duration) -> Self {
-        self.attempt = d;
-        self
-    }
-
-    /// Sets [`call`](Self::call).
-    pub fn call(mut self, d: Duration) -> Self {
-        self.call = d;
-        self
-    }
-}
+pub use genesys_cloud_config::Timeouts;

@@ -19,78 +19,8 @@ use tower::{Layer, Service};
 
 pub use genesys_cloud_config::{LogFormat, LogLevel};
 
-/// Logging settings (the `[logging]` section of the config file).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LogSettings {
-    /// The level. Default `none`.
-    pub level: LogLevel,
-    /// The format. Default `text`.
-    pub format: LogFormat,
-    /// Write to standard error. Default true.
-    pub to_console: bool,
-    /// Also append to this file.
-    pub file: Option<PathBuf>,
-    /// Include request bodies. Default false.
-    pub request_body: bool,
-    /// Include response bodies. Default false.
-    pub response_body: bool,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            level: LogLevel::None,
-            format: LogFormat::Text,
-            to_console: true,
-            file: None,
-            request_body: false,
-            response_body: false,
-        }
-    }
-}
-
-impl From<&genesys_cloud_config::Logging> for LogSettings {
-    fn from(c: &genesys_cloud_config::Logging) -> Self {
-        Self {
-            level: c.level,
-            format: c.format,
-            to_console: c.to_console,
-            file: c.file.clone(),
-            request_body: c.request_body,
-            response_body: c.response_body,
-        }
-    }
-}
-
-impl LogSettings {
-    /// Sets the level.
-    pub fn level(mut self, level: LogLevel) -> Self {
-        self.level = level;
-        self
-    }
-    /// Sets the format.
-    pub fn format(mut self, format: LogFormat) -> Self {
-        self.format = format;
-        self
-    }
-    /// Console output on or off.
-    pub fn to_console(mut self, on: bool) -> Self {
-        self.to_console = on;
-        self
-    }
-    /// Appends to a file.
-    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.file = Some(path.into());
-        self
-    }
-    /// Body logging.
-    pub fn bodies(mut self, request: bool, response: bool) -> Self {
-        self.request_body = request;
-        self.response_body = response;
-        self
-    }
-}
+/// Logging settings: the `[logging]` section of the configuration.
+pub use genesys_cloud_config::Logging as LogSettings;
 
 struct Sink {
     path: PathBuf,

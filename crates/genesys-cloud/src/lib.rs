@@ -189,11 +189,11 @@ impl ClientBuilder {
             self.transport = self.transport.grant(auth::Grant::client_credentials(id.clone(), secret.clone()), cache);
         }
         // Logging is hot: a reload reaches the next call through the shared handle.
-        let logs = transport::LogHandle::new(transport::LogSettings::from(&c.logging));
+        let logs = transport::LogHandle::new(c.logging.clone());
         let follow = logs.clone();
         handle.on_change(move |event| {
             if let config::ReloadEvent::Reloaded(c) = event {
-                follow.set(transport::LogSettings::from(&c.logging));
+                follow.set(c.logging.clone());
             }
         });
         self.transport = self.transport.log_handle(logs);

@@ -10,7 +10,7 @@ pub struct CapacityPlanForecastInputsTemplate {
     #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`], required by the spec."]
     pub granularity: ::std::option::Option<crate::CapacityPlanForecastInputsTemplateGranularity>,
     #[doc = " JSON `months`: array of year-month."]
-    pub months: ::std::option::Option<::std::vec::Vec<crate::support::YearMonth>>,
+    pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
     #[doc = " JSON `planningGroupsForecastData`: array of [`ForecastInputPlanningGroupData`], required by the spec."]
     pub planning_groups_forecast_data: ::std::option::Option<::std::vec::Vec<crate::ForecastInputPlanningGroupData>>,
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]

@@ -10,7 +10,7 @@ pub struct LongTermRequirements {
     #[doc = " JSON `forecastMetadata`: [`ForecastMetadata`], required by the spec."]
     pub forecast_metadata: ::std::option::Option<crate::ForecastMetadata>,
     #[doc = " JSON `months`: array of year-month."]
-    pub months: ::std::option::Option<::std::vec::Vec<crate::support::YearMonth>>,
+    pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
     #[doc = " JSON `requirementResults`: array of [`PlanningGroupRequirementOutput`], required by the spec."]
     pub requirement_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>,
     _nulls: crate::support::ExplicitNulls,

@@ -8,7 +8,7 @@ pub struct StaffingGroupAllocationsResponseTemplate {
     #[doc = " JSON `capacityPlanMetricsSummary`: [`CapacityPlanMetricsSummary`]."]
     pub capacity_plan_metrics_summary: ::std::option::Option<crate::CapacityPlanMetricsSummary>,
     #[doc = " JSON `months`: array of year-month."]
-    pub months: ::std::option::Option<::std::vec::Vec<crate::support::YearMonth>>,
+    pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
     #[doc = " JSON `planningGroupAllocations`: array of [`CapacityPlanningPlanningGroupAllocation`]."]
     pub planning_group_allocations: ::std::option::Option<::std::vec::Vec<crate::CapacityPlanningPlanningGroupAllocation>>,
     #[doc = " JSON `staffingGroupAllocations`: array of [`StaffingGroupAllocation`], required by the spec."]

@@ -9,4 +9,6 @@ pub use models;
 #[allow(clippy::all, unused_imports, deprecated, missing_docs)]
 mod generated;
 
+// Empty when no feature is on.
+#[allow(unused_imports)]
 pub use generated::*;

@@ -14,4 +14,6 @@ pub use support::{Base64Bytes, ExplicitNulls, Model, YearMonth};
 #[allow(clippy::all, unused_imports, deprecated)]
 mod generated;
 
+// Empty when no feature is on.
+#[allow(unused_imports)]
 pub use generated::*;

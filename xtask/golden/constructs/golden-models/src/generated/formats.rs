@@ -30,9 +30,9 @@ pub struct Formats {
     #[doc = " JSON `local`: local date-time."]
     pub local: ::std::option::Option<::chrono::NaiveDateTime>,
     #[doc = " JSON `month`: year-month."]
-    pub month: ::std::option::Option<crate::support::YearMonth>,
+    pub month: ::std::option::Option<crate::YearMonth>,
     #[doc = " JSON `raw`: base64 bytes, format `byte`."]
-    pub raw: ::std::option::Option<crate::support::Base64Bytes>,
+    pub raw: ::std::option::Option<crate::Base64Bytes>,
     #[doc = " JSON `uid`: string, format `uuid`."]
     pub uid: ::std::option::Option<::std::string::String>,
     _nulls: crate::support::ExplicitNulls,

@@ -1,0 +1,45 @@
+//! Authorization code and refresh: the user signs in at the authorize URL, the app exchanges
+//! the code for a token (getting the refresh token and lifetime back, as the Python SDK's
+//! `get_code_authorization_token` does), and the client refreshes with the refresh token
+//! when the token expires. Runs on `genesys-cloud-mock`.
+//!
+//! `cargo run --example authorization_code`
+
+use genesys_cloud::auth::pkce;
+use genesys_cloud::prelude::*;
+use genesys_cloud::Client;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = genesys_cloud_mock::MockServer::start().await?;
+    let redirect = "http://localhost:8080/callback";
+    // Step 1: send the user here (the mock's login signs them in at once).
+    let url = pkce::authorize_url(&mock.base_url(), "web-app", redirect, Some("csrf-123"), None);
+    println!("1. the user opens {url}");
+    // Step 2: the redirect brings a code (with the real cloud, read it from the callback).
+    let code = mock.authorization_code(None);
+    println!("2. the redirect carries code={code}");
+    // Step 3: exchange it; the client refreshes with the refresh token from now on.
+    let (client, info) = Client::builder()
+        .base_url(&mock.base_url())?
+        .authorization_code("web-app", "web-secret", code, redirect)
+        .await?;
+    println!(
+        "3. token: {:?}, expires in {:?}, refresh token: {}",
+        info.access_token,
+        info.expires_in,
+        info.refresh_token.is_some()
+    );
+    let me = client.users().get_users_me().send().await?;
+    println!("   hello {}", me.name.unwrap_or_default());
+    // Step 4: the token dies; the next call gets a 401, refreshes with the refresh token and replays.
+    let before = mock.token_requests();
+    mock.expire_tokens();
+    let me = client.users().get_users_me().send().await?;
+    println!(
+        "4. after expiry: hello {} ({} refresh request)",
+        me.name.unwrap_or_default(),
+        mock.token_requests() - before
+    );
+    Ok(())
+}
