@@ -56,6 +56,9 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
+/// A matched route with its decoded path parameters.
+pub type Matched<'a> = (&'a Route, Vec<(String, String)>);
+
 /// All routes, most specific first.
 #[derive(Debug, Clone, Default)]
 pub struct Router {
@@ -132,7 +135,7 @@ impl Router {
 
     /// The route of a request, with its path parameters; `Err(true)` when the path exists
     /// with another method (405), `Err(false)` when nothing matches (404).
-    pub fn find(&self, method: &str, path: &str) -> Result<(&Route, Vec<(String, String)>), bool> {
+    pub fn find(&self, method: &str, path: &str) -> Result<Matched<'_>, bool> {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut path_exists = false;
         for route in &self.routes {
