@@ -122,7 +122,11 @@ impl AuthLayer {
 impl Layer<HttpService> for AuthLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AuthService { inner: Next::new(inner), provider: self.provider.clone() })
+        BoxCloneSyncService::new(AuthService {
+            inner: Next::new(inner),
+            provider: self.provider.clone(),
+            last: Arc::default(),
+        })
     }
 }
 
@@ -130,14 +134,27 @@ impl Layer<HttpService> for AuthLayer {
 struct AuthService {
     inner: Next,
     provider: Arc<dyn TokenProvider>,
+    /// The header of the last token, so each call does not format and validate it again.
+    last: Arc<std::sync::Mutex<Option<(genesys_cloud_auth::Secret, HeaderValue)>>>,
 }
 
-fn bearer(req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
-    value.set_sensitive(true);
-    req.headers_mut().insert(header::AUTHORIZATION, value);
-    Ok(())
+impl AuthService {
+    fn bearer(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = match &*last {
+            Some((t, v)) if t == token => v.clone(),
+            _ => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
+                value.set_sensitive(true);
+                *last = Some((token.clone(), value.clone()));
+                value
+            }
+        };
+        drop(last);
+        req.headers_mut().insert(header::AUTHORIZATION, value);
+        Ok(())
+    }
 }
 
 impl AuthService {
@@ -146,7 +163,7 @@ impl AuthService {
             return self.inner.call(req).await;
         }
         let token = self.provider.token().await?;
-        bearer(&mut req, &token)?;
+        self.bearer(&mut req, &token)?;
         let replay = clone_request(&req);
         let response = self.inner.call(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
@@ -159,7 +176,7 @@ impl AuthService {
             return Ok(response);
         }
         let mut replay = replay;
-        bearer(&mut replay, &fresh)?;
+        self.bearer(&mut replay, &fresh)?;
         self.inner.call(replay).await
     }
 }
