@@ -278,7 +278,7 @@ async fn route(
         }
     }
     let query_pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    if let Err(message) = validate(route, &query_pairs, body) {
+    if let Err(message) = validate(&state.doc, route, &query_pairs, body) {
         return error(StatusCode::BAD_REQUEST, "bad.request", &message);
     }
     if let Some(r) = state.stateful(route, &path_params, &query_pairs, body) {
@@ -294,8 +294,8 @@ async fn route(
     full(StatusCode::OK, value.to_string())
 }
 
-/// Checks required parameters, parameter types and enums, and the body's presence and shape.
-fn validate(route: &Route, query: &[(String, String)], body: &Bytes) -> Result<(), String> {
+/// Checks required parameters, parameter types and enums, and the body against its schema.
+fn validate(doc: &Document, route: &Route, query: &[(String, String)], body: &Bytes) -> Result<(), String> {
     for p in route.params.iter().filter(|p| p["in"] == "query") {
         let name = p["name"].as_str().unwrap_or_default();
         let values: Vec<&str> = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
@@ -336,20 +336,82 @@ fn validate(route: &Route, query: &[(String, String)], body: &Bytes) -> Result<(
         }
         let value: Value =
             serde_json::from_slice(body).map_err(|e| format!("the request body is not valid JSON: {e}"))?;
-        let expected = if schema.get("$ref").is_some() { Some("object") } else { schema["type"].as_str() };
-        let fits = match expected {
-            Some("object") => value.is_object(),
-            Some("array") => value.is_array(),
-            Some("string") => value.is_string(),
-            Some("integer") | Some("number") => value.is_number(),
-            Some("boolean") => value.is_boolean(),
-            _ => true,
-        };
-        if !fits {
-            return Err(format!("the request body must be a JSON {}", expected.unwrap_or("value")));
-        }
+        check_value(doc, schema, &value, "body", 0)?;
     }
     Ok(())
+}
+
+/// Checks a JSON value against a schema: types, required properties, enums, array items and
+/// nested objects (as deep as the value goes). Unknown properties are allowed, as the API does.
+fn check_value(doc: &Document, schema: &Value, value: &Value, at: &str, depth: usize) -> Result<(), String> {
+    if depth > 64 || value.is_null() {
+        return Ok(());
+    }
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.resolve(r).unwrap_or(&Value::Null),
+        None => schema,
+    };
+    let expected = match schema.get("type").and_then(Value::as_str) {
+        Some(t) => t,
+        None if schema.get("properties").is_some() => "object",
+        None => return Ok(()),
+    };
+    let fits = match expected {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        _ => true,
+    };
+    if !fits {
+        return Err(format!("{at} must be {expected}, found {}", kind(value)));
+    }
+    if let (Some(allowed), Some(v)) = (schema.get("enum").and_then(Value::as_array), value.as_str()) {
+        if !allowed.iter().any(|a| a.as_str() == Some(v)) {
+            let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+            return Err(format!("{at} must be one of {}, found {v:?}", names.join(", ")));
+        }
+    }
+    match value {
+        Value::Object(obj) => {
+            // Required properties of the body itself (nested objects are checked for types).
+            let required = if depth == 0 { schema.get("required").and_then(Value::as_array) } else { None };
+            for name in required.into_iter().flatten().filter_map(Value::as_str) {
+                if !obj.contains_key(name) {
+                    return Err(format!("{at}.{name} is required"));
+                }
+            }
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, v) in obj {
+                    if let Some(p) = props.get(k) {
+                        check_value(doc, p, v, &format!("{at}.{k}"), depth + 1)?;
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    check_value(doc, item_schema, v, &format!("{at}[{i}]"), depth + 1)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Turns a sampled listing into a real page of a listing of `total` items.

@@ -47,7 +47,15 @@ async fn validates_parameters_and_bodies() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("must be a JSON object"), "{e}");
+    assert!(e.to_string().contains("body must be object"), "{e}");
+    // Deeper: a required property, a wrong type, an enum value.
+    let user = |v: serde_json::Value| c.raw().request(Method::POST, "/api/v2/users").json(&v).send();
+    let e = user(serde_json::json!({"name": "No Email", "divisionId": "d"})).await.unwrap_err();
+    assert!(e.to_string().contains("body.email is required"), "{e}");
+    let e = user(serde_json::json!({"name": 5, "email": "a@b.c", "divisionId": "d"})).await.unwrap_err();
+    assert!(e.to_string().contains("body.name must be string"), "{e}");
+    let e = user(serde_json::json!({"name": "n", "email": "a@b.c", "divisionId": "d", "state": "sleeping"})).await.unwrap_err();
+    assert!(e.to_string().contains("body.state must be one of"), "{e}");
     let e = c.raw().request(Method::GET, "/api/v2/no/such/thing").send().await.unwrap_err();
     assert!(e.is_not_found());
 }
@@ -59,6 +67,7 @@ async fn users_crud_with_version_conflicts() {
     let mut new_user = genesys_cloud::models::CreateUser::default();
     new_user.name = Some("Created".into());
     new_user.email = Some("created@example.com".into());
+    new_user.division_id = Some("home".into());
     let created = c.users().post_users(new_user).send().await.unwrap();
     let id = created.id.clone().unwrap();
     assert_eq!(created.version, Some(1));
