@@ -1,19 +1,17 @@
 //! HTTP logging: trace level, JSON lines to a file, both bodies on; secrets stay redacted.
-//! Runs on `genesys-cloud-mock`.
+//! Runs on `genesys-cloud-mock`, or the real cloud when credentials are set.
 //!
 //! `cargo run --example logging`
 
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{LogFormat, LogLevel, LogSettings};
-use genesys_cloud::Client;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = genesys_cloud_mock::MockServer::start().await?;
+    let (builder, _mock) = genesys_cloud_examples::connect().await?;
     let file = std::env::temp_dir().join(format!("genesys-logging-demo-{}.log", std::process::id()));
-    let client = Client::builder()
-        .base_url(&mock.base_url())?
-        .client_credentials("log-demo", "super-secret-value")
+    let secret = std::env::var("GENESYS_CLOUD_CLIENT_SECRET").unwrap_or_else(|_| "example-secret".into());
+    let client = builder
         .logging(
             LogSettings::default()
                 .level(LogLevel::Trace)
@@ -37,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             entry["requestBody"]
         );
     }
-    println!("the secret appears in the log: {}", log.contains("super-secret-value"));
+    println!("the client secret appears in the log: {}", log.contains(&secret));
     let _ = std::fs::remove_file(&file);
     Ok(())
 }

@@ -1,16 +1,15 @@
 //! Listings as lazy streams: items across pages, or the pages themselves, with a page limit.
-//! Runs on `genesys-cloud-mock` (45 routing queues).
+//! Runs on `genesys-cloud-mock` (45 routing queues), or the real cloud when credentials are set.
 //!
 //! `cargo run --example pagination`
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use genesys_cloud::prelude::*;
-use genesys_cloud::Client;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = genesys_cloud_mock::MockServer::start().await?;
-    let client = Client::builder().base_url(&mock.base_url())?.client_credentials("id", "secret").build()?;
+    let (builder, mock) = genesys_cloud_examples::connect().await?;
+    let client = builder.build()?;
 
     // Items: pages are fetched as the loop consumes them.
     let names: Vec<String> = client
@@ -22,13 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_ok(|q| q.name.unwrap_or_default())
         .try_collect()
         .await?;
-    println!(
-        "{} queues over {} requests: {} … {}",
-        names.len(),
-        mock.hits("/api/v2/routing/queues"),
-        names[0],
-        names[names.len() - 1]
-    );
+    let requests = mock.as_ref().map_or("?".to_owned(), |m| m.hits("/api/v2/routing/queues").to_string());
+    println!("{} queues over {requests} requests: {:?} … {:?}", names.len(), names.first(), names.last());
 
     // Pages, at most two: nothing is fetched past what is consumed.
     let mut pages = client.routing().get_routing_queues().page_size(20).into_paginator().max_pages(2).pages();

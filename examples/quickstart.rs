@@ -6,36 +6,11 @@
 
 use futures_util::TryStreamExt as _;
 use genesys_cloud::prelude::*;
-use genesys_cloud::{Client, Region};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let id = std::env::var("GENESYS_CLOUD_CLIENT_ID").ok().filter(|v| !v.is_empty());
-    // Kept alive for the whole run when used.
-    let mut _mock = None;
-    let client = match id {
-        Some(id) => {
-            let secret = std::env::var("GENESYS_CLOUD_CLIENT_SECRET")?;
-            let region: Region =
-                std::env::var("GENESYS_CLOUD_REGION").unwrap_or_else(|_| "us_east_1".into()).parse()?;
-            println!("Calling Genesys Cloud in {region} ({})", region.api_host());
-            Client::builder().region(region).client_credentials(id, secret).build()?
-        }
-        None => {
-            let mock = genesys_cloud_mock::MockServer::start().await?;
-            println!(
-                "GENESYS_CLOUD_CLIENT_ID is not set: calling genesys-cloud-mock at {} ({} operations)",
-                mock.base_url(),
-                mock.operation_count()
-            );
-            let client = Client::builder()
-                .base_url(&mock.base_url())?
-                .client_credentials("local-client", "local-secret")
-                .build()?;
-            _mock = Some(mock);
-            client
-        }
-    };
+    let (builder, _mock) = genesys_cloud_examples::connect().await?;
+    let client = builder.build()?;
 
     // A typed call: the token is fetched on first use and refreshed as needed.
     let me = client.users().get_users_me().send_with_response().await?;

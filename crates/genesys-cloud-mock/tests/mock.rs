@@ -54,7 +54,9 @@ async fn validates_parameters_and_bodies() {
     assert!(e.to_string().contains("body.email is required"), "{e}");
     let e = user(serde_json::json!({"name": 5, "email": "a@b.c", "divisionId": "d"})).await.unwrap_err();
     assert!(e.to_string().contains("body.name must be string"), "{e}");
-    let e = user(serde_json::json!({"name": "n", "email": "a@b.c", "divisionId": "d", "state": "sleeping"})).await.unwrap_err();
+    let e = user(serde_json::json!({"name": "n", "email": "a@b.c", "divisionId": "d", "state": "sleeping"}))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("body.state must be one of"), "{e}");
     let e = c.raw().request(Method::GET, "/api/v2/no/such/thing").send().await.unwrap_err();
     assert!(e.is_not_found());
