@@ -11,8 +11,21 @@ use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = genesys_cloud_mock::MockServer::start().await?;
-    let base = mock.base_url();
+    // The real cloud when credentials are set (the region's host), the mock otherwise.
+    let mut _mock = None;
+    let base = match std::env::var("GENESYS_CLOUD_CLIENT_ID").ok().filter(|v| !v.is_empty()) {
+        Some(_) => {
+            let region: genesys_cloud::Region =
+                std::env::var("GENESYS_CLOUD_REGION").unwrap_or_else(|_| "us_east_1".into()).parse()?;
+            format!("https://{}", region.api_host())
+        }
+        None => {
+            let mock = genesys_cloud_mock::MockServer::start().await?;
+            let base = mock.base_url();
+            _mock = Some(mock);
+            base
+        }
+    };
     let dir = std::env::temp_dir().join(format!("genesys-config-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("config");

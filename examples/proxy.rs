@@ -1,5 +1,6 @@
 //! Calls through an authenticating HTTP proxy (CONNECT). The example runs a tiny proxy on
-//! loopback in front of `genesys-cloud-mock`.
+//! loopback in front of `genesys-cloud-mock`; with credentials for the real cloud set, it
+//! uses the proxy the environment names (`HTTPS_PROXY`, `NO_PROXY`) instead.
 //!
 //! `cargo run --example proxy`
 
@@ -44,6 +45,15 @@ async fn proxy() -> std::io::Result<String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var("GENESYS_CLOUD_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
+        let (builder, _) = genesys_cloud_examples::connect().await?;
+        let client = builder.proxy(ProxyConfig::FromEnv).build()?;
+        println!(
+            "through the environment's proxy: hello {}",
+            client.users().get_users_me().send().await?.name.unwrap_or_default()
+        );
+        return Ok(());
+    }
     let mock = genesys_cloud_mock::MockServer::start().await?;
     let proxy_url = proxy().await?;
     let client = Client::builder()

@@ -1,6 +1,7 @@
 //! Retries: a 429 with `Retry-After` is waited out and retried; a wait beyond the cap comes
 //! back at once as an error with `retry_after()`; a POST is not repeated after a 503.
-//! Runs on `genesys-cloud-mock` with injected faults.
+//! Runs on `genesys-cloud-mock` with injected faults (faults cannot be ordered from the real
+//! cloud; with credentials set, the same retry settings are used for one real call).
 //!
 //! `cargo run --example retry_429`
 
@@ -12,6 +13,18 @@ use std::time::{Duration, Instant};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var("GENESYS_CLOUD_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
+        let (builder, _) = genesys_cloud_examples::connect().await?;
+        let client = builder
+            .retry(RetryConfig::default().max_retry_after(Duration::from_secs(30)))
+            .logging(LogSettings::default().level(LogLevel::Debug))
+            .build()?;
+        println!(
+            "hello {} (429s, if any, are retried as logged)",
+            client.users().get_users_me().send().await?.name.unwrap_or_default()
+        );
+        return Ok(());
+    }
     let mock = genesys_cloud_mock::MockServer::start().await?;
     let client = Client::builder()
         .base_url(&mock.base_url())?

@@ -10,9 +10,10 @@
 //!   (`pageNumber`, `pageSize`, `pageCount`, `total`, `nextUri`).
 //! - A small stateful core: `users/me`, users CRUD with `version` conflicts (409), and the
 //!   routing queues listing over a fixed set.
-//! - Fault injection by rule ([`MockServer::inject`]): status codes with `Retry-After` in
-//!   seconds or as a date, latency, a connection reset mid-body, malformed JSON, and expiring
-//!   every token now.
+//! - Fault injection by rule ([`MockServer::inject`]) or per request (the `x-mock-fault`
+//!   header, e.g. `with_header("x-mock-fault", "429; retry-after=2")`): status codes with
+//!   `Retry-After` in seconds or as a date, latency, a connection reset mid-body, malformed
+//!   JSON, and expiring every token now.
 //! - Every response carries `ININ-Correlation-Id` and rate-limit headers.
 //!
 //! Run it alone with `cargo run -p genesys-cloud-mock -- --port 8080`.
@@ -198,7 +199,9 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<MockBody> {
         Ok(b) => b.to_bytes(),
         Err(_) => return error(StatusCode::BAD_REQUEST, "bad.request", "could not read the request body"),
     };
-    let mut response = match state.take_fault(&method, &path) {
+    // A fault for this request only, ordered with the `x-mock-fault` header.
+    let requested = headers.get("x-mock-fault").and_then(|v| v.to_str().ok()).and_then(FaultKind::parse);
+    let mut response = match requested.or_else(|| state.take_fault(&method, &path)) {
         Some(fault) => match fault_response(state, fault).await {
             Some(r) => r,
             None => route(state, &method, &path, &query, &headers, &body).await,

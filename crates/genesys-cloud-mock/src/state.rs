@@ -35,6 +35,28 @@ pub enum FaultKind {
     ExpireTokens,
 }
 
+impl FaultKind {
+    /// Reads the `x-mock-fault` header: `503`, `429; retry-after=2`, `latency=250` (ms),
+    /// `reset`, `malformed-json`, `expire-tokens`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(';').map(str::trim);
+        let head = parts.next()?;
+        if let Ok(status) = head.parse::<u16>() {
+            let retry_after = parts.find_map(|p| p.strip_prefix("retry-after=")).map(str::to_owned);
+            return (100..600).contains(&status).then_some(FaultKind::Status { status, retry_after });
+        }
+        match head {
+            "reset" => Some(FaultKind::ResetMidBody),
+            "malformed-json" => Some(FaultKind::MalformedJson),
+            "expire-tokens" => Some(FaultKind::ExpireTokens),
+            other => other
+                .strip_prefix("latency=")
+                .and_then(|ms| ms.parse().ok())
+                .map(|ms| FaultKind::Latency(Duration::from_millis(ms))),
+        }
+    }
+}
+
 /// A fault rule: what, where, how many times.
 #[derive(Debug, Clone)]
 pub struct Fault {

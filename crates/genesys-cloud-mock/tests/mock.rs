@@ -203,3 +203,22 @@ async fn pkce_and_authorization_code_flows() {
     assert!(request_token(&login, &refresh).await.is_ok());
     assert!(request_token(&login, &refresh).await.is_err(), "a rotated refresh token is spent");
 }
+
+#[tokio::test]
+async fn a_fault_can_be_ordered_for_one_request() {
+    use genesys_cloud::core::Operation as _;
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let e = c.users().get_users_me().with_header("x-mock-fault", "418").without_retry().send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(418));
+    let e = c.users().get_users_me().with_header("x-mock-fault", "malformed-json").send().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    // The next request without the header is normal.
+    assert!(c.users().get_users_me().send().await.is_ok());
+    assert_eq!(
+        FaultKind::parse("429; retry-after=2"),
+        Some(FaultKind::Status { status: 429, retry_after: Some("2".into()) })
+    );
+    assert_eq!(FaultKind::parse("latency=250"), Some(FaultKind::Latency(Duration::from_millis(250))));
+    assert_eq!(FaultKind::parse("nonsense"), None);
+}
