@@ -1,5 +1,6 @@
-//! A custom tower layer around the SDK's stack: count calls and time them. The stack itself
-//! is swapped for an in-process double with `from_service`, so this runs offline.
+//! A custom tower layer around the SDK's stack: count calls and time them. Runs on
+//! `genesys-cloud-mock` (or the real cloud when credentials are set); a second client swaps
+//! the whole stack for an in-process double with `from_service`, as tests do.
 //!
 //! Run with `cargo run --example custom_layer`.
 
@@ -39,23 +40,28 @@ impl tower::Layer<HttpService> for CallCounter {
     }
 }
 
-fn main() -> Result<(), Error> {
-    // Stands in for Genesys Cloud: every call gets a small user.
-    let double: HttpService = BoxCloneSyncService::new(tower::service_fn(|req: Request<Bytes>| async move {
-        let body = format!(r#"{{"id":"u-1","name":"Layer Demo","selfUri":"{}"}}"#, req.uri().path());
-        Ok::<_, Error>(Response::new(Bytes::from(body)))
-    }));
-    let counter = CallCounter::default();
-    let client = Client::builder().from_service(double).with_layer(counter.clone()).build()?;
-
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
+        // The layer around the real stack.
+        let counter = CallCounter::default();
+        let (builder, _mock) = genesys_cloud_examples::connect().await?;
+        let client = builder.with_layer(counter.clone()).build()?;
         let me = client.users().get_users_me().send().await?;
         println!("hello, {}", me.name.unwrap_or_default());
-        client.users().get_user("u-42").send().await?;
-        client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/anything").send().await?;
-        Ok::<_, Error>(())
-    })?;
-    println!("the layer saw {} calls", counter.0.load(Ordering::SeqCst));
-    Ok(())
+        client.users().get_user(me.id.unwrap_or_default()).send().await?;
+        let _ = client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/no-such-endpoint").send().await;
+        println!("the layer saw {} calls\n", counter.0.load(Ordering::SeqCst));
+
+        // The same layer around a test double that replaces the stack.
+        let double: HttpService = BoxCloneSyncService::new(tower::service_fn(|req: Request<Bytes>| async move {
+            let body = format!(r#"{{"id":"u-1","name":"Layer Demo","selfUri":"{}"}}"#, req.uri().path());
+            Ok::<_, Error>(Response::new(Bytes::from(body)))
+        }));
+        let doubled = Client::builder().from_service(double).with_layer(counter.clone()).build()?;
+        let me = doubled.users().get_users_me().send().await?;
+        println!("from the double: hello, {}", me.name.unwrap_or_default());
+        println!("the layer saw {} calls in all", counter.0.load(Ordering::SeqCst));
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })
 }
