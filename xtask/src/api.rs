@@ -1,8 +1,8 @@
 //! Emits the api crate: one module and one feature per tag, one builder per operation.
 
 use crate::features::Features;
-use crate::ir::{Ir, Kind, Ty};
-use crate::models::OutFile;
+use crate::ir::{Ir, Ty};
+use crate::models::{package_section, OutFile};
 use crate::names;
 use crate::ops::{self, Location, Operation, Output, Paging, ParamTy};
 use std::collections::BTreeMap;
@@ -169,16 +169,7 @@ fn cargo_toml(plan: &Features, target: &ApiTarget<'_>) -> String {
     let tags: Vec<String> = plan.tag_features.values().map(|f| format!("\"{f}\"")).collect();
     let _ = write!(
         s,
-        r#"[package]
-name = "{package}"
-description = "Every operation of the Genesys Cloud Platform API v2 as a typed request builder (generated)"
-version.workspace = true
-edition.workspace = true
-rust-version.workspace = true
-license.workspace = true
-repository.workspace = true
-authors.workspace = true
-keywords = ["genesys", "genesys-cloud", "purecloud", "contact-center", "api"]
+        r#"{head}keywords = ["genesys", "genesys-cloud", "purecloud", "contact-center", "api"]
 categories = ["api-bindings"]
 
 [dependencies]
@@ -204,7 +195,10 @@ default = []
 # Every operation (and every model, including those no operation reaches).
 full = [{tags}, "models/full"]
 "#,
-        package = target.package,
+        head = package_section(
+            target.package,
+            "Every operation of the Genesys Cloud Platform API v2 as a typed request builder (generated)"
+        ),
         models = target.models_package,
         tags = tags.join(", "),
         contract_deps = if target.contract {
@@ -595,7 +589,6 @@ fn every_operation_answers_over_real_http_from_the_mock() {{
             spec = target.spec_expr
         );
     }
-    let _ = (ir, Kind::Newtype(Ty::Any));
     s
 }
 
@@ -645,16 +638,7 @@ pub fn facade_cargo_toml(plan: &Features, spec_display: &str) -> String {
         .collect();
     let _ = write!(
         s,
-        r#"[package]
-name = "genesys-cloud"
-description = "The Rust SDK for the Genesys Cloud Platform API v2"
-version.workspace = true
-edition.workspace = true
-rust-version.workspace = true
-license.workspace = true
-repository.workspace = true
-authors.workspace = true
-readme = "../../README.md"
+        r#"{head}readme = "../../README.md"
 keywords = ["genesys", "genesys-cloud", "purecloud", "contact-center", "sdk"]
 categories = ["api-bindings", "web-programming::http-client"]
 
@@ -691,6 +675,7 @@ full = ["genesys-cloud-api/full", "genesys-cloud-models/full"]
 # Models no operation reaches (notification topic payloads, mostly).
 {unref} = ["genesys-cloud-models/{unref}"]
 "#,
+        head = package_section("genesys-cloud", "The Rust SDK for the Genesys Cloud Platform API v2"),
         defaults = defaults.join(", "),
         unref = crate::features::UNREFERENCED,
     );

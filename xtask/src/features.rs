@@ -95,17 +95,20 @@ pub fn cfg_any(features: &BTreeSet<String>) -> String {
     }
 }
 
-/// Whether a type is plain data whose `Default` exists (for newtype derives).
+/// Whether a type is plain data whose `Default` exists (for newtype derives). A chain of
+/// newtypes that loops back on itself has none (and could not be built anyway).
 pub fn has_default(ir: &Ir, ty: &Ty) -> bool {
-    match ty {
-        Ty::YearMonth => false,
-        Ty::Named(i) => {
-            !matches!(ir.types[*i].kind, Kind::StringEnum(_) | Kind::IntEnum(_))
-                && match &ir.types[*i].kind {
-                    Kind::Newtype(inner) => has_default(ir, inner),
-                    _ => true,
-                }
+    let mut ty = ty;
+    for _ in 0..=ir.types.len() {
+        match ty {
+            Ty::YearMonth => return false,
+            Ty::Named(i) => match &ir.types[*i].kind {
+                Kind::StringEnum(_) | Kind::IntEnum(_) => return false,
+                Kind::Newtype(inner) => ty = inner,
+                Kind::Struct { .. } => return true,
+            },
+            _ => return true,
         }
-        _ => true,
     }
+    false
 }

@@ -788,9 +788,6 @@ pub fn tarjan(n: usize, edges: &[Vec<usize>]) -> Vec<usize> {
     comp
 }
 
-/// Self-loops are their own component in Tarjan's algorithm but still need a box; the
-/// component check above covers them because a field pointing at its own struct has
-/// `scc[j] == scc[i]` with `j == i`.
 #[cfg(test)]
 mod tests {
     use super::*;

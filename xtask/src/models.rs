@@ -16,6 +16,13 @@ pub struct ModelsTarget<'a> {
     pub spec_expr: &'a str,
 }
 
+/// The `[package]` lines every generated manifest shares (workspace-inherited metadata).
+pub fn package_section(name: &str, description: &str) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\ndescription = \"{description}\"\nversion.workspace = true\nedition.workspace = true\nrust-version.workspace = true\nlicense.workspace = true\nrepository.workspace = true\nauthors.workspace = true\n"
+    )
+}
+
 /// A generated file: path relative to the crate directory, and contents.
 pub type OutFile = (String, String);
 
@@ -62,16 +69,7 @@ fn cargo_toml(plan: &Features, target: &ModelsTarget<'_>) -> String {
     let all = plan.all();
     let _ = write!(
         s,
-        r#"[package]
-name = "{package}"
-description = "Serde models for every definition of the Genesys Cloud Platform API v2 (generated)"
-version.workspace = true
-edition.workspace = true
-rust-version.workspace = true
-license.workspace = true
-repository.workspace = true
-authors.workspace = true
-keywords = ["genesys", "genesys-cloud", "purecloud", "contact-center", "api"]
+        r#"{head}keywords = ["genesys", "genesys-cloud", "purecloud", "contact-center", "api"]
 categories = ["api-bindings"]
 
 [dependencies]
@@ -95,7 +93,10 @@ default = []
 # Every definition.
 full = [{full}]
 "#,
-        package = target.package,
+        head = package_section(
+            target.package,
+            "Serde models for every definition of the Genesys Cloud Platform API v2 (generated)"
+        ),
         full = all.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", "),
     );
     for (tag, feature) in &plan.tag_features {
@@ -257,7 +258,7 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
         &format!(
             "    const FIELDS: &'static [&'static str] = &[{}];\n    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {{\n        ::std::option::Option::Some(&self._nulls)\n    }}\n    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {{\n        ::std::option::Option::Some(&mut self._nulls)\n    }}\n{}",
             field_list.join(", "),
-            struct_fields(ir, fields, additional),
+            struct_fields(fields, additional),
         ),
     );
     let _ = writeln!(out, "impl ::std::fmt::Debug for {name} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{");
@@ -282,7 +283,7 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
 }
 
 /// The `de_field` / `ser_fields` methods of a struct's `Model` impl.
-fn struct_fields(_ir: &Ir, fields: &[Field], additional: Option<&Ty>) -> String {
+fn struct_fields(fields: &[Field], additional: Option<&Ty>) -> String {
     let mut out = String::new();
     out.push_str("    fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {\n");
     if !fields.is_empty() {
