@@ -47,29 +47,19 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
     }
 }
 
-/// Sends `parts` and decodes the JSON body into `T` (the only generic step).
+/// Sends `parts` and decodes the body as `M` says (JSON, ignored, or text); the decode is
+/// the only generic step.
+pub async fn send_as<T, M: DecodeAs<T>>(executor: &dyn Executor, parts: RequestParts) -> Result<Response<T>, Error> {
+    let operation = parts.meta.operation_id;
+    decode_response::<T, M>(operation, execute(executor, parts).await?)
+}
+
+/// Sends `parts` and decodes the JSON body into `T`.
 pub async fn send_json<T: serde::de::DeserializeOwned>(
     executor: &dyn Executor,
     parts: RequestParts,
 ) -> Result<Response<T>, Error> {
-    let operation = parts.meta.operation_id;
-    let (head, body) = execute(executor, parts).await?.into_parts();
-    let value = decode_body(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
-    Ok(Response { status: head.status, headers: head.headers, value })
-}
-
-/// Sends `parts` for an operation whose response has no schema; the body is ignored.
-pub async fn send_empty(executor: &dyn Executor, parts: RequestParts) -> Result<Response<()>, Error> {
-    let (head, _) = execute(executor, parts).await?.into_parts();
-    Ok(Response { status: head.status, headers: head.headers, value: () })
-}
-
-/// Sends `parts` for an operation that answers with text: a JSON string is unquoted, any
-/// other body is returned as it is (lossy UTF-8).
-pub async fn send_text(executor: &dyn Executor, parts: RequestParts) -> Result<Response<String>, Error> {
-    let (head, body) = execute(executor, parts).await?.into_parts();
-    let value = serde_json::from_slice::<String>(&body).unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
-    Ok(Response { status: head.status, headers: head.headers, value })
+    send_as::<T, Json>(executor, parts).await
 }
 
 /// An executor that always fails, for builders made without a client.
@@ -175,16 +165,23 @@ impl<T, M> std::fmt::Debug for Call<T, M> {
     }
 }
 
+/// Decodes a success response as `M` says, naming the operation in a failure.
+fn decode_response<T, M: DecodeAs<T>>(
+    operation: &'static str,
+    response: http::Response<Bytes>,
+) -> Result<Response<T>, Error> {
+    let (head, body) = response.into_parts();
+    let value = M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
+    Ok(Response { status: head.status, headers: head.headers, value })
+}
+
 impl<T, M: DecodeAs<T>> Future for Call<T, M> {
     type Output = Result<T, Error>;
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         // `Call` holds only boxed futures and errors, so it is `Unpin`.
         let this = self.get_mut();
-        this.poll_response(cx).map(|r| {
-            let (op, response) = r?;
-            let (head, body) = response.into_parts();
-            M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))
-        })
+        this.poll_response(cx)
+            .map(|r| r.and_then(|(op, response)| decode_response::<T, M>(op, response)).map(|r| r.value))
     }
 }
 
@@ -192,12 +189,7 @@ impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
     type Output = Result<Response<T>, Error>;
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let this = self.get_mut();
-        this.0.poll_response(cx).map(|r| {
-            let (op, response) = r?;
-            let (head, body) = response.into_parts();
-            let value = M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(op))?;
-            Ok(Response { status: head.status, headers: head.headers, value })
-        })
+        this.0.poll_response(cx).map(|r| r.and_then(|(op, response)| decode_response::<T, M>(op, response)))
     }
 }
 

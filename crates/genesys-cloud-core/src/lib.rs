@@ -21,9 +21,7 @@ pub use http;
 
 pub use encode::{encode_path_segment, CollectionFormat, Query};
 pub use error::{ApiErrorBody, Error, ErrorKind};
-pub use executor::{
-    execute, send_empty, send_json, send_text, BoxFuture, Call, CallWithResponse, Executor, SharedExecutor,
-};
+pub use executor::{execute, send_as, send_json, BoxFuture, Call, CallWithResponse, Executor, SharedExecutor};
 pub use meta::{OperationMeta, PaginationKind};
 pub use request::{CallOptions, Operation, RequestParts, Response, RetryOverride};
 
