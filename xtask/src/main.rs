@@ -238,6 +238,20 @@ mod tests {
     }
 
     #[test]
+    fn deprecated_and_preview_operations_are_marked_and_docs_name_method_and_path() {
+        let (spec, out, package) = GOLDEN;
+        let generated = generate(&workspace_root(), spec, out, package).unwrap();
+        let pets = &generated[1].files.iter().find(|(p, _)| p == "src/generated/pets.rs").unwrap().1;
+        let at = pets.find("pub struct GetPetLegacy").unwrap();
+        let before = &pets[..at];
+        let docs = &before[before.rfind("static META_GET_PET_LEGACY").unwrap()..];
+        assert!(docs.contains("#[deprecated"), "{docs}");
+        assert!(docs.contains("**Preview:**"), "{docs}");
+        assert!(docs.contains("`GET /pets/{petId}/legacy`"), "{docs}");
+        assert!(pets.contains("#[deprecated(note = \"deprecated in the API\")]\n    pub fn get_pet_legacy("));
+    }
+
+    #[test]
     fn output_is_deterministic() {
         let (spec, out, package) = GOLDEN;
         let a = generate(&workspace_root(), spec, out, package).unwrap();

@@ -16,6 +16,11 @@ impl PetsApi {
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
+    #[doc = " `GET /pets/{petId}/legacy` (getPetLegacy): see [`GetPetLegacy`]."]
+    #[deprecated(note = "deprecated in the API")]
+    pub fn get_pet_legacy(&self, pet_id: impl ::std::convert::Into<::std::string::String>) -> GetPetLegacy {
+        GetPetLegacy::new(self.executor.clone(), pet_id.into())
+    }
     #[doc = " `GET /pets` (getPets): see [`GetPets`]."]
     pub fn get_pets(&self) -> GetPets {
         GetPets::new(self.executor.clone())
@@ -23,6 +28,55 @@ impl PetsApi {
     #[doc = " `POST /pets` (postPets): see [`PostPets`]."]
     pub fn post_pets(&self, body: ::models::Pet) -> PostPets {
         PostPets::new(self.executor.clone(), body)
+    }
+}
+static META_GET_PET_LEGACY: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPetLegacy", &["Pets"], ::genesys_cloud_core::http::Method::GET, "/pets/{petId}/legacy", true, ::std::option::Option::None, true, true, false);
+#[doc = " `GET /pets/{petId}/legacy`: the `getPetLegacy` operation."]
+#[doc = ""]
+#[doc = " Set optional parameters with the setters, then `.send().await` for `Pet`, or `.send_with_response().await` for status and headers too. Per-call options: `with_timeout`, `with_header`, `with_retry` ([`Operation`](::genesys_cloud_core::Operation))."]
+#[doc = ""]
+#[doc = " **Preview:** this endpoint can change or be removed without notice."]
+#[doc = ""]
+#[doc = " Public endpoint: no access token is sent."]
+#[deprecated(note = "deprecated in the API")]
+#[derive(Clone)]
+#[must_use = "an operation does nothing until it is sent"]
+pub struct GetPetLegacy {
+    executor: ::genesys_cloud_core::SharedExecutor,
+    options: ::genesys_cloud_core::CallOptions,
+    pet_id: ::std::string::String,
+}
+impl ::std::fmt::Debug for GetPetLegacy {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetPetLegacy").finish_non_exhaustive()
+    }
+}
+impl ::genesys_cloud_core::Operation for GetPetLegacy {
+    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
+        &mut self.options
+    }
+}
+impl GetPetLegacy {
+    fn new(executor: ::genesys_cloud_core::SharedExecutor, pet_id: ::std::string::String) -> Self {
+        Self { executor, options: ::std::default::Default::default(), pet_id }
+    }
+    /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
+        if self.pet_id.is_empty() {
+            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `petId` is empty").with_operation("getPetLegacy"));
+        }
+        let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PET_LEGACY, ::std::format!("/pets/{}/legacy", ::genesys_cloud_core::encode_path_segment(&self.pet_id)));
+        parts.options = self.options.clone();
+        ::std::result::Result::Ok(parts)
+    }
+    /// Sends the call; resolves to the decoded body.
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Pet, ::genesys_cloud_core::executor::Json> {
+        let parts = self.build();
+        ::genesys_cloud_core::Call::new(&self.executor, parts)
+    }
+    /// Sends the call; resolves to the body with the status, headers and correlation id.
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Pet, ::genesys_cloud_core::executor::Json> {
+        self.send().with_response()
     }
 }
 static META_GET_PETS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getPets", &["Pets", "Store Things"], ::genesys_cloud_core::http::Method::GET, "/pets", true, ::std::option::Option::None, false, false, false);
