@@ -4,6 +4,7 @@
 
 mod api;
 mod features;
+mod fuzz;
 mod ir;
 mod models;
 mod names;
@@ -28,6 +29,10 @@ Commands:
       --only A,B         Only these features (plus none and full)
   compile-report       Clean debug builds of the models crate and the facade, with seconds.
       --sets LIST        Semicolon-separated feature lists of the models crate only
+  fuzz                 Run the cargo-fuzz targets of fuzz/ (needs cargo-fuzz and nightly).
+      --seconds N        Time per target (default 60)
+      --target A,B       Only these targets (models, error_body, config_ini, config_json)
+      --toolchain NAME   The toolchain for cargo fuzz (default nightly)
   help                 This text.
 ";
 
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen(&root, &args[1..]),
         Some("check-features") => report::check_features(&root, &args[1..]),
         Some("compile-report") => report::compile_report(&root, &args[1..]),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(true)
