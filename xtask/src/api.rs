@@ -657,6 +657,8 @@ tower-service = "0.3"
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
 futures-util = {{ workspace = true }}
+genesys-cloud-mock = {{ path = "../genesys-cloud-mock" }}
+httpdate = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util"] }}
 tempfile = "3"
 

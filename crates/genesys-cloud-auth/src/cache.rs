@@ -251,7 +251,10 @@ impl TokenCache {
                 match fallback {
                     Some(t) => Ok(t),
                     None => {
-                        let mut err = Error::new(ErrorKind::Auth, e.message().to_owned()).with_operation("oauthToken");
+                        // Every waiter gets its own error; the shared one stays reachable as the cause.
+                        let mut err = Error::new(ErrorKind::Auth, e.message().to_owned())
+                            .with_operation("oauthToken")
+                            .with_source(e.clone());
                         if let Some(s) = e.status() {
                             err = err.with_status(s);
                         }

@@ -171,7 +171,10 @@ fn decode_response<T, M: DecodeAs<T>>(
     response: http::Response<Bytes>,
 ) -> Result<Response<T>, Error> {
     let (head, body) = response.into_parts();
-    let value = M::decode(head.status, &head.headers, &body).map_err(|e| e.with_operation(operation))?;
+    let value = M::decode(head.status, &head.headers, &body).map_err(|e| {
+        let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
+        e.with_operation(operation).with_attempts(attempts)
+    })?;
     Ok(Response { status: head.status, headers: head.headers, value })
 }
 

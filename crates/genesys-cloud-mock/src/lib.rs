@@ -12,13 +12,15 @@
 //!   routing queues listing over a fixed set.
 //! - Fault injection by rule ([`MockServer::inject`]) or per request (the `x-mock-fault`
 //!   header, e.g. `with_header("x-mock-fault", "429; retry-after=2")`): status codes with
-//!   `Retry-After` in seconds or as a date, latency, a connection reset mid-body, malformed
-//!   JSON, and expiring every token now.
+//!   `Retry-After` in seconds or as a date, latency, a connection reset mid-body, truncated or
+//!   malformed JSON, and expiring every token now; idle kept-alive connections can be closed
+//!   after a timeout ([`MockOptions::idle_timeout`]).
 //! - Every response carries `ININ-Correlation-Id` and rate-limit headers.
 //!
 //! Run it alone with `cargo run -p genesys-cloud-mock -- --port 8080`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod idle;
 mod router;
 mod state;
 
@@ -53,11 +55,14 @@ pub struct MockOptions {
     pub token_lifetime: Duration,
     /// How many items a generated listing holds in all. Default 60.
     pub listing_total: usize,
+    /// Close a kept-alive connection after this long with no request in flight and no bytes
+    /// either way, as the load balancers in front of Genesys Cloud do. Default: never.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for MockOptions {
     fn default() -> Self {
-        Self { port: 0, seed: 0, token_lifetime: Duration::from_secs(86_400), listing_total: 60 }
+        Self { port: 0, seed: 0, token_lifetime: Duration::from_secs(86_400), listing_total: 60, idle_timeout: None }
     }
 }
 
@@ -75,6 +80,11 @@ impl MockOptions {
     /// Sets the token lifetime.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = lifetime;
+        self
+    }
+    /// Closes idle kept-alive connections after `idle` (see [`MockOptions::idle_timeout`]).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
         self
     }
 }
@@ -111,17 +121,11 @@ impl MockServer {
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let shared = state.clone();
+        let idle_timeout = options.idle_timeout;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let _ =
-                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
+                shared.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(serve(shared.clone(), stream, idle_timeout));
             }
         });
         Ok(Self { addr, state, task })
@@ -147,6 +151,11 @@ impl MockServer {
         self.state.inject(fault);
     }
 
+    /// Removes every fault rule not yet used up.
+    pub fn clear_faults(&self) {
+        self.state.clear_faults();
+    }
+
     /// Expires every issued token now (calls get 401 until they fetch a new one).
     pub fn expire_tokens(&self) {
         self.state.expire_tokens();
@@ -159,6 +168,11 @@ impl MockServer {
         self.state.new_code(code_challenge.map(str::to_owned))
     }
 
+    /// How many connections the mock accepted.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// How many token requests were answered.
     pub fn token_requests(&self) -> usize {
         self.state.token_requests()
@@ -167,6 +181,35 @@ impl MockServer {
     /// How many requests the mock received for a path (exact match, query ignored).
     pub fn hits(&self, path: &str) -> usize {
         self.state.hits(path)
+    }
+}
+
+/// Serves one connection; with an idle timeout, drops it (closing the socket) once no request
+/// is in flight and no byte has moved for that long.
+async fn serve(state: Arc<State>, stream: tokio::net::TcpStream, idle_timeout: Option<Duration>) {
+    let activity = Arc::new(idle::Activity::new());
+    let in_flight = activity.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        let guard = in_flight.begin();
+        async move {
+            let response = handle(&state, req).await;
+            drop(guard);
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let io = TokioIo::new(idle::Tracked::new(stream, activity.clone()));
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+    match idle_timeout {
+        None => {
+            let _ = conn.await;
+        }
+        Some(limit) => {
+            tokio::select! {
+                _ = conn => {}
+                () = activity.idle_for(limit) => {}
+            }
+        }
     }
 }
 
@@ -232,7 +275,8 @@ async fn fault_response(state: &State, fault: FaultKind) -> Option<Response<Mock
             tokio::time::sleep(d).await;
             None
         }
-        FaultKind::MalformedJson => Some(full(StatusCode::OK, r#"{"id": "truncated", "name": "#)),
+        FaultKind::TruncatedJson => Some(full(StatusCode::OK, r#"{"id": "truncated", "name": "#)),
+        FaultKind::MalformedJson => Some(full(StatusCode::OK, r#"{"id": "x",, "name": nul}"#)),
         FaultKind::ResetMidBody => {
             // Promise more than is sent, then fail the body: the connection is cut mid-body.
             let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![

@@ -29,6 +29,8 @@ pub enum FaultKind {
     Latency(Duration),
     /// Send part of the body, then cut the connection.
     ResetMidBody,
+    /// Answer 200 with a JSON body cut off part-way (the length matches what is sent).
+    TruncatedJson,
     /// Answer 200 with a body that is not valid JSON.
     MalformedJson,
     /// Expire every token, then answer normally (which is then a 401 for secured calls).
@@ -37,7 +39,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Reads the `x-mock-fault` header: `503`, `429; retry-after=2`, `latency=250` (ms),
-    /// `reset`, `malformed-json`, `expire-tokens`.
+    /// `reset`, `truncated-json`, `malformed-json`, `expire-tokens`.
     pub fn parse(text: &str) -> Option<Self> {
         let mut parts = text.split(';').map(str::trim);
         let head = parts.next()?;
@@ -48,6 +50,7 @@ impl FaultKind {
         match head {
             "reset" => Some(FaultKind::ResetMidBody),
             "malformed-json" => Some(FaultKind::MalformedJson),
+            "truncated-json" => Some(FaultKind::TruncatedJson),
             "expire-tokens" => Some(FaultKind::ExpireTokens),
             other => other
                 .strip_prefix("latency=")
@@ -126,6 +129,7 @@ pub(crate) struct State {
     users: Mutex<Users>,
     counter: AtomicU64,
     token_requests: AtomicUsize,
+    pub(crate) connections: AtomicUsize,
 }
 
 /// The fixed set of routing queues the listing walks.
@@ -151,6 +155,7 @@ impl State {
             users: Mutex::new(users),
             counter: AtomicU64::new(0),
             token_requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
         }
     }
 
@@ -176,6 +181,10 @@ impl State {
 
     pub(crate) fn inject(&self, fault: Fault) {
         self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+    }
+
+    pub(crate) fn clear_faults(&self) {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<FaultKind> {

@@ -121,7 +121,7 @@ async fn faults_reach_the_client_as_they_would_from_the_cloud() {
     let e = c.groups().post_groups(Default::default()).send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
     // Malformed JSON is a decode error with the body excerpt.
-    mock.inject(Fault::new(FaultKind::MalformedJson).on_path("/api/v2/users/me"));
+    mock.inject(Fault::new(FaultKind::TruncatedJson).on_path("/api/v2/users/me"));
     let e = c.users().get_users_me().send().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.body_excerpt().unwrap().contains("truncated"));

@@ -15,8 +15,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     args.next().ok_or("--token-lifetime needs seconds")?.parse()?,
                 ))
             }
+            "--idle-timeout-ms" => {
+                options = options.idle_timeout(std::time::Duration::from_millis(
+                    args.next().ok_or("--idle-timeout-ms needs milliseconds")?.parse()?,
+                ))
+            }
             "--help" | "-h" => {
-                println!("genesys-cloud-mock [--port N] [--seed N] [--token-lifetime SECONDS]");
+                println!("genesys-cloud-mock [--port N] [--seed N] [--token-lifetime SECONDS] [--idle-timeout-ms MS]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),
