@@ -315,17 +315,26 @@ fn excerpt(body: &[u8]) -> String {
     text
 }
 
-/// Reads `Retry-After` as delay-seconds or an HTTP-date (relative to `now`).
+/// The longest wait [`parse_retry_after`] reports: one year. Longer values (a server bug,
+/// or a hostile proxy) are clamped, so adding the wait to an `Instant` cannot overflow.
+pub const RETRY_AFTER_CLAMP: Duration = Duration::from_secs(365 * 86_400);
+
+/// Reads `Retry-After` as delay-seconds or an HTTP-date (relative to `now`), clamped to
+/// [`RETRY_AFTER_CLAMP`].
 pub fn parse_retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
     let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0 * 365.0)));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Ok(secs) = value.parse::<f64>() {
+        if !(secs.is_finite() && secs >= 0.0) {
+            return None;
+        }
+        Duration::from_secs_f64(secs.min(RETRY_AFTER_CLAMP.as_secs_f64()))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(RETRY_AFTER_CLAMP))
 }
 
 impl fmt::Display for Error {
@@ -408,6 +417,21 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn retry_after_is_clamped_to_a_year() {
+        let now = std::time::SystemTime::now();
+        // Found by the error_body fuzz target: a valid u64 of seconds that overflows an Instant.
+        let h = headers(&[("retry-after", "+10000000000000000000")]);
+        assert_eq!(parse_retry_after(&h, now), Some(RETRY_AFTER_CLAMP));
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", "1e300")]), now), Some(RETRY_AFTER_CLAMP));
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]), now),
+            Some(RETRY_AFTER_CLAMP)
+        );
+        assert_eq!(parse_retry_after(&headers(&[("retry-after", "7")]), now), Some(Duration::from_secs(7)));
+        assert!(std::time::Instant::now().checked_add(RETRY_AFTER_CLAMP).is_some());
     }
 
     #[test]
