@@ -10,7 +10,6 @@
 
 use genesys_cloud::auth::pkce;
 use genesys_cloud::prelude::*;
-use genesys_cloud::Client;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("then run again with GENESYS_CLOUD_AUTH_CODE set to the code from the redirect");
             return Ok(());
         };
-        let (client, info) = Client::builder().region(region).authorization_code(id, secret, code, redirect).await?;
+        let (client, info) =
+            genesys_cloud_examples::builder()?.region(region).authorization_code(id, secret, code, redirect).await?;
         println!("token expires in {:?}; refresh token: {}", info.expires_in, info.refresh_token.is_some());
         println!("hello {}", client.users().get_users_me().send().await?.name.unwrap_or_default());
         return Ok(());
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let code = mock.authorization_code(None);
     println!("2. the redirect carries code={code}");
     // Step 3: exchange it; the client refreshes with the refresh token from now on.
-    let (client, info) = Client::builder()
+    let (client, info) = genesys_cloud_examples::builder()?
         .base_url(&mock.base_url())?
         .authorization_code("web-app", "web-secret", code, redirect)
         .await?;

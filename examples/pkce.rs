@@ -8,7 +8,6 @@
 
 use genesys_cloud::auth::{pkce, Grant, Secret};
 use genesys_cloud::prelude::*;
-use genesys_cloud::Client;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut code = String::new();
         std::io::stdin().read_line(&mut code)?;
         let grant = Grant::Pkce { client_id: id, code: Secret::new(code.trim()), redirect_uri: redirect, verifier };
-        let client = Client::builder().region(region).grant(grant).build()?;
+        let client = genesys_cloud_examples::builder()?.region(region).grant(grant).build()?;
         println!("hello {}", client.users().get_users_me().send().await?.name.unwrap_or_default());
         return Ok(());
     }
@@ -40,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         redirect_uri: redirect.into(),
         verifier,
     };
-    let client = Client::builder().base_url(&mock.base_url())?.grant(grant).build()?;
+    let client = genesys_cloud_examples::builder()?.base_url(&mock.base_url())?.grant(grant).build()?;
     let me = client.users().get_users_me().send().await?;
     println!("signed in with PKCE as {}", me.name.unwrap_or_default());
     Ok(())

@@ -6,7 +6,6 @@
 
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::ProxyConfig;
-use genesys_cloud::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -56,9 +55,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mock = genesys_cloud_mock::MockServer::start().await?;
     let proxy_url = proxy().await?;
-    let client = Client::builder()
+    let client = genesys_cloud_examples::builder()?
         .base_url(&mock.base_url())?
-        .client_credentials("id", "secret")
+        .client_credentials("proxy-example-client", "proxy-example-secret")
         .proxy(ProxyConfig::url(&proxy_url).with_credentials("agent", "proxy-pass"))
         .build()?;
     let me = client.users().get_users_me().send().await?;

@@ -7,7 +7,6 @@
 
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{LogLevel, LogSettings, RetryConfig};
-use genesys_cloud::Client;
 use genesys_cloud_mock::Fault;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mock = genesys_cloud_mock::MockServer::start().await?;
-    let client = Client::builder()
+    let client = genesys_cloud_examples::builder()?
         .base_url(&mock.base_url())?
         .client_credentials("id", "secret")
         .retry(RetryConfig::default().max_retry_after(Duration::from_secs(30)))

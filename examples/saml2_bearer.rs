@@ -7,7 +7,6 @@
 
 use genesys_cloud::auth::{ClientCredentials, Grant, Secret};
 use genesys_cloud::prelude::*;
-use genesys_cloud::Client;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,12 +19,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     env("GENESYS_CLOUD_REGION").unwrap_or_else(|| "us_east_1".into()).parse()?;
                 let secret = env("GENESYS_CLOUD_CLIENT_SECRET").ok_or("GENESYS_CLOUD_CLIENT_SECRET is not set")?;
                 let org = env("GENESYS_CLOUD_ORG_NAME").ok_or("GENESYS_CLOUD_ORG_NAME is not set")?;
-                (Client::builder().region(region), id, secret, org, assertion)
+                (genesys_cloud_examples::builder()?.region(region), id, secret, org, assertion)
             }
             _ => {
                 let mock = genesys_cloud_mock::MockServer::start().await?;
                 println!("using genesys-cloud-mock at {}", mock.base_url());
-                let b = Client::builder().base_url(&mock.base_url())?;
+                let b = genesys_cloud_examples::builder()?.base_url(&mock.base_url())?;
                 _mock = mock;
                 (
                     b,

@@ -659,8 +659,19 @@ futures-executor = {{ workspace = true }}
 futures-util = {{ workspace = true }}
 genesys-cloud-mock = {{ path = "../genesys-cloud-mock" }}
 httpdate = {{ workspace = true }}
-tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util"] }}
+tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync"] }}
 tempfile = "3"
+# The floor benchmark: a bare hyper-util client and hand-written serde structs.
+bytes = {{ workspace = true }}
+chrono = {{ workspace = true }}
+hyper = {{ version = "1", default-features = false, features = ["client", "server", "http1"] }}
+hyper-util = {{ version = "0.1.21", default-features = false, features = ["client-legacy", "server", "http1", "tokio"] }}
+http-body-util = "0.1"
+serde = {{ workspace = true, features = ["derive"] }}
+
+[[bench]]
+name = "floor"
+harness = false
 
 [lints]
 workspace = true

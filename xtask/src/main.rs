@@ -4,6 +4,7 @@
 
 mod api;
 mod features;
+mod floor;
 mod fuzz;
 mod ir;
 mod models;
@@ -131,10 +132,14 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         Generated { dir: root.join(out).join(&api_package), files: api::emit(&ir, &plan, &operations, &api_target) },
     ];
     if prefix == "genesys-cloud" {
-        // The facade is hand-written; only its manifest (feature forwarding) is generated.
+        // The facade is hand-written; only its manifest (feature forwarding) and the floor of its
+        // benchmark are generated.
         crates.push(Generated {
             dir: root.join(out).join(prefix),
-            files: vec![("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec))],
+            files: vec![
+                ("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec)),
+                ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
+            ],
         });
     }
     Ok(crates)

@@ -263,6 +263,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("GENESYS_CLOUD_LOG_LEVEL", "[logging] log_level"),
     ("GENESYS_CLOUD_LOG_FORMAT", "[logging] log_format"),
     ("GENESYS_CLOUD_LOG_FILE", "[logging] log_file_path"),
+    ("GENESYS_CLOUD_LOG_TO_CONSOLE", "[logging] log_to_console"),
+    ("GENESYS_CLOUD_LOG_REQUEST_BODY", "[logging] log_request_body"),
+    ("GENESYS_CLOUD_LOG_RESPONSE_BODY", "[logging] log_response_body"),
 ];
 
 /// Applies the environment (through `get`, so tests need not touch the process) onto
@@ -291,6 +294,16 @@ pub fn apply_env(config: &mut Config, get: &dyn Fn(&str) -> Option<String>) -> R
     }
     if let Some(v) = var("GENESYS_CLOUD_LOG_FILE") {
         config.logging.file = Some(PathBuf::from(v));
+    }
+    let flag = |name: &str| var(name).map(|v| Raw::Ini(&v).bool().map_err(|m| bad(name, m))).transpose();
+    if let Some(on) = flag("GENESYS_CLOUD_LOG_TO_CONSOLE")? {
+        config.logging.to_console = on;
+    }
+    if let Some(on) = flag("GENESYS_CLOUD_LOG_REQUEST_BODY")? {
+        config.logging.request_body = on;
+    }
+    if let Some(on) = flag("GENESYS_CLOUD_LOG_RESPONSE_BODY")? {
+        config.logging.response_body = on;
     }
     Ok(())
 }

@@ -211,6 +211,26 @@ fn precedence_is_code_then_env_then_file() {
 }
 
 #[test]
+fn logging_bodies_and_console_come_from_the_environment() {
+    let env = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    let handle = ConfigHandle::builder()
+        .env_vars(env(&[
+            ("GENESYS_CLOUD_LOG_REQUEST_BODY", "true"),
+            ("GENESYS_CLOUD_LOG_RESPONSE_BODY", "yes"),
+            ("GENESYS_CLOUD_LOG_TO_CONSOLE", "0"),
+        ]))
+        .build()
+        .unwrap();
+    let c = handle.load();
+    assert!(c.logging.request_body && c.logging.response_body && !c.logging.to_console);
+    let e = ConfigHandle::builder().env_vars(env(&[("GENESYS_CLOUD_LOG_RESPONSE_BODY", "maybe")])).build().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("GENESYS_CLOUD_LOG_RESPONSE_BODY"));
+    assert!(e.to_string().contains("maybe"), "{e}");
+}
+
+#[test]
 fn reloads_on_write_and_on_rename_over() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");

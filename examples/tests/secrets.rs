@@ -1,0 +1,148 @@
+//! Runs every example at trace level with both bodies logged, to the console and to a file,
+//! and checks that no secret the examples use or receive appears in what they print or log:
+//! client secrets, access and refresh tokens (the mock issues `mock-access-…` and
+//! `mock-refresh-…`), the SAML assertion, the PKCE verifier and the proxy password.
+//!
+//! The example binaries are built by `cargo test` before the tests run (or by
+//! `cargo build -p genesys-cloud-examples --examples`).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EXAMPLES: &[&str] = &[
+    "quickstart",
+    "models",
+    "operations",
+    "custom_layer",
+    "config_reload",
+    "saml2_bearer",
+    "authorization_code",
+    "pkce",
+    "regions",
+    "pagination",
+    "retry_429",
+    "logging",
+    "proxy",
+];
+
+/// What the examples use against the mock, and the prefixes of what the mock issues.
+const SECRETS: &[&str] = &[
+    "example-secret",
+    "saml-secret",
+    "web-secret",
+    "proxy-example-secret",
+    "proxy-pass",
+    "PHNhbWw6QXNzZXJ0aW9uPi4uLjwvc2FtbDpBc3NlcnRpb24+",
+    "mock-access-",
+    "mock-refresh-",
+    // Basic credentials as sent: base64("example-client:example-secret"), and the proxy's
+    // base64("agent:proxy-pass").
+    "ZXhhbXBsZS1jbGllbnQ6ZXhhbXBsZS1zZWNyZXQ=",
+    "YWdlbnQ6cHJveHktcGFzcw==",
+];
+
+/// The PKCE verifier is random: 64 characters of the RFC 7636 alphabet. No run of 64 such
+/// characters may appear (the challenge is 43, ids are shorter).
+fn longest_verifier_like_run(text: &str) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}
+
+fn example_path(name: &str) -> PathBuf {
+    // target/<profile>/deps/secrets-… → target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    profile.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn run(name: &str, log_file: &std::path::Path, format: &str) -> String {
+    let path = example_path(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace --all-features` (it builds the examples) or \
+         `cargo build -p genesys-cloud-examples --examples` first",
+        path.display()
+    );
+    let mut cmd = Command::new(&path);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GENESYS_CLOUD_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut child = cmd
+        .env("GENESYS_CLOUD_LOG_LEVEL", "trace")
+        .env("GENESYS_CLOUD_LOG_FORMAT", format)
+        .env("GENESYS_CLOUD_LOG_REQUEST_BODY", "true")
+        .env("GENESYS_CLOUD_LOG_RESPONSE_BODY", "true")
+        .env("GENESYS_CLOUD_LOG_TO_CONSOLE", "true")
+        .env("GENESYS_CLOUD_LOG_FILE", log_file)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(out.reopen().unwrap())
+        .stderr(err.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{name} did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = std::fs::read_to_string(out.path()).unwrap();
+    let stderr = std::fs::read_to_string(err.path()).unwrap();
+    assert!(status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    let log = std::fs::read_to_string(log_file).unwrap_or_default();
+    format!("{stdout}\n{stderr}\n{log}")
+}
+
+#[test]
+fn no_example_prints_or_logs_a_secret_at_trace_level_with_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut logged_exchanges, mut logged_bodies) = (0, 0);
+    for (i, name) in EXAMPLES.iter().enumerate() {
+        let format = if i % 2 == 0 { "json" } else { "text" };
+        let log_file = dir.path().join(format!("{name}.log"));
+        let everything = run(name, &log_file, format);
+        for secret in SECRETS {
+            assert!(!everything.contains(secret), "{name} ({format} logs) shows {secret:?}:\n{everything}");
+        }
+        let run_len = longest_verifier_like_run(&everything);
+        assert!(run_len < 64, "{name} shows a {run_len}-character run like a PKCE verifier:\n{everything}");
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        if log.contains("/oauth/token") {
+            logged_exchanges += 1;
+        }
+        if log.contains("mock-user-me") {
+            logged_bodies += 1;
+        }
+    }
+    // The check has teeth: the environment's trace logging reached the examples, and their
+    // logs hold the token exchanges (with bodies) that would leak if redaction failed.
+    assert!(logged_exchanges >= 6, "only {logged_exchanges} examples logged a token request");
+    assert!(logged_bodies >= 6, "only {logged_bodies} examples logged the users/me response body");
+}
+
+#[test]
+fn the_verifier_check_sees_a_verifier() {
+    let verifier = "a".repeat(30) + &"Z9-._~".repeat(6);
+    assert_eq!(verifier.len(), 66);
+    assert!(longest_verifier_like_run(&format!("code_verifier={verifier}&x")) >= 64);
+    assert!(longest_verifier_like_run("challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") < 64);
+}
