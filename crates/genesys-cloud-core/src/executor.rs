@@ -51,7 +51,11 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
 /// the only generic step.
 pub async fn send_as<T, M: DecodeAs<T>>(executor: &dyn Executor, parts: RequestParts) -> Result<Response<T>, Error> {
     let operation = parts.meta.operation_id;
-    decode_response::<T, M>(operation, execute(executor, parts).await?)
+    decode_response::<T, M>(operation, execute(executor, parts).await?).map(|(head, value)| Response {
+        status: head.status,
+        headers: head.headers,
+        value: *value,
+    })
 }
 
 /// Sends `parts` and decodes the JSON body into `T`.
@@ -73,9 +77,13 @@ impl Executor for Unconnected {
 }
 
 /// How a [`Call`] turns a success response into its output.
+///
+/// The value comes back boxed: generated models can be many kilobytes (every field of the
+/// spec), and a box passes through the decode and response plumbing as one pointer instead of
+/// being copied at each step; the caller gets it unboxed once, at the end.
 pub trait DecodeAs<T>: Send + 'static {
     /// Decodes the body.
-    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error>;
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<Box<T>, Error>;
 }
 
 /// Decode the body as JSON into the model.
@@ -89,20 +97,22 @@ pub enum Empty {}
 pub enum Text {}
 
 impl<T: serde::de::DeserializeOwned> DecodeAs<T> for Json {
-    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error> {
-        decode_body(status, headers, body)
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<Box<T>, Error> {
+        decode_body::<Box<T>>(status, headers, body)
     }
 }
 
 impl DecodeAs<()> for Empty {
-    fn decode(_: http::StatusCode, _: &http::HeaderMap, _: &Bytes) -> Result<(), Error> {
-        Ok(())
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, _: &Bytes) -> Result<Box<()>, Error> {
+        Ok(Box::new(()))
     }
 }
 
 impl DecodeAs<String> for Text {
-    fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<String, Error> {
-        Ok(serde_json::from_slice::<String>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()))
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<Box<String>, Error> {
+        Ok(Box::new(
+            serde_json::from_slice::<String>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()),
+        ))
     }
 }
 
@@ -169,13 +179,15 @@ impl<T, M> std::fmt::Debug for Call<T, M> {
 fn decode_response<T, M: DecodeAs<T>>(
     operation: &'static str,
     response: http::Response<Bytes>,
-) -> Result<Response<T>, Error> {
+) -> Result<(http::response::Parts, Box<T>), Error> {
     let (head, body) = response.into_parts();
-    let value = M::decode(head.status, &head.headers, &body).map_err(|e| {
-        let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
-        e.with_operation(operation).with_attempts(attempts)
-    })?;
-    Ok(Response { status: head.status, headers: head.headers, value })
+    match M::decode(head.status, &head.headers, &body) {
+        Ok(value) => Ok((head, value)),
+        Err(e) => {
+            let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
+            Err(e.with_operation(operation).with_attempts(attempts))
+        }
+    }
 }
 
 impl<T, M: DecodeAs<T>> Future for Call<T, M> {
@@ -183,8 +195,14 @@ impl<T, M: DecodeAs<T>> Future for Call<T, M> {
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         // `Call` holds only boxed futures and errors, so it is `Unpin`.
         let this = self.get_mut();
-        this.poll_response(cx)
-            .map(|r| r.and_then(|(op, response)| decode_response::<T, M>(op, response)).map(|r| r.value))
+        let (op, response) = match std::task::ready!(this.poll_response(cx)) {
+            Ok(r) => r,
+            Err(e) => return std::task::Poll::Ready(Err(e)),
+        };
+        std::task::Poll::Ready(match decode_response::<T, M>(op, response) {
+            Ok((_, value)) => Ok(*value),
+            Err(e) => Err(e),
+        })
     }
 }
 
@@ -192,7 +210,15 @@ impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
     type Output = Result<Response<T>, Error>;
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let this = self.get_mut();
-        this.0.poll_response(cx).map(|r| r.and_then(|(op, response)| decode_response::<T, M>(op, response)))
+        let (op, response) = match std::task::ready!(this.0.poll_response(cx)) {
+            Ok(r) => r,
+            Err(e) => return std::task::Poll::Ready(Err(e)),
+        };
+        std::task::Poll::Ready(decode_response::<T, M>(op, response).map(|(head, value)| Response {
+            status: head.status,
+            headers: head.headers,
+            value: *value,
+        }))
     }
 }
 

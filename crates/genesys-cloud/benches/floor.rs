@@ -2,7 +2,8 @@
 //! the same work on loopback, in the same run, reported as ratios.
 //!
 //! `cargo bench -p genesys-cloud --bench floor` prints a Markdown table (BENCHMARKS.md holds
-//! the figures). `-- --quick` runs fewer rounds.
+//! the figures). `-- --quick` runs fewer rounds; `-- --profile sdk|floor N` makes only N
+//! sequential `users/me` calls of one side, for a profiler.
 //!
 //! The floor's structs have the same shape as the generated models (every field, the same
 //! field types, nested types inline) but plain `#[derive(Deserialize)]`, closed enums and no
@@ -461,77 +462,6 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    if args.iter().any(|a| a == "--probe") {
-        let user = user_json();
-        let only = args.iter().any(|a| a == "--only");
-        for _ in 0..if only { 0 } else { 3 } {
-            let t = Instant::now();
-            for _ in 0..20000 {
-                let u: shape::UserMe = serde_json::from_str(&user).unwrap();
-                std::hint::black_box(u);
-            }
-            let f = t.elapsed().as_secs_f64() * 1e6 / 20000.0;
-            let t = Instant::now();
-            for _ in 0..20000 {
-                let u: genesys_cloud::models::UserMe = serde_json::from_str(&user).unwrap();
-                std::hint::black_box(u);
-            }
-            let g = t.elapsed().as_secs_f64() * 1e6 / 20000.0;
-            println!(
-                "user decode: floor {f:.2} us, sdk {g:.2} us; sizes {} vs {}",
-                std::mem::size_of::<shape::UserMe>(),
-                std::mem::size_of::<genesys_cloud::models::UserMe>()
-            );
-        }
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let mut routes = HashMap::new();
-        routes.insert("/api/v2/users/me".to_owned(), Bytes::from(user));
-        rt.block_on(async {
-            let addr = server(Arc::new(routes)).await;
-            let base = format!("http://{addr}");
-            let bare: BareClient = Bare::builder(TokioExecutor::new()).build_http();
-            let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
-            let uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
-            let exec = client.executor();
-            let meta = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
-            if let Some(i) = args.iter().position(|a| a == "--only") {
-                let n: usize = args[i + 2].parse().unwrap();
-                for _ in 0..n {
-                    match args[i + 1].as_str() {
-                        "op" => { let u = client.users().get_users_me().send().await.unwrap(); std::hint::black_box(u); }
-                        _ => { let b = bare_get(&bare, uri.clone()).await; let u: shape::UserMe = serde_json::from_slice(&b).unwrap(); std::hint::black_box(u); }
-                    }
-                }
-                return;
-            }
-            for _ in 0..3 {
-                let n = 3000;
-                let t = Instant::now();
-                for _ in 0..n { let _ = bare_get(&bare, uri.clone()).await; }
-                let a = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let _ = genesys_cloud::core::execute(&*exec, genesys_cloud::core::RequestParts::new(meta, "/api/v2/users/me".into())).await.unwrap(); }
-                let b = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let _ = client.users().get_users_me().send().await.unwrap(); }
-                let c = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let r = genesys_cloud::core::execute(&*exec, genesys_cloud::core::RequestParts::new(meta, "/api/v2/users/me".into())).await.unwrap(); let u: genesys_cloud::models::UserMe = serde_json::from_slice(r.body()).unwrap(); std::hint::black_box(u); }
-                let d = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let _ = genesys_cloud::core::execute(&*exec, client.users().get_users_me().build().unwrap()).await.unwrap(); }
-                let e = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let b = bare_get(&bare, uri.clone()).await; let u: shape::UserMe = serde_json::from_slice(&b).unwrap(); std::hint::black_box(u); }
-                let f = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                let t = Instant::now();
-                for _ in 0..n { let b = bare_get(&bare, uri.clone()).await; let u: genesys_cloud::models::UserMe = serde_json::from_slice(&b).unwrap(); std::hint::black_box(u); }
-                let g = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-                println!("bare {a:.1} us, execute {b:.1} us, operation {c:.1} us, execute+decode {d:.1}, op build+execute {e:.1}, bare+floor {f:.1}, bare+sdkmodel {g:.1}");
-            }
-        });
-        return;
-    }
     let rounds = if quick { 3 } else { 7 };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut rows = Vec::new();
@@ -544,151 +474,211 @@ fn main() {
     }
     let routes = Arc::new(routes);
 
-    rt.block_on(async {
-        let addr = server(routes).await;
-        let base = format!("http://{addr}");
-        let bare: BareClient = Bare::builder(TokioExecutor::new()).build_http();
-        let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
-        let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
+    // The calls run in a task on the runtime's workers, as in a service, not on the thread
+    // that blocks on the runtime.
+    let task_args = args.clone();
+    let http_rows = rt.block_on(async move {
+        tokio::spawn(async move {
+            let args = task_args;
+            let mut rows = Vec::new();
+            let addr = server(routes).await;
+            let base = format!("http://{addr}");
+            let bare: BareClient = Bare::builder(TokioExecutor::new()).build_http();
+            let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
+            let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
 
-        // Sanity: both sides decode the same user.
-        let me = client.users().get_users_me().send().await.unwrap();
-        let hand: shape::UserMe = serde_json::from_slice(&bare_get(&bare, me_uri.clone()).await).unwrap();
-        assert_eq!(me.name, hand.name);
-        assert_eq!(me.images.as_ref().map(Vec::len), hand.images.as_ref().map(Vec::len));
-        eprintln!("users/me body: {} bytes", user.len());
-
-        // 1. Sequential GET.
-        let n = if quick { 500 } else { 2000 };
-        for _ in 0..300 {
-            let _ = client.users().get_users_me().send().await.unwrap();
-            let _ = bare_get(&bare, me_uri.clone()).await;
-        }
-        let (f, s) = alternate(
-            rounds,
-            n,
-            || {
-                let (bare, uri) = (bare.clone(), me_uri.clone());
-                async move {
-                    let u: shape::UserMe = serde_json::from_slice(&bare_get(&bare, uri).await).unwrap();
-                    std::hint::black_box(u);
-                }
-            },
-            || {
-                let client = client.clone();
-                async move {
-                    let u = client.users().get_users_me().send().await.unwrap();
-                    std::hint::black_box(u);
-                }
-            },
-        )
-        .await;
-        rows.push(Row { name: "sequential GET users/me (3 KB), per call", unit: "us", floor: f, sdk: s, target: 1.10 });
-
-        // 2. 32 in flight.
-        let per_task = if quick { 50 } else { 200 };
-        let (f, s) = alternate(
-            rounds,
-            1,
-            || {
-                let (bare, uri) = (bare.clone(), me_uri.clone());
-                async move {
-                    let tasks: Vec<_> = (0..32)
-                        .map(|_| {
-                            let (bare, uri) = (bare.clone(), uri.clone());
-                            tokio::spawn(async move {
-                                for _ in 0..per_task {
-                                    let u: shape::UserMe =
-                                        serde_json::from_slice(&bare_get(&bare, uri.clone()).await).unwrap();
-                                    std::hint::black_box(u);
-                                }
-                            })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.unwrap();
+            // `-- --profile sdk|floor N`: only N sequential calls of one side, for a profiler.
+            if let Some(i) = args.iter().position(|a| a == "--profile") {
+                let n: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+                let sdk = args.get(i + 1).is_some_and(|w| w == "sdk");
+                for _ in 0..n {
+                    if sdk {
+                        std::hint::black_box(client.users().get_users_me().send().await.unwrap());
+                    } else {
+                        let body = bare_get(&bare, me_uri.clone()).await;
+                        std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&body).unwrap());
                     }
                 }
-            },
-            || {
-                let client = client.clone();
-                async move {
-                    let tasks: Vec<_> = (0..32)
-                        .map(|_| {
-                            let client = client.clone();
-                            tokio::spawn(async move {
-                                for _ in 0..per_task {
-                                    let u = client.users().get_users_me().send().await.unwrap();
-                                    std::hint::black_box(u);
-                                }
-                            })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.unwrap();
-                    }
-                }
-            },
-        )
-        .await;
-        let calls = (32 * per_task) as f64;
-        rows.push(Row {
-            name: "32 concurrent GET users/me, per call",
-            unit: "us",
-            floor: f / calls,
-            sdk: s / calls,
-            target: 1.15,
-        });
+                std::process::exit(0);
+            }
 
-        // 4. 1,000 queues over 40 pages.
-        let page_uri = |n: usize| -> hyper::Uri {
-            format!("{base}/api/v2/routing/queues?pageSize={PAGE_SIZE}&pageNumber={n}").parse().unwrap()
-        };
-        let (f, s) = alternate(
-            rounds,
-            if quick { 3 } else { 10 },
-            || {
-                let bare = bare.clone();
-                async move {
-                    let mut queues = Vec::new();
-                    let mut page = 1;
-                    loop {
-                        let p: shape::QueueEntityListing =
-                            serde_json::from_slice(&bare_get(&bare, page_uri(page)).await).unwrap();
-                        queues.extend(p.entities.unwrap_or_default());
-                        if p.page_count.is_none_or(|c| page as i64 >= c) {
-                            break;
+            // Sanity: both sides decode the same user.
+            let me = client.users().get_users_me().send().await.unwrap();
+            let hand: shape::UserMe = serde_json::from_slice(&bare_get(&bare, me_uri.clone()).await).unwrap();
+            assert_eq!(me.name, hand.name);
+            assert_eq!(me.images.as_ref().map(Vec::len), hand.images.as_ref().map(Vec::len));
+            eprintln!("users/me body: {} bytes", user.len());
+
+            // 1. Sequential GET.
+            let n = if quick { 500 } else { 2000 };
+            for _ in 0..300 {
+                let _ = client.users().get_users_me().send().await.unwrap();
+                let _ = bare_get(&bare, me_uri.clone()).await;
+            }
+            // The stack alone: bytes in, bytes out, no operation builder and no decode.
+            let executor = client.executor();
+            let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
+            let (f, s) = alternate(
+                rounds,
+                n,
+                || {
+                    let (bare, uri) = (bare.clone(), me_uri.clone());
+                    async move {
+                        std::hint::black_box(bare_get(&bare, uri).await);
+                    }
+                },
+                || {
+                    let executor = executor.clone();
+                    async move {
+                        let parts = genesys_cloud::core::RequestParts::new(raw_get, "/api/v2/users/me".into());
+                        std::hint::black_box(genesys_cloud::core::execute(&*executor, parts).await.unwrap());
+                    }
+                },
+            )
+            .await;
+            rows.push(Row {
+                name: "the stack alone: GET users/me as bytes, per call",
+                unit: "us",
+                floor: f,
+                sdk: s,
+                target: 1.10,
+            });
+            let (f, s) = alternate(
+                rounds,
+                n,
+                || {
+                    let (bare, uri) = (bare.clone(), me_uri.clone());
+                    async move {
+                        let u: shape::UserMe = serde_json::from_slice(&bare_get(&bare, uri).await).unwrap();
+                        std::hint::black_box(u);
+                    }
+                },
+                || {
+                    let client = client.clone();
+                    async move {
+                        let u = client.users().get_users_me().send().await.unwrap();
+                        std::hint::black_box(u);
+                    }
+                },
+            )
+            .await;
+            rows.push(Row {
+                name: "sequential GET users/me (3 KB), per call",
+                unit: "us",
+                floor: f,
+                sdk: s,
+                target: 1.10,
+            });
+
+            // 2. 32 in flight.
+            let per_task = if quick { 50 } else { 200 };
+            let (f, s) = alternate(
+                rounds,
+                1,
+                || {
+                    let (bare, uri) = (bare.clone(), me_uri.clone());
+                    async move {
+                        let tasks: Vec<_> = (0..32)
+                            .map(|_| {
+                                let (bare, uri) = (bare.clone(), uri.clone());
+                                tokio::spawn(async move {
+                                    for _ in 0..per_task {
+                                        let u: shape::UserMe =
+                                            serde_json::from_slice(&bare_get(&bare, uri.clone()).await).unwrap();
+                                        std::hint::black_box(u);
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.unwrap();
                         }
-                        page += 1;
                     }
-                    assert_eq!(queues.len(), QUEUES);
-                }
-            },
-            || {
-                let client = client.clone();
-                async move {
-                    let queues: Vec<_> = client
-                        .routing()
-                        .get_routing_queues()
-                        .page_size(PAGE_SIZE as i64)
-                        .into_paginator()
-                        .items()
-                        .try_collect()
-                        .await
-                        .unwrap();
-                    assert_eq!(queues.len(), QUEUES);
-                }
-            },
-        )
-        .await;
-        rows.push(Row {
-            name: "1,000 queues over 40 pages, per listing",
-            unit: "ms",
-            floor: f / 1000.0,
-            sdk: s / 1000.0,
-            target: 1.15,
-        });
+                },
+                || {
+                    let client = client.clone();
+                    async move {
+                        let tasks: Vec<_> = (0..32)
+                            .map(|_| {
+                                let client = client.clone();
+                                tokio::spawn(async move {
+                                    for _ in 0..per_task {
+                                        let u = client.users().get_users_me().send().await.unwrap();
+                                        std::hint::black_box(u);
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.unwrap();
+                        }
+                    }
+                },
+            )
+            .await;
+            let calls = (32 * per_task) as f64;
+            rows.push(Row {
+                name: "32 concurrent GET users/me, per call",
+                unit: "us",
+                floor: f / calls,
+                sdk: s / calls,
+                target: 1.15,
+            });
+
+            // 4. 1,000 queues over 40 pages.
+            let page_uri = |n: usize| -> hyper::Uri {
+                format!("{base}/api/v2/routing/queues?pageSize={PAGE_SIZE}&pageNumber={n}").parse().unwrap()
+            };
+            let (f, s) = alternate(
+                rounds,
+                if quick { 3 } else { 10 },
+                || {
+                    let bare = bare.clone();
+                    async move {
+                        let mut queues = Vec::new();
+                        let mut page = 1;
+                        loop {
+                            let p: shape::QueueEntityListing =
+                                serde_json::from_slice(&bare_get(&bare, page_uri(page)).await).unwrap();
+                            queues.extend(p.entities.unwrap_or_default());
+                            if p.page_count.is_none_or(|c| page as i64 >= c) {
+                                break;
+                            }
+                            page += 1;
+                        }
+                        assert_eq!(queues.len(), QUEUES);
+                    }
+                },
+                || {
+                    let client = client.clone();
+                    async move {
+                        let queues: Vec<_> = client
+                            .routing()
+                            .get_routing_queues()
+                            .page_size(PAGE_SIZE as i64)
+                            .into_paginator()
+                            .items()
+                            .try_collect()
+                            .await
+                            .unwrap();
+                        assert_eq!(queues.len(), QUEUES);
+                    }
+                },
+            )
+            .await;
+            rows.push(Row {
+                name: "1,000 queues over 40 pages, per listing",
+                unit: "ms",
+                floor: f / 1000.0,
+                sdk: s / 1000.0,
+                target: 1.15,
+            });
+            rows
+        })
+        .await
+        .unwrap()
     });
+    rows.extend(http_rows);
 
     // 3. The 30 MB decode.
     let details = details_json();
