@@ -310,6 +310,10 @@ fn details_json() -> String {
 // ---------------------------------------------------------------------------------------------
 // A fixed loopback server: prebuilt bodies by path and query.
 
+/// The header names of the last request the server saw, to check that both sides send the
+/// same request.
+static LAST_HEADERS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 async fn server(routes: Arc<HashMap<String, Bytes>>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -318,6 +322,9 @@ async fn server(routes: Arc<HashMap<String, Bytes>>) -> std::net::SocketAddr {
             let routes = routes.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let mut names: Vec<String> = req.headers().keys().map(|k| k.as_str().to_owned()).collect();
+                    names.sort();
+                    *LAST_HEADERS.lock().unwrap() = names;
                     // Listings are keyed by page number, whatever the order of the query.
                     let key = match req.uri().path() {
                         "/api/v2/routing/queues" => {
@@ -398,11 +405,15 @@ where
 
 type BareClient = Bare<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
+/// The floor sends what the SDK puts on the wire for a GET (checked in `main`).
 async fn bare_get(bare: &BareClient, uri: hyper::Uri) -> Bytes {
     let req = Request::builder()
         .uri(uri)
-        .header("authorization", "Bearer bench-token")
         .header("accept", "application/json")
+        .header("authorization", "Bearer bench-token")
+        .header("purecloud-sdk", "rust-0.1.0")
+        .header("user-agent", "genesys-cloud-rs/0.1.0")
+        .header("accept-encoding", "gzip")
         .body(Full::new(Bytes::new()))
         .unwrap();
     let resp = bare.request(req).await.unwrap();
