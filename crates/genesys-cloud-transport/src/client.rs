@@ -5,7 +5,8 @@ use crate::proxy::{ProxyConfig, ProxyConnector};
 use crate::region::Base;
 use crate::tls::TlsConfig;
 use genesys_cloud_core::bytes::Bytes;
-use genesys_cloud_core::http::{Request, Response};
+use genesys_cloud_core::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH};
+use genesys_cloud_core::http::{HeaderValue, Request, Response};
 use genesys_cloud_core::{Error, ErrorKind};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -18,10 +19,33 @@ type Https = hyper_rustls::HttpsConnector<ProxyConnector>;
 
 /// A pooled HTTP/1.1 client (keep-alive) that speaks TLS through rustls with the platform's
 /// root certificates (webpki roots as a fallback), and asks for and decodes gzip responses
-/// with tower-http.
+/// (flate2).
 #[derive(Clone)]
 pub struct HyperClient {
-    client: tower_http::decompression::Decompression<Client<Https, Full<Bytes>>>,
+    // Shared, and called through `&self`: a call neither clones the client nor moves it into
+    // its future.
+    client: std::sync::Arc<Client<Https, Full<Bytes>>>,
+}
+
+/// The largest body a gzip response may inflate to: far above any Genesys Cloud response,
+/// low enough that a decompression bomb is an error rather than an exhausted machine.
+pub const MAX_INFLATED_BODY: u64 = 1 << 30;
+
+/// Inflates a gzip body, within [`MAX_INFLATED_BODY`].
+fn gunzip(packed: &[u8]) -> Result<Bytes, Error> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(packed.len().saturating_mul(4));
+    flate2::read::MultiGzDecoder::new(packed)
+        .take(MAX_INFLATED_BODY + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::new(ErrorKind::Transport, format!("the gzip response body could not be inflated: {e}")))?;
+    if out.len() as u64 > MAX_INFLATED_BODY {
+        return Err(Error::new(
+            ErrorKind::Transport,
+            format!("the gzip response body inflates past {MAX_INFLATED_BODY} bytes"),
+        ));
+    }
+    Ok(Bytes::from(out))
 }
 
 impl std::fmt::Debug for HyperClient {
@@ -43,7 +67,7 @@ impl HyperClient {
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, proxy)?);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(tls);
-        Ok(Self { client: tower_http::decompression::Decompression::new(client) })
+        Ok(Self { client: std::sync::Arc::new(client) })
     }
 
     /// The service that sends origin-form requests to `base` and reads whole responses.
@@ -54,22 +78,32 @@ impl HyperClient {
             let client = client.clone();
             let base = base.clone();
             async move {
-                use tower::ServiceExt as _;
                 let (mut head, body) = req.into_parts();
                 if head.uri.scheme().is_none() {
                     head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
                 }
-                let response = client.oneshot(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
+                head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
+                let response = client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
                     let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
                     let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
                     Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
                 })?;
-                let (parts, body) = response.into_parts();
-                let bytes = body
+                let (mut parts, body) = response.into_parts();
+                let mut bytes = body
                     .collect()
                     .await
                     .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
                     .to_bytes();
+                let gzip = parts
+                    .headers
+                    .get(CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+                if gzip {
+                    bytes = gunzip(&bytes)?;
+                    parts.headers.remove(CONTENT_ENCODING);
+                    parts.headers.remove(CONTENT_LENGTH);
+                }
                 Ok::<_, Error>(Response::from_parts(parts, bytes))
             }
         }))
@@ -85,4 +119,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn gunzip_inflates_and_refuses_garbage() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(br#"{"a":1}"#).unwrap();
+        assert_eq!(gunzip(&gz.finish().unwrap()).unwrap().as_ref(), br#"{"a":1}"#);
+        let e = gunzip(b"\x1f\x8b not really gzip").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert!(e.to_string().contains("gzip"), "{e}");
+    }
 }

@@ -185,8 +185,8 @@ boxed_service!(AuthService);
 
 // ---------------------------------------------------------------------------------------------
 
-/// Limits each attempt with tower's [`Timeout`](tower::timeout::Timeout); an expired attempt
-/// is an [`ErrorKind::Timeout`] error (retried for idempotent operations), never a response.
+/// Limits each attempt; an expired attempt is an [`ErrorKind::Timeout`] error (retried for
+/// idempotent operations), never a response.
 #[derive(Clone, Debug)]
 pub struct AttemptTimeoutLayer {
     timeout: Duration,
@@ -199,27 +199,29 @@ impl AttemptTimeoutLayer {
     }
 }
 
-fn from_box_error(e: tower::BoxError, what: &str, limit: Duration) -> Error {
-    match e.downcast::<Error>() {
-        Ok(e) => *e,
-        Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
-            Error::new(ErrorKind::Timeout, format!("{what} took longer than {limit:?}"))
-        }
-        Err(e) => Error::new(ErrorKind::Transport, e.to_string()),
-    }
-}
-
 impl Layer<HttpService> for AttemptTimeoutLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        let limit = self.timeout;
-        let svc = tower::ServiceBuilder::new()
-            .map_err(move |e: tower::BoxError| from_box_error(e, "the attempt", limit))
-            .layer(tower::timeout::TimeoutLayer::new(limit))
-            .service(inner);
-        BoxCloneSyncService::new(svc)
+        BoxCloneSyncService::new(AttemptTimeout { inner: Next::new(inner), limit: self.timeout })
     }
 }
+
+#[derive(Clone)]
+struct AttemptTimeout {
+    inner: Next,
+    limit: Duration,
+}
+
+impl AttemptTimeout {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        match tokio::time::timeout(self.limit, self.inner.call(req)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the attempt took longer than {:?}", self.limit))),
+        }
+    }
+}
+
+boxed_service!(AttemptTimeout);
 
 // ---------------------------------------------------------------------------------------------
 
