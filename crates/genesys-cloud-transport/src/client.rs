@@ -72,41 +72,45 @@ impl HyperClient {
 
     /// The service that sends origin-form requests to `base` and reads whole responses.
     pub fn service(&self, base: Base) -> HttpService {
-        let client = self.client.clone();
+        let this = self.clone();
         let base = std::sync::Arc::new(base);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
-            let client = client.clone();
+            let this = this.clone();
             let base = base.clone();
-            async move {
-                let (mut head, body) = req.into_parts();
-                if head.uri.scheme().is_none() {
-                    head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
-                }
-                head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
-                let response = client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
-                    let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
-                    let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
-                    Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
-                })?;
-                let (mut parts, body) = response.into_parts();
-                let mut bytes = body
-                    .collect()
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
-                    .to_bytes();
-                let gzip = parts
-                    .headers
-                    .get(CONTENT_ENCODING)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-                if gzip {
-                    bytes = gunzip(&bytes)?;
-                    parts.headers.remove(CONTENT_ENCODING);
-                    parts.headers.remove(CONTENT_LENGTH);
-                }
-                Ok::<_, Error>(Response::from_parts(parts, bytes))
-            }
+            async move { this.send(&base, req).await }
         }))
+    }
+
+    /// Sends one request (an origin-form URI is joined to `base`) and reads the whole
+    /// response, inflating gzip.
+    pub(crate) async fn send(&self, base: &Base, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        let (mut head, body) = req.into_parts();
+        if head.uri.scheme().is_none() {
+            head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
+        }
+        head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
+        let response = self.client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
+            let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
+            let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
+            Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
+        })?;
+        let (mut parts, body) = response.into_parts();
+        let mut bytes = body
+            .collect()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
+            .to_bytes();
+        let gzip = parts
+            .headers
+            .get(CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        if gzip {
+            bytes = gunzip(&bytes)?;
+            parts.headers.remove(CONTENT_ENCODING);
+            parts.headers.remove(CONTENT_LENGTH);
+        }
+        Ok(Response::from_parts(parts, bytes))
     }
 }
 

@@ -33,6 +33,13 @@ impl Next {
     pub(crate) fn call(&self, req: Request<Bytes>) -> tower::util::Oneshot<HttpService, Request<Bytes>> {
         HttpService::clone(&self.0).oneshot(req)
     }
+
+    /// A placeholder for a stage whose next step is passed per call (the fused pipeline).
+    pub(crate) fn unused() -> Self {
+        Self::new(BoxCloneSyncService::new(tower::service_fn(|_req: Request<Bytes>| async {
+            Err::<Response<Bytes>, Error>(Error::new(ErrorKind::Transport, "no next service"))
+        })))
+    }
 }
 
 /// A copy of a request: bodies are bytes, so every attempt can be replayed.
@@ -89,15 +96,21 @@ impl Default for HeadersLayer {
     }
 }
 
+impl HeadersLayer {
+    pub(crate) fn apply(&self, req: &mut Request<Bytes>) {
+        let headers = req.headers_mut();
+        headers.entry(header::USER_AGENT).or_insert_with(|| self.user_agent.clone());
+        headers.entry("purecloud-sdk").or_insert_with(|| self.sdk.clone());
+    }
+}
+
 impl Layer<HttpService> for HeadersLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
         let this = self.clone();
         let inner = Next::new(inner);
         let svc = tower::service_fn(move |mut req: Request<Bytes>| {
-            let headers = req.headers_mut();
-            headers.entry(header::USER_AGENT).or_insert_with(|| this.user_agent.clone());
-            headers.entry("purecloud-sdk").or_insert_with(|| this.sdk.clone());
+            this.apply(&mut req);
             inner.call(req)
         });
         BoxCloneSyncService::new(svc)
@@ -122,16 +135,13 @@ impl AuthLayer {
 impl Layer<HttpService> for AuthLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AuthService {
-            inner: Next::new(inner),
-            provider: self.provider.clone(),
-            last: Arc::default(),
-        })
+        BoxCloneSyncService::new(AuthService::new(self.provider.clone(), Some(Next::new(inner))))
     }
 }
 
 #[derive(Clone)]
-struct AuthService {
+pub(crate) struct AuthService {
+    /// The next service (absent inside the fused pipeline, which passes its own).
     inner: Next,
     provider: Arc<dyn TokenProvider>,
     /// The header of the last token, so each call does not format and validate it again.
@@ -139,6 +149,10 @@ struct AuthService {
 }
 
 impl AuthService {
+    pub(crate) fn new(provider: Arc<dyn TokenProvider>, inner: Option<Next>) -> Self {
+        Self { inner: inner.unwrap_or_else(Next::unused), provider, last: Arc::default() }
+    }
+
     fn bearer(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
         let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let value = match &*last {
@@ -158,14 +172,24 @@ impl AuthService {
 }
 
 impl AuthService {
-    async fn run(self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        self.authorize(req, |r| self.inner.call(r)).await
+    }
+
+    /// Sends `req` with the bearer token through `send`; after a 401, drops that token, takes
+    /// a fresh one and replays once.
+    pub(crate) async fn authorize<F, Fut>(&self, mut req: Request<Bytes>, send: F) -> Result<Response<Bytes>, Error>
+    where
+        F: Fn(Request<Bytes>) -> Fut,
+        Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
+    {
         if !meta(&req).is_none_or(|m| m.needs_auth) {
-            return self.inner.call(req).await;
+            return send(req).await;
         }
         let token = self.provider.token().await?;
         self.bearer(&mut req, &token)?;
         let replay = clone_request(&req);
-        let response = self.inner.call(req).await?;
+        let response = send(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -177,7 +201,7 @@ impl AuthService {
         }
         let mut replay = replay;
         self.bearer(&mut replay, &fresh)?;
-        self.inner.call(replay).await
+        send(replay).await
     }
 }
 
@@ -311,37 +335,52 @@ fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
 
 impl Retry {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        retry_loop(&self.config, req, |r| self.inner.call(r)).await
+    }
+}
+
+/// The retry policy of [`RetryLayer`] around any way of sending one attempt.
+pub(crate) async fn retry_loop<F, Fut>(
+    config: &RetryConfig,
+    req: Request<Bytes>,
+    mut send: F,
+) -> Result<Response<Bytes>, Error>
+where
+    F: FnMut(Request<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
+{
+    {
         let idempotent = meta(&req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
         let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
-        let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(self.config.max_attempts).max(1);
-        let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(self.config.max_elapsed);
+        let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
+        let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
         let started = tokio::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let mut this_attempt = clone_request(&req);
             this_attempt.extensions_mut().insert(Attempts(attempt));
-            let result = self.inner.call(this_attempt).await;
+            let result = send(this_attempt).await;
             let decision = match &result {
                 Ok(resp) => match resp.status().as_u16() {
                     429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
                         // A wait past the cap is not worth holding the call for: the caller
                         // gets the error at once, with `retry_after()` set.
-                        Some(wait) if wait > self.config.max_retry_after => Decision::Done,
+                        Some(wait) if wait > config.max_retry_after => Decision::Done,
                         Some(wait) => Decision::RetryAfter(wait),
-                        None => Decision::RetryAfter(full_jitter(&self.config, attempt)),
+                        None => Decision::RetryAfter(full_jitter(config, attempt)),
                     },
                     502..=504 if idempotent => Decision::RetryAfter(
                         parse_retry_after(resp.headers(), SystemTime::now())
-                            .filter(|w| *w <= self.config.max_retry_after)
-                            .unwrap_or_else(|| full_jitter(&self.config, attempt)),
+                            .filter(|w| *w <= config.max_retry_after)
+                            .unwrap_or_else(|| full_jitter(config, attempt)),
                     ),
                     _ => Decision::Done,
                 },
                 Err(e) => match e.kind() {
-                    ErrorKind::Connect => Decision::RetryAfter(full_jitter(&self.config, attempt)),
+                    ErrorKind::Connect => Decision::RetryAfter(full_jitter(config, attempt)),
                     ErrorKind::Transport | ErrorKind::Timeout if idempotent => {
-                        Decision::RetryAfter(full_jitter(&self.config, attempt))
+                        Decision::RetryAfter(full_jitter(config, attempt))
                     }
                     _ => Decision::Done,
                 },
@@ -388,18 +427,21 @@ impl BaseUrlLayer {
     }
 }
 
+/// Makes an origin-form request URI absolute on `base`.
+pub(crate) fn absolute(base: &crate::region::Base, req: &mut Request<Bytes>) -> Result<(), Error> {
+    if req.uri().scheme().is_none() {
+        *req.uri_mut() = base.join(req.uri().path_and_query().map_or("/", |p| p.as_str()))?;
+    }
+    Ok(())
+}
+
 impl Layer<HttpService> for BaseUrlLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
         let base = self.base.clone();
         let inner = Next::new(inner);
         BoxCloneSyncService::new(tower::service_fn(move |mut req: Request<Bytes>| {
-            let joined = if req.uri().scheme().is_none() {
-                base.join(req.uri().path_and_query().map_or("/", |p| p.as_str())).map(|uri| *req.uri_mut() = uri)
-            } else {
-                Ok(())
-            };
-            let call = joined.map(|()| inner.call(req));
+            let call = absolute(&base, &mut req).map(|()| inner.call(req));
             async move { call?.await }
         }))
     }

@@ -23,6 +23,7 @@ mod client;
 mod config;
 mod layers;
 mod logging;
+mod pipeline;
 mod proxy;
 mod region;
 mod tls;
@@ -237,13 +238,17 @@ impl TransportBuilder {
                     Auth::Grant(grant, options) => {
                         // Token requests: SDK headers, attempt timeout, retries on connection
                         // failures and 429 only (a grant is not idempotent), no auth.
-                        let login = tower::ServiceBuilder::new()
-                            .layer(RetryLayer::new(self.retry.clone()))
-                            .layer(AttemptTimeoutLayer::new(self.timeouts.attempt))
-                            .layer(HeadersLayer::default())
-                            .layer(BaseUrlLayer::new(self.endpoint.login.clone()))
-                            .layer(LoggingLayer::new(self.logging.clone()))
-                            .service(hyper.service(self.endpoint.login.clone()));
+                        let login = pipeline::Pipeline {
+                            call: None,
+                            retry: self.retry.clone(),
+                            attempt: self.timeouts.attempt,
+                            auth: None,
+                            headers: HeadersLayer::default(),
+                            base: self.endpoint.login.clone(),
+                            logging: self.logging.clone(),
+                            client: hyper.clone(),
+                        }
+                        .into_service();
                         let login: SharedExecutor = Arc::new(Transport {
                             service: login,
                             api_host: self.endpoint.login.host().to_owned(),
@@ -254,18 +259,17 @@ impl TransportBuilder {
                         Some(cache)
                     }
                 };
-                let inner = hyper.service(self.endpoint.api.clone());
-                let inner = LoggingLayer::new(self.logging.clone()).layer(inner);
-                let inner = BaseUrlLayer::new(self.endpoint.api.clone()).layer(inner);
-                let inner = HeadersLayer::default().layer(inner);
-                let inner = match provider {
-                    Some(p) => AuthLayer::new(p).layer(inner),
-                    None => inner,
-                };
-                let inner = AttemptTimeoutLayer::new(self.timeouts.attempt).layer(inner);
-                let inner = RetryLayer::new(self.retry.clone()).layer(inner);
-                let inner = CallTimeoutLayer::new(self.timeouts.call).layer(inner);
-                SpanLayer.layer(inner)
+                pipeline::Pipeline {
+                    call: Some(self.timeouts.call),
+                    retry: self.retry.clone(),
+                    attempt: self.timeouts.attempt,
+                    auth: provider.map(|p| layers::AuthService::new(p, None)),
+                    headers: HeadersLayer::default(),
+                    base: self.endpoint.api.clone(),
+                    logging: self.logging.clone(),
+                    client: hyper,
+                }
+                .into_service()
             }
         };
         for wrap in self.user_layers.iter().rev() {

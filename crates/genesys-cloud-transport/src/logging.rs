@@ -137,46 +137,52 @@ impl Service<Request<Bytes>> for Logging {
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move {
-            let settings = this.handle.settings();
-            let meta = req.extensions().get::<&'static OperationMeta>().copied();
-            let op = meta.map_or("raw", |m| m.operation_id);
-            let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
-            // Token requests carry secrets in both bodies: never logged.
-            let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
-            let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
-            let started = Instant::now();
-            let result = this.inner.call(req).await;
-            let elapsed = started.elapsed();
-            let status = result.as_ref().ok().map(|r| r.status().as_u16());
-            let correlation = result
-                .as_ref()
-                .ok()
-                .and_then(|r| r.headers().get(CORRELATION_ID_HEADER))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            tracing::debug!(
-                target: "genesys_cloud::http",
-                operation = op,
-                path_template = meta.map_or("", |m| m.path_template),
-                status = status.unwrap_or(0),
-                attempt,
-                correlation_id = correlation.as_deref().unwrap_or(""),
-                elapsed_ms = elapsed.as_millis() as u64,
-                error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
-                "http attempt"
-            );
-            if let Some(req) = copy {
-                let failed = !matches!(&result, Ok(r) if r.status().is_success());
-                if settings.level != LogLevel::Error || failed {
-                    let line =
-                        entry(&settings, &req, &result, (op, attempt), correlation.as_deref(), elapsed, secret_bodies);
-                    this.handle.write(&settings, &line);
-                }
-            }
-            result
-        })
+        Box::pin(async move { logged(&this.handle, req, |r| this.inner.call(r)).await })
     }
+}
+
+/// Sends `req` through `send` and logs the attempt as `handle` says.
+pub(crate) async fn logged<F, Fut>(handle: &LogHandle, req: Request<Bytes>, send: F) -> Result<Response<Bytes>, Error>
+where
+    F: FnOnce(Request<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
+{
+    let settings = handle.settings();
+    let meta = req.extensions().get::<&'static OperationMeta>().copied();
+    let op = meta.map_or("raw", |m| m.operation_id);
+    let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
+    // Token requests carry secrets in both bodies: never logged.
+    let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
+    let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
+    let started = Instant::now();
+    let result = send(req).await;
+    let elapsed = started.elapsed();
+    let status = result.as_ref().ok().map(|r| r.status().as_u16());
+    let correlation = result
+        .as_ref()
+        .ok()
+        .and_then(|r| r.headers().get(CORRELATION_ID_HEADER))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    tracing::debug!(
+        target: "genesys_cloud::http",
+        operation = op,
+        path_template = meta.map_or("", |m| m.path_template),
+        status = status.unwrap_or(0),
+        attempt,
+        correlation_id = correlation.as_deref().unwrap_or(""),
+        elapsed_ms = elapsed.as_millis() as u64,
+        error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+        "http attempt"
+    );
+    if let Some(req) = copy {
+        let failed = !matches!(&result, Ok(r) if r.status().is_success());
+        if settings.level != LogLevel::Error || failed {
+            let line = entry(&settings, &req, &result, (op, attempt), correlation.as_deref(), elapsed, secret_bodies);
+            handle.write(&settings, &line);
+        }
+    }
+    result
 }
 
 fn entry(
@@ -257,6 +263,17 @@ fn entry(
     }
 }
 
+/// The span of one logical call.
+pub(crate) fn call_span(req: &Request<Bytes>) -> tracing::Span {
+    let meta = req.extensions().get::<&'static OperationMeta>().copied();
+    tracing::debug_span!(
+        "genesys_cloud.call",
+        operation = meta.map_or("raw", |m| m.operation_id),
+        method = %req.method(),
+        path_template = meta.map_or("", |m| m.path_template),
+    )
+}
+
 /// Opens a `tracing` span per logical call (operation id, method, path template), so every
 /// event of the call (attempts, retries, the token refresh) nests under it. No subscriber is
 /// installed: events go wherever the application's subscriber sends them.
@@ -269,13 +286,7 @@ impl Layer<HttpService> for SpanLayer {
         let inner = Next::new(inner);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
             use tracing::Instrument as _;
-            let meta = req.extensions().get::<&'static OperationMeta>().copied();
-            let span = tracing::debug_span!(
-                "genesys_cloud.call",
-                operation = meta.map_or("raw", |m| m.operation_id),
-                method = %req.method(),
-                path_template = meta.map_or("", |m| m.path_template),
-            );
+            let span = call_span(&req);
             inner.call(req).instrument(span)
         }))
     }
