@@ -86,7 +86,7 @@ impl HyperClient {
     pub(crate) async fn send(&self, base: &Base, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         let (mut head, body) = req.into_parts();
         if head.uri.scheme().is_none() {
-            head.uri = base.join(head.uri.path_and_query().map_or("/", |p| p.as_str()))?;
+            head.uri = base.join_uri(&head.uri)?;
         }
         head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
         let response = self.client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {

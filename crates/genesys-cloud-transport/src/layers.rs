@@ -430,7 +430,7 @@ impl BaseUrlLayer {
 /// Makes an origin-form request URI absolute on `base`.
 pub(crate) fn absolute(base: &crate::region::Base, req: &mut Request<Bytes>) -> Result<(), Error> {
     if req.uri().scheme().is_none() {
-        *req.uri_mut() = base.join(req.uri().path_and_query().map_or("/", |p| p.as_str()))?;
+        *req.uri_mut() = base.join_uri(req.uri())?;
     }
     Ok(())
 }

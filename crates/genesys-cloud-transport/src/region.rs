@@ -123,6 +123,21 @@ impl Base {
         self.authority.host()
     }
 
+    /// The absolute URI of an origin-form request URI: with no prefix, its parsed path and
+    /// query are reused as they are.
+    pub fn join_uri(&self, origin: &Uri) -> Result<Uri, Error> {
+        match origin.path_and_query() {
+            Some(pq) if self.prefix.is_empty() => {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(self.scheme.clone());
+                parts.authority = Some(self.authority.clone());
+                parts.path_and_query = Some(pq.clone());
+                Uri::from_parts(parts).map_err(|e| Error::build(format!("invalid request URI: {e}")))
+            }
+            pq => self.join(pq.map_or("/", |p| p.as_str())),
+        }
+    }
+
     /// The absolute URI of an origin-form path and query.
     pub fn join(&self, path_and_query: &str) -> Result<Uri, Error> {
         let pq =
@@ -205,6 +220,9 @@ mod tests {
         let g = Endpoint::gateway("https", "gw.corp", Some(9443), "/login", "api/").unwrap();
         assert_eq!(g.api.join("/api/v2/x").unwrap(), "https://gw.corp:9443/api/api/v2/x");
         assert_eq!(g.login.join("/oauth/token").unwrap(), "https://gw.corp:9443/login/oauth/token");
+        let origin: Uri = "/api/v2/users?pageSize=5".parse().unwrap();
+        assert_eq!(e.api.join_uri(&origin).unwrap(), "https://api.example.test:8443/api/v2/users?pageSize=5");
+        assert_eq!(g.api.join_uri(&origin).unwrap(), "https://gw.corp:9443/api/api/v2/users?pageSize=5");
         let local = Endpoint::custom("http://127.0.0.1:3000").unwrap();
         assert_eq!(local.login, local.api);
         assert!(Endpoint::custom("ftp://x").is_err());
