@@ -335,7 +335,7 @@ fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
 
 impl Retry {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        retry_loop(&self.config, req, |r| self.inner.call(r)).await
+        retry_loop(&self.config, req, None, |r| self.inner.call(r)).await
     }
 }
 
@@ -343,6 +343,7 @@ impl Retry {
 pub(crate) async fn retry_loop<F, Fut>(
     config: &RetryConfig,
     req: Request<Bytes>,
+    deadline: Option<crate::pipeline::Deadline>,
     mut send: F,
 ) -> Result<Response<Bytes>, Error>
 where
@@ -389,7 +390,13 @@ where
                 Decision::Done => return with_attempts(result, attempt),
                 Decision::RetryAfter(wait) => wait,
             };
-            if attempt >= max_attempts || started.elapsed() + wait > max_elapsed {
+            if matches!(&result, Err(e) if is_call_deadline(e)) {
+                // The whole call's time is up: no attempt may follow.
+                return with_attempts(result, attempt);
+            }
+            // A wait that would end past the call's deadline is not worth starting.
+            let past_deadline = deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d.at);
+            if attempt >= max_attempts || started.elapsed() + wait > max_elapsed || past_deadline {
                 return match result {
                     Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
                     other => with_attempts(other, attempt),
@@ -399,6 +406,10 @@ where
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+fn is_call_deadline(e: &Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.is::<crate::pipeline::CallDeadline>())
 }
 
 fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Result<Response<Bytes>, Error> {

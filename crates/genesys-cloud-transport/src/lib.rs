@@ -51,6 +51,8 @@ use tower::{Layer, Service, ServiceExt};
 #[derive(Clone)]
 pub struct Transport {
     service: HttpService,
+    /// The fused default stack when no user layer wraps it: calls go to it directly.
+    direct: Option<Arc<pipeline::Pipeline>>,
     api_host: String,
     token_cache: Option<Arc<TokenCache>>,
 }
@@ -63,7 +65,13 @@ impl std::fmt::Debug for Transport {
 
 impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
-        Box::pin(self.service.clone().oneshot(request))
+        match &self.direct {
+            Some(pipeline) => {
+                let pipeline = pipeline.clone();
+                Box::pin(async move { pipeline.call(request).await })
+            }
+            None => Box::pin(self.service.clone().oneshot(request)),
+        }
     }
 
     fn api_host(&self) -> Option<String> {
@@ -228,6 +236,7 @@ impl TransportBuilder {
     pub fn build(self) -> Result<Transport, Error> {
         let api_host = self.endpoint.api.host().to_owned();
         let mut token_cache = None;
+        let mut direct = None;
         let mut service = match self.inner {
             Some(s) => s,
             None => {
@@ -247,10 +256,11 @@ impl TransportBuilder {
                             base: self.endpoint.login.clone(),
                             logging: self.logging.clone(),
                             client: hyper.clone(),
-                        }
-                        .into_service();
+                        };
+                        let login = Arc::new(login);
                         let login: SharedExecutor = Arc::new(Transport {
-                            service: login,
+                            service: pipeline::Pipeline::service(login.clone()),
+                            direct: Some(login),
                             api_host: self.endpoint.login.host().to_owned(),
                             token_cache: None,
                         });
@@ -259,7 +269,7 @@ impl TransportBuilder {
                         Some(cache)
                     }
                 };
-                pipeline::Pipeline {
+                let api = Arc::new(pipeline::Pipeline {
                     call: Some(self.timeouts.call),
                     retry: self.retry.clone(),
                     attempt: self.timeouts.attempt,
@@ -268,13 +278,17 @@ impl TransportBuilder {
                     base: self.endpoint.api.clone(),
                     logging: self.logging.clone(),
                     client: hyper,
-                }
-                .into_service()
+                });
+                direct = Some(api.clone());
+                pipeline::Pipeline::service(api)
             }
         };
         for wrap in self.user_layers.iter().rev() {
             service = wrap(service);
         }
-        Ok(Transport { service, api_host, token_cache })
+        if !self.user_layers.is_empty() {
+            direct = None;
+        }
+        Ok(Transport { service, direct, api_host, token_cache })
     }
 }

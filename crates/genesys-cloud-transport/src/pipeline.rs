@@ -35,34 +35,41 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     /// The pipeline as the erased service the transport holds.
-    pub(crate) fn into_service(self) -> HttpService {
-        BoxCloneSyncService::new(PipelineService(Arc::new(self)))
+    pub(crate) fn service(this: Arc<Self>) -> HttpService {
+        BoxCloneSyncService::new(PipelineService(this))
     }
 
-    async fn call(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    /// One call. The whole-call limit is a deadline: each attempt's one timer fires at its own
+    /// limit or at the deadline, whichever is first, and no retry waits past it.
+    pub(crate) async fn call(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         let Some(default) = self.call else {
-            return retry_loop(&self.retry, req, |r| self.attempt(r)).await;
+            return retry_loop(&self.retry, req, None, |r| self.attempt(r, None)).await;
         };
         use tracing::Instrument as _;
         let span = call_span(&req);
         let limit = req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(default);
-        let retried = retry_loop(&self.retry, req, |r| self.attempt(r));
-        match tokio::time::timeout(limit, retried).instrument(span).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))),
-        }
+        let deadline = Deadline { at: tokio::time::Instant::now() + limit, limit };
+        retry_loop(&self.retry, req, Some(deadline), |r| self.attempt(r, Some(deadline))).instrument(span).await
     }
 
-    async fn attempt(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    async fn attempt(&self, req: Request<Bytes>, deadline: Option<Deadline>) -> Result<Response<Bytes>, Error> {
         let authorized = async {
             match &self.auth {
                 Some(auth) => auth.authorize(req, |r| self.wire(r)).await,
                 None => self.wire(req).await,
             }
         };
-        match tokio::time::timeout(self.attempt, authorized).await {
+        let own = tokio::time::Instant::now() + self.attempt;
+        let (at, whole_call) = match deadline {
+            Some(d) if d.at <= own => (d.at, Some(d.limit)),
+            _ => (own, None),
+        };
+        match tokio::time::timeout_at(at, authorized).await {
             Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the attempt took longer than {:?}", self.attempt))),
+            Err(_) => Err(match whole_call {
+                Some(limit) => Deadline::expired(limit),
+                None => Error::new(ErrorKind::Timeout, format!("the attempt took longer than {:?}", self.attempt)),
+            }),
         }
     }
 
@@ -72,6 +79,31 @@ impl Pipeline {
         logged(&self.logging, req, |r| self.client.send(&self.base, r)).await
     }
 }
+
+/// When a call must be over.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    pub(crate) at: tokio::time::Instant,
+    pub(crate) limit: Duration,
+}
+
+impl Deadline {
+    pub(crate) fn expired(limit: Duration) -> Error {
+        Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}")).with_source(CallDeadline)
+    }
+}
+
+/// Marks a timeout as the whole call's, which no retry may follow.
+#[derive(Debug)]
+pub(crate) struct CallDeadline;
+
+impl std::fmt::Display for CallDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call's time limit passed")
+    }
+}
+
+impl std::error::Error for CallDeadline {}
 
 #[derive(Clone)]
 struct PipelineService(Arc<Pipeline>);

@@ -344,3 +344,19 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
     let mock = MockServer::start().await.unwrap();
     me_works(&client(&mock)).await;
 }
+
+#[tokio::test]
+async fn a_wait_that_would_pass_the_call_deadline_returns_the_answer_at_once() {
+    let mock = MockServer::start().await.unwrap();
+    let client = client_with(&mock.base_url(), quick_retry(), Timeouts::default().call(Duration::from_secs(1)));
+    me_works(&client).await;
+    // Within the retry cap (5 s), but past the 1 s call limit.
+    mock.inject(Fault::rate_limited("3").on_path(ME));
+    let started = Instant::now();
+    let err = bounded(Duration::from_secs(10), client.users().get_users_me().send()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(800), "waited {:?}", started.elapsed());
+    assert!(err.is_rate_limited(), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    assert_eq!(err.attempts(), 1);
+    me_works(&client).await;
+}
