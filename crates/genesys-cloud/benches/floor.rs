@@ -2,8 +2,9 @@
 //! the same work on loopback, in the same run, reported as ratios.
 //!
 //! `cargo bench -p genesys-cloud --bench floor` prints a Markdown table (BENCHMARKS.md holds
-//! the figures). `-- --quick` runs fewer rounds; `-- --profile sdk|floor N` makes only N
-//! sequential `users/me` calls of one side, for a profiler.
+//! the figures). `-- --quick` runs fewer rounds; `-- --profile sdk|floor|stack|bare N` makes
+//! only N sequential `users/me` calls of one side (stack and bare: bytes, no decode), for a
+//! profiler.
 //!
 //! The floor's structs have the same shape as the generated models (every field, the same
 //! field types, nested types inline) but plain `#[derive(Deserialize)]`, closed enums and no
@@ -498,12 +499,19 @@ fn main() {
             let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
             let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
 
-            // `-- --profile sdk|floor N`: only N sequential calls of one side, for a profiler.
+            // `-- --profile sdk|floor|stack|bare N`: only N sequential calls of one side.
             if let Some(i) = args.iter().position(|a| a == "--profile") {
                 let n: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-                let sdk = args.get(i + 1).is_some_and(|w| w == "sdk");
+                let which = args.get(i + 1).map_or("floor", String::as_str);
+                let executor = client.executor();
+                let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
                 for _ in 0..n {
-                    if sdk {
+                    if which == "stack" {
+                        let parts = genesys_cloud::core::RequestParts::new(raw_get, "/api/v2/users/me".into());
+                        std::hint::black_box(genesys_cloud::core::execute(&*executor, parts).await.unwrap());
+                    } else if which == "bare" {
+                        std::hint::black_box(bare_get(&bare, me_uri.clone()).await);
+                    } else if which == "sdk" {
                         std::hint::black_box(client.users().get_users_me().send().await.unwrap());
                     } else {
                         let body = bare_get(&bare, me_uri.clone()).await;
@@ -515,7 +523,10 @@ fn main() {
 
             // Sanity: both sides decode the same user.
             let me = client.users().get_users_me().send().await.unwrap();
+            let sdk_headers = LAST_HEADERS.lock().unwrap().clone();
             let hand: shape::UserMe = serde_json::from_slice(&bare_get(&bare, me_uri.clone()).await).unwrap();
+            assert_eq!(sdk_headers, *LAST_HEADERS.lock().unwrap(), "both sides send the same headers");
+            assert!(sdk_headers.len() >= 5, "{sdk_headers:?}");
             assert_eq!(me.name, hand.name);
             assert_eq!(me.images.as_ref().map(Vec::len), hand.images.as_ref().map(Vec::len));
             eprintln!("users/me body: {} bytes", user.len());
