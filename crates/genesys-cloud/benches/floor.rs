@@ -495,7 +495,10 @@ fn main() {
             let mut rows = Vec::new();
             let addr = server(routes).await;
             let base = format!("http://{addr}");
-            let bare: BareClient = Bare::builder(TokioExecutor::new()).build_http();
+            // TCP_NODELAY as the SDK's connector (and reqwest's) sets it.
+            let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            connector.set_nodelay(true);
+            let bare: BareClient = Bare::builder(TokioExecutor::new()).build(connector);
             let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
             let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
 
