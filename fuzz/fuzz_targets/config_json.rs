@@ -2,16 +2,4 @@
 //! the files named on its command line.
 #![cfg_attr(fuzzing, no_main)]
 
-#[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| genesys_cloud_fuzz::run("config_json", data));
-
-#[cfg(not(fuzzing))]
-fn main() {
-    let mut count = 0;
-    for path in std::env::args_os().skip(1) {
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.to_string_lossy()));
-        genesys_cloud_fuzz::run("config_json", &data);
-        count += 1;
-    }
-    println!("config_json: {count} inputs replayed");
-}
+genesys_cloud_fuzz::fuzz_main!("config_json");

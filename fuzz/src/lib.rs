@@ -13,6 +13,27 @@ use genesys_cloud_models::Model;
 use std::path::Path;
 use std::time::SystemTime;
 
+/// The body of a target's binary: the libFuzzer entry point under `cargo fuzz` (which sets
+/// `--cfg fuzzing`), otherwise a `main` that replays the files named on its command line.
+#[macro_export]
+macro_rules! fuzz_main {
+    ($name:literal) => {
+        #[cfg(fuzzing)]
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::run($name, data));
+
+        #[cfg(not(fuzzing))]
+        fn main() {
+            let mut count = 0;
+            for path in std::env::args_os().skip(1) {
+                let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.to_string_lossy()));
+                $crate::run($name, &data);
+                count += 1;
+            }
+            println!("{}: {count} inputs replayed", $name);
+        }
+    };
+}
+
 /// The fuzz targets, by the name `cargo fuzz` knows them by.
 pub const TARGETS: &[&str] = &["models", "error_body", "config_ini", "config_json"];
 

@@ -8,12 +8,11 @@ use genesys_cloud_core::error::parse_retry_after;
 use genesys_cloud_core::executor::Attempts;
 use genesys_cloud_core::http::{header, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::meta::is_idempotent_method;
-use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind, OperationMeta};
+use genesys_cloud_core::{CallOptions, Error, ErrorKind, OperationMeta};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 
 /// The one service type the stack is erased to: a request with a full body in, a response
 /// with a full body (any status) or an SDK error out.
@@ -57,25 +56,31 @@ fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
     req.extensions().get::<&'static OperationMeta>().copied()
 }
 
+/// `tower::Service` for a cloneable stage with `async fn run(self, req)`: cloned per call,
+/// always ready.
 macro_rules! boxed_service {
     ($name:ident) => {
-        impl Service<Request<Bytes>> for $name {
-            type Response = Response<Bytes>;
-            type Error = Error;
-            type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
+        impl ::tower::Service<::genesys_cloud_core::http::Request<::genesys_cloud_core::bytes::Bytes>> for $name {
+            type Response = ::genesys_cloud_core::http::Response<::genesys_cloud_core::bytes::Bytes>;
+            type Error = ::genesys_cloud_core::Error;
+            type Future = ::genesys_cloud_core::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
-            fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                // The inner services are cloned per call and driven with `oneshot`.
-                Poll::Ready(Ok(()))
+            fn poll_ready(&mut self, _cx: &mut ::std::task::Context<'_>) -> ::std::task::Poll<Result<(), Self::Error>> {
+                // Inner services are driven per call (`oneshot`), so a stage is always ready.
+                ::std::task::Poll::Ready(Ok(()))
             }
 
-            fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+            fn call(
+                &mut self,
+                req: ::genesys_cloud_core::http::Request<::genesys_cloud_core::bytes::Bytes>,
+            ) -> Self::Future {
                 let this = self.clone();
                 Box::pin(async move { this.run(req).await })
             }
         }
     };
 }
+pub(crate) use boxed_service;
 
 // ---------------------------------------------------------------------------------------------
 

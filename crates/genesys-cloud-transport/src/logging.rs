@@ -7,15 +7,14 @@ use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
 use genesys_cloud_core::http::{HeaderMap, Request, Response};
-use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
+use genesys_cloud_core::{Error, OperationMeta};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service};
+use tower::Layer;
 
 pub use genesys_cloud_config::{LogFormat, LogLevel};
 
@@ -126,20 +125,13 @@ struct Logging {
     handle: LogHandle,
 }
 
-impl Service<Request<Bytes>> for Logging {
-    type Response = Response<Bytes>;
-    type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { logged(&this.handle, req, |r| this.inner.call(r)).await })
+impl Logging {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        logged(&self.handle, req, |r| self.inner.call(r)).await
     }
 }
+
+crate::layers::boxed_service!(Logging);
 
 /// Sends `req` through `send` and logs the attempt as `handle` says.
 pub(crate) async fn logged<F, Fut>(handle: &LogHandle, req: Request<Bytes>, send: F) -> Result<Response<Bytes>, Error>

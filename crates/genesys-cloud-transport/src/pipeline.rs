@@ -12,12 +12,10 @@ use crate::region::Base;
 use crate::RetryConfig;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
-use genesys_cloud_core::{BoxFuture, CallOptions, Error, ErrorKind};
+use genesys_cloud_core::{CallOptions, Error, ErrorKind};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tower::util::BoxCloneSyncService;
-use tower::Service;
 
 /// The stages of one host's stack.
 pub(crate) struct Pipeline {
@@ -108,17 +106,10 @@ impl std::error::Error for CallDeadline {}
 #[derive(Clone)]
 struct PipelineService(Arc<Pipeline>);
 
-impl Service<Request<Bytes>> for PipelineService {
-    type Response = Response<Bytes>;
-    type Error = Error;
-    type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let pipeline = self.0.clone();
-        Box::pin(async move { pipeline.call(req).await })
+impl PipelineService {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        self.0.call(req).await
     }
 }
+
+crate::layers::boxed_service!(PipelineService);

@@ -321,3 +321,52 @@ async fn gzip_responses_are_requested_and_decoded() {
     assert_eq!(r.body().as_ref(), br#"{"compressed":true}"#);
     assert!(asked.lock().unwrap().contains("accept-encoding: gzip"));
 }
+
+/// The public layers, composed by hand in the default order over the hyper client, behave as
+/// the fused default stack: the bearer token on the wire, a 503 retried for a GET, slow
+/// headers timed out per attempt.
+#[tokio::test]
+async fn the_public_layers_compose_into_a_working_stack() {
+    use genesys_cloud_auth::{StaticToken, TokenProvider};
+    use genesys_cloud_transport::{
+        AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallTimeoutLayer, HeadersLayer, HyperClient, LogHandle,
+        LoggingLayer, RetryLayer, SpanLayer, TlsConfig,
+    };
+    use tower::Layer as _;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let server = serve(Arc::new(move |_, path: &str, auth: Option<&str>, n| {
+        log.lock().unwrap().push(auth.unwrap_or("").to_owned());
+        match (path, n) {
+            ("/api/v2/flaky", 1) => Reply::status(503),
+            ("/api/v2/slow", _) => Reply::ok("{}").delay(Duration::from_secs(2)),
+            _ => Reply::ok(r#"{"ok":true}"#),
+        }
+    }))
+    .await;
+    let base = genesys_cloud_transport::Base::parse(&server.base()).unwrap();
+    let client = HyperClient::new(Duration::from_secs(5), None, &TlsConfig::default()).unwrap();
+    let provider: Arc<dyn TokenProvider> = Arc::new(StaticToken::new("layered-token"));
+    let inner = client.service(base.clone());
+    let inner = LoggingLayer::new(LogHandle::new(Default::default())).layer(inner);
+    let inner = BaseUrlLayer::new(base).layer(inner);
+    let inner = HeadersLayer::default().layer(inner);
+    let inner = AuthLayer::new(provider).layer(inner);
+    let inner = AttemptTimeoutLayer::new(Duration::from_millis(300)).layer(inner);
+    let inner = RetryLayer::new(fast_retry().max_attempts(2)).layer(inner);
+    let inner = CallTimeoutLayer::new(Duration::from_secs(5)).layer(inner);
+    let stack: HttpService = SpanLayer.layer(inner);
+    let t = Transport::builder().from_service(stack).build().unwrap();
+
+    let r = call(&t, Method::GET, "/api/v2/flaky").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.hits("/api/v2/flaky"), 2, "the 503 was retried");
+    let auths = seen.lock().unwrap().clone();
+    assert!(auths.iter().all(|a| a == "Bearer layered-token"), "{auths:?}");
+
+    let started = Instant::now();
+    let e = call(&t, Method::GET, "/api/v2/slow").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RetriesExhausted, "{e}");
+    assert_eq!(e.attempts(), 2);
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+}
