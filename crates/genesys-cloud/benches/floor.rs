@@ -2,9 +2,9 @@
 //! the same work on loopback, in the same run, reported as ratios.
 //!
 //! `cargo bench -p genesys-cloud --bench floor` prints a Markdown table (BENCHMARKS.md holds
-//! the figures). `-- --quick` runs fewer rounds; `-- --profile sdk|floor|stack|bare N` makes
-//! only N sequential `users/me` calls of one side (stack and bare: bytes, no decode), for a
-//! profiler.
+//! the figures). `-- --quick` runs fewer rounds; `-- --profile WHICH N` makes only N
+//! sequential calls of one side, for a profiler: `sdk`, `floor` (users/me), `stack`, `bare`
+//! (users/me as bytes), `pages-sdk`, `pages-floor` (one page of 25 queues).
 //!
 //! The floor's structs have the same shape as the generated models (every field, the same
 //! field types, nested types inline) but plain `#[derive(Deserialize)]`, closed enums and no
@@ -502,7 +502,7 @@ fn main() {
             let client = Client::builder().base_url(&base).unwrap().access_token("bench-token").build().unwrap();
             let me_uri: hyper::Uri = format!("{base}/api/v2/users/me").parse().unwrap();
 
-            // `-- --profile sdk|floor|stack|bare N`: only N sequential calls of one side.
+            // `-- --profile WHICH N`: only N sequential calls of one side (see the top).
             if let Some(i) = args.iter().position(|a| a == "--profile") {
                 let n: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
                 let which = args.get(i + 1).map_or("floor", String::as_str);
@@ -516,6 +516,14 @@ fn main() {
                         std::hint::black_box(bare_get(&bare, me_uri.clone()).await);
                     } else if which == "sdk" {
                         std::hint::black_box(client.users().get_users_me().send().await.unwrap());
+                    } else if which == "pages-sdk" {
+                        let page = client.routing().get_routing_queues().page_size(PAGE_SIZE as i64).page_number(7);
+                        std::hint::black_box(page.send().await.unwrap());
+                    } else if which == "pages-floor" {
+                        let uri: hyper::Uri =
+                            format!("{base}/api/v2/routing/queues?pageSize={PAGE_SIZE}&pageNumber=7").parse().unwrap();
+                        let body = bare_get(&bare, uri).await;
+                        std::hint::black_box(serde_json::from_slice::<shape::QueueEntityListing>(&body).unwrap());
                     } else {
                         let body = bare_get(&bare, me_uri.clone()).await;
                         std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&body).unwrap());
@@ -533,6 +541,15 @@ fn main() {
             assert_eq!(me.name, hand.name);
             assert_eq!(me.images.as_ref().map(Vec::len), hand.images.as_ref().map(Vec::len));
             eprintln!("users/me body: {} bytes", user.len());
+            eprintln!(
+                "struct sizes, floor vs SDK: UserMe {} vs {} bytes, Queue {} vs {}, AnalyticsSession {} vs {}",
+                std::mem::size_of::<shape::UserMe>(),
+                std::mem::size_of::<genesys_cloud::models::UserMe>(),
+                std::mem::size_of::<shape::Queue>(),
+                std::mem::size_of::<genesys_cloud::models::Queue>(),
+                std::mem::size_of::<shape::AnalyticsSession>(),
+                std::mem::size_of::<genesys_cloud::models::AnalyticsSession>(),
+            );
 
             // 1. Sequential GET.
             let n = if quick { 500 } else { 2000 };
