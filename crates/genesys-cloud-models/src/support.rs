@@ -124,32 +124,44 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
 
 /// The fields of one model value that are explicit JSON `null`s rather than absent.
 ///
-/// Kept as a small sorted list of field indexes; empty (and allocation-free) in the
-/// common case. A field whose value is `Some` is always serialized with its value, whatever
-/// this set says.
+/// Kept as a small sorted list of field indexes behind one pointer: a model that has no
+/// explicit `null` (the common case) pays 8 bytes and no allocation for it. A field whose value
+/// is `Some` is always serialized with its value, whatever this set says.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct ExplicitNulls(Vec<u16>);
+// Boxed on purpose: one pointer in every model instead of a vector's three words.
+#[allow(clippy::box_collection)]
+pub struct ExplicitNulls(Option<Box<Vec<u16>>>);
 
 impl ExplicitNulls {
+    fn list(&self) -> &[u16] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
     /// Whether the field with this index is marked.
     pub fn contains(&self, index: usize) -> bool {
-        u16::try_from(index).is_ok_and(|i| self.0.binary_search(&i).is_ok())
+        u16::try_from(index).is_ok_and(|i| self.list().binary_search(&i).is_ok())
     }
 
     /// Marks the field with this index. Indexes past `u16::MAX` are ignored.
     pub fn insert(&mut self, index: usize) {
         if let Ok(i) = u16::try_from(index) {
-            if let Err(pos) = self.0.binary_search(&i) {
-                self.0.insert(pos, i);
+            let list = self.0.get_or_insert_with(Box::default);
+            if let Err(pos) = list.binary_search(&i) {
+                list.insert(pos, i);
             }
         }
     }
 
     /// Unmarks the field with this index; returns whether it was marked.
     pub fn remove(&mut self, index: usize) -> bool {
-        match u16::try_from(index).map(|i| self.0.binary_search(&i)) {
+        let Some(list) = self.0.as_mut() else { return false };
+        match u16::try_from(index).map(|i| list.binary_search(&i)) {
             Ok(Ok(pos)) => {
-                self.0.remove(pos);
+                list.remove(pos);
+                if list.is_empty() {
+                    // Empty is always `None`, so equal sets compare and hash equal.
+                    self.0 = None;
+                }
                 true
             }
             _ => false,
@@ -158,13 +170,13 @@ impl ExplicitNulls {
 
     /// Whether no field is marked.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 }
 
 impl fmt::Debug for ExplicitNulls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.iter()).finish()
+        f.debug_set().entries(self.list().iter()).finish()
     }
 }
 
@@ -516,4 +528,27 @@ pub fn debug_struct(
         s.field("explicit_nulls", &names);
     }
     s.finish_non_exhaustive()
+}
+
+#[cfg(test)]
+mod explicit_null_tests {
+    use super::ExplicitNulls;
+
+    #[test]
+    fn a_set_of_field_indexes_behind_one_pointer() {
+        assert_eq!(std::mem::size_of::<ExplicitNulls>(), std::mem::size_of::<usize>());
+        let mut n = ExplicitNulls::default();
+        assert!(n.is_empty() && !n.contains(3));
+        n.insert(7);
+        n.insert(3);
+        n.insert(7);
+        assert!(n.contains(3) && n.contains(7) && !n.contains(5));
+        assert_eq!(format!("{n:?}"), "{3, 7}");
+        assert!(n.remove(3) && !n.remove(3));
+        assert!(n.remove(7));
+        assert!(n.is_empty());
+        assert_eq!(n, ExplicitNulls::default(), "emptied equals never filled");
+        n.insert(usize::MAX);
+        assert!(n.is_empty(), "indexes past u16 are ignored");
+    }
 }
