@@ -13,23 +13,9 @@ use std::collections::BTreeSet;
 /// The responses the floor benchmark decodes.
 pub const ROOTS: &[&str] = &["UserMe", "QueueEntityListing", "AnalyticsConversationQueryResponse"];
 
+/// A field type, named as the models crate names it, resolved inside the floor module.
 fn ty(ir: &Ir, t: &Ty) -> String {
-    match t {
-        Ty::Bool => "bool".into(),
-        Ty::I32 => "i32".into(),
-        Ty::I64 => "i64".into(),
-        Ty::F32 => "f32".into(),
-        Ty::F64 => "f64".into(),
-        Ty::String | Ty::YearMonth | Ty::Base64 => "String".into(),
-        Ty::DateTime => "DateTime<Utc>".into(),
-        Ty::Date => "chrono::NaiveDate".into(),
-        Ty::LocalDateTime => "chrono::NaiveDateTime".into(),
-        Ty::Any => "serde_json::Value".into(),
-        Ty::Object => "serde_json::Map<String, serde_json::Value>".into(),
-        Ty::Vec(t) => format!("Vec<{}>", ty(ir, t)),
-        Ty::Map(t) => format!("BTreeMap<String, {}>", ty(ir, t)),
-        Ty::Named(i) => ir.types[*i].name.clone(),
-    }
+    crate::models::rust_ty_in(ir, t, "self")
 }
 
 /// Every type reachable from `roots`, in a stable order.
@@ -73,9 +59,11 @@ pub fn emit(ir: &Ir, spec_display: &str) -> Result<String, String> {
          //! The floor of the benchmark: plain serde structs of the same shape as the generated models\n\
          //! of {}, {} types in all (see `xtask/src/floor.rs`).\n\
          #![allow(dead_code, clippy::all)]\n\
-         use chrono::{{DateTime, Utc}};\n\
          use serde::Deserialize;\n\
-         use std::collections::BTreeMap;\n",
+         /// The models' year-month and base64 types, as a hand-written client would keep them.\n\
+         pub type YearMonth = String;\n\
+         /// See [`YearMonth`].\n\
+         pub type Base64Bytes = String;\n",
         ROOTS.join(", "),
         types.len()
     );
@@ -95,7 +83,7 @@ pub fn emit(ir: &Ir, spec_display: &str) -> Result<String, String> {
                 }
                 if let Some(a) = additional {
                     out.push_str(&format!(
-                        "    #[serde(flatten)]\n    pub additional: BTreeMap<String, {}>,\n",
+                        "    #[serde(flatten)]\n    pub additional: ::std::collections::BTreeMap<String, {}>,\n",
                         ty(ir, a)
                     ));
                 }

@@ -42,7 +42,7 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
         Ok(response)
     } else {
         let (head, body) = response.into_parts();
-        let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
+        let attempts = attempts_of(&head);
         Err(Error::from_response(head.status, head.headers, &body).with_operation(operation).with_attempts(attempts))
     }
 }
@@ -51,11 +51,7 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
 /// the only generic step.
 pub async fn send_as<T, M: DecodeAs<T>>(executor: &dyn Executor, parts: RequestParts) -> Result<Response<T>, Error> {
     let operation = parts.meta.operation_id;
-    decode_response::<T, M>(operation, execute(executor, parts).await?).map(|(head, value)| Response {
-        status: head.status,
-        headers: head.headers,
-        value: *value,
-    })
+    decode_response::<T, M>(operation, execute(executor, parts).await?).map(into_response)
 }
 
 /// Sends `parts` and decodes the JSON body into `T`.
@@ -175,6 +171,16 @@ impl<T, M> std::fmt::Debug for Call<T, M> {
     }
 }
 
+/// How many attempts a response took (1 when the executor does not say).
+fn attempts_of(head: &http::response::Parts) -> u32 {
+    head.extensions.get::<Attempts>().map_or(1, |a| a.0)
+}
+
+/// A decoded response, unboxed once for the caller.
+fn into_response<T>((head, value): (http::response::Parts, Box<T>)) -> Response<T> {
+    Response { status: head.status, headers: head.headers, value: *value }
+}
+
 /// Decodes a success response as `M` says, naming the operation in a failure.
 fn decode_response<T, M: DecodeAs<T>>(
     operation: &'static str,
@@ -183,10 +189,7 @@ fn decode_response<T, M: DecodeAs<T>>(
     let (head, body) = response.into_parts();
     match M::decode(head.status, &head.headers, &body) {
         Ok(value) => Ok((head, value)),
-        Err(e) => {
-            let attempts = head.extensions.get::<Attempts>().map_or(1, |a| a.0);
-            Err(e.with_operation(operation).with_attempts(attempts))
-        }
+        Err(e) => Err(e.with_operation(operation).with_attempts(attempts_of(&head))),
     }
 }
 
@@ -214,11 +217,7 @@ impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
             Ok(r) => r,
             Err(e) => return std::task::Poll::Ready(Err(e)),
         };
-        std::task::Poll::Ready(decode_response::<T, M>(op, response).map(|(head, value)| Response {
-            status: head.status,
-            headers: head.headers,
-            value: *value,
-        }))
+        std::task::Poll::Ready(decode_response::<T, M>(op, response).map(into_response))
     }
 }
 

@@ -83,11 +83,9 @@ impl HyperClient {
 
     /// Sends one request (an origin-form URI is joined to `base`) and reads the whole
     /// response, inflating gzip.
-    pub(crate) async fn send(&self, base: &Base, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    pub(crate) async fn send(&self, base: &Base, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        crate::layers::absolute(base, &mut req)?;
         let (mut head, body) = req.into_parts();
-        if head.uri.scheme().is_none() {
-            head.uri = base.join_uri(&head.uri)?;
-        }
         head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
         let response = self.client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
             let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };

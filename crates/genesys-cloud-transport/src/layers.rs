@@ -32,13 +32,6 @@ impl Next {
     pub(crate) fn call(&self, req: Request<Bytes>) -> tower::util::Oneshot<HttpService, Request<Bytes>> {
         HttpService::clone(&self.0).oneshot(req)
     }
-
-    /// A placeholder for a stage whose next step is passed per call (the fused pipeline).
-    pub(crate) fn unused() -> Self {
-        Self::new(BoxCloneSyncService::new(tower::service_fn(|_req: Request<Bytes>| async {
-            Err::<Response<Bytes>, Error>(Error::new(ErrorKind::Transport, "no next service"))
-        })))
-    }
 }
 
 /// A copy of a request: bodies are bytes, so every attempt can be replayed.
@@ -140,25 +133,39 @@ impl AuthLayer {
 impl Layer<HttpService> for AuthLayer {
     type Service = HttpService;
     fn layer(&self, inner: HttpService) -> HttpService {
-        BoxCloneSyncService::new(AuthService::new(self.provider.clone(), Some(Next::new(inner))))
+        BoxCloneSyncService::new(AuthService { inner: Next::new(inner), bearer: Bearer::new(self.provider.clone()) })
     }
 }
 
 #[derive(Clone)]
-pub(crate) struct AuthService {
-    /// The next service (absent inside the fused pipeline, which passes its own).
+struct AuthService {
     inner: Next,
+    bearer: Bearer,
+}
+
+impl AuthService {
+    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        self.bearer.authorize(req, |r| self.inner.call(r)).await
+    }
+}
+
+boxed_service!(AuthService);
+
+/// The auth stage's state, shared by [`AuthLayer`] and the fused stack: the token provider
+/// and the header of the last token.
+#[derive(Clone)]
+pub(crate) struct Bearer {
     provider: Arc<dyn TokenProvider>,
     /// The header of the last token, so each call does not format and validate it again.
     last: Arc<std::sync::Mutex<Option<(genesys_cloud_auth::Secret, HeaderValue)>>>,
 }
 
-impl AuthService {
-    pub(crate) fn new(provider: Arc<dyn TokenProvider>, inner: Option<Next>) -> Self {
-        Self { inner: inner.unwrap_or_else(Next::unused), provider, last: Arc::default() }
+impl Bearer {
+    pub(crate) fn new(provider: Arc<dyn TokenProvider>) -> Self {
+        Self { provider, last: Arc::default() }
     }
 
-    fn bearer(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+    fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
         let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let value = match &*last {
             Some((t, v)) if t == token => v.clone(),
@@ -174,12 +181,6 @@ impl AuthService {
         req.headers_mut().insert(header::AUTHORIZATION, value);
         Ok(())
     }
-}
-
-impl AuthService {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        self.authorize(req, |r| self.inner.call(r)).await
-    }
 
     /// Sends `req` with the bearer token through `send`; after a 401, drops that token, takes
     /// a fresh one and replays once.
@@ -192,7 +193,7 @@ impl AuthService {
             return send(req).await;
         }
         let token = self.provider.token().await?;
-        self.bearer(&mut req, &token)?;
+        self.set(&mut req, &token)?;
         let replay = clone_request(&req);
         let response = send(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
@@ -205,12 +206,10 @@ impl AuthService {
             return Ok(response);
         }
         let mut replay = replay;
-        self.bearer(&mut replay, &fresh)?;
+        self.set(&mut replay, &fresh)?;
         send(replay).await
     }
 }
-
-boxed_service!(AuthService);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -235,6 +234,21 @@ impl Layer<HttpService> for AttemptTimeoutLayer {
     }
 }
 
+/// The error of an attempt that ran past `limit`.
+pub(crate) fn attempt_timeout(limit: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, format!("the attempt took longer than {limit:?}"))
+}
+
+/// The error of a call that ran past `limit`.
+pub(crate) fn call_timeout(limit: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))
+}
+
+/// The whole-call limit of `req`: its own (`with_timeout`), else `default`.
+pub(crate) fn call_limit(req: &Request<Bytes>, default: Duration) -> Duration {
+    req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(default)
+}
+
 #[derive(Clone)]
 struct AttemptTimeout {
     inner: Next,
@@ -243,10 +257,9 @@ struct AttemptTimeout {
 
 impl AttemptTimeout {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        match tokio::time::timeout(self.limit, self.inner.call(req)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the attempt took longer than {:?}", self.limit))),
-        }
+        tokio::time::timeout(self.limit, self.inner.call(req))
+            .await
+            .unwrap_or_else(|_| Err(attempt_timeout(self.limit)))
     }
 }
 
@@ -282,11 +295,8 @@ struct CallTimeout {
 
 impl CallTimeout {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let limit = req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(self.default);
-        match tokio::time::timeout(limit, self.inner.call(req)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}"))),
-        }
+        let limit = call_limit(&req, self.default);
+        tokio::time::timeout(limit, self.inner.call(req)).await.unwrap_or_else(|_| Err(call_timeout(limit)))
     }
 }
 
@@ -355,66 +365,61 @@ where
     F: FnMut(Request<Bytes>) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
 {
-    {
-        let idempotent = meta(&req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
-        let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
-        let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
-        let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
-        let started = tokio::time::Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let mut this_attempt = clone_request(&req);
-            this_attempt.extensions_mut().insert(Attempts(attempt));
-            let result = send(this_attempt).await;
-            let decision = match &result {
-                Ok(resp) => match resp.status().as_u16() {
-                    429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
-                        // A wait past the cap is not worth holding the call for: the caller
-                        // gets the error at once, with `retry_after()` set.
-                        Some(wait) if wait > config.max_retry_after => Decision::Done,
-                        Some(wait) => Decision::RetryAfter(wait),
-                        None => Decision::RetryAfter(full_jitter(config, attempt)),
-                    },
-                    502..=504 if idempotent => Decision::RetryAfter(
-                        parse_retry_after(resp.headers(), SystemTime::now())
-                            .filter(|w| *w <= config.max_retry_after)
-                            .unwrap_or_else(|| full_jitter(config, attempt)),
-                    ),
-                    _ => Decision::Done,
+    let idempotent = meta(&req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
+    let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
+    let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
+    let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let mut this_attempt = clone_request(&req);
+        this_attempt.extensions_mut().insert(Attempts(attempt));
+        let result = send(this_attempt).await;
+        let decision = match &result {
+            Ok(resp) => match resp.status().as_u16() {
+                429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
+                    // A wait past the cap is not worth holding the call for: the caller
+                    // gets the error at once, with `retry_after()` set.
+                    Some(wait) if wait > config.max_retry_after => Decision::Done,
+                    Some(wait) => Decision::RetryAfter(wait),
+                    None => Decision::RetryAfter(full_jitter(config, attempt)),
                 },
-                Err(e) => match e.kind() {
-                    ErrorKind::Connect => Decision::RetryAfter(full_jitter(config, attempt)),
-                    ErrorKind::Transport | ErrorKind::Timeout if idempotent => {
-                        Decision::RetryAfter(full_jitter(config, attempt))
-                    }
-                    _ => Decision::Done,
-                },
-            };
-            let wait = match decision {
-                Decision::Done => return with_attempts(result, attempt),
-                Decision::RetryAfter(wait) => wait,
-            };
-            if matches!(&result, Err(e) if is_call_deadline(e)) {
-                // The whole call's time is up: no attempt may follow.
-                return with_attempts(result, attempt);
-            }
-            // A wait that would end past the call's deadline is not worth starting.
-            let past_deadline = deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d.at);
-            if attempt >= max_attempts || started.elapsed() + wait > max_elapsed || past_deadline {
-                return match result {
-                    Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
-                    other => with_attempts(other, attempt),
-                };
-            }
-            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
+                502..=504 if idempotent => Decision::RetryAfter(
+                    parse_retry_after(resp.headers(), SystemTime::now())
+                        .filter(|w| *w <= config.max_retry_after)
+                        .unwrap_or_else(|| full_jitter(config, attempt)),
+                ),
+                _ => Decision::Done,
+            },
+            Err(e) => match e.kind() {
+                ErrorKind::Connect => Decision::RetryAfter(full_jitter(config, attempt)),
+                ErrorKind::Transport | ErrorKind::Timeout if idempotent => {
+                    Decision::RetryAfter(full_jitter(config, attempt))
+                }
+                _ => Decision::Done,
+            },
+        };
+        let wait = match decision {
+            Decision::Done => return with_attempts(result, attempt),
+            Decision::RetryAfter(wait) => wait,
+        };
+        let now = tokio::time::Instant::now();
+        if deadline.is_some_and(|d| now >= d.at) && matches!(&result, Err(e) if e.kind() == ErrorKind::Timeout) {
+            // The whole call's time is up: no attempt may follow.
+            return with_attempts(result, attempt);
         }
+        // A wait that would end past the call's deadline is not worth starting.
+        let past_deadline = deadline.is_some_and(|d| now + wait >= d.at);
+        if attempt >= max_attempts || started.elapsed() + wait > max_elapsed || past_deadline {
+            return match result {
+                Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
+                other => with_attempts(other, attempt),
+            };
+        }
+        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+        tokio::time::sleep(wait).await;
     }
-}
-
-fn is_call_deadline(e: &Error) -> bool {
-    std::error::Error::source(e).is_some_and(|s| s.is::<crate::pipeline::CallDeadline>())
 }
 
 fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Result<Response<Bytes>, Error> {

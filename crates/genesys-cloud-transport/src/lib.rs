@@ -273,7 +273,7 @@ impl TransportBuilder {
                     call: Some(self.timeouts.call),
                     retry: self.retry.clone(),
                     attempt: self.timeouts.attempt,
-                    auth: provider.map(|p| layers::AuthService::new(p, None)),
+                    auth: provider.map(layers::Bearer::new),
                     headers: HeadersLayer::default(),
                     base: self.endpoint.api.clone(),
                     logging: self.logging.clone(),

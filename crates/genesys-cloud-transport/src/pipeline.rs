@@ -6,13 +6,15 @@
 //! ([`crate::TransportBuilder::from_service`]); user layers wrap either.
 
 use crate::client::HyperClient;
-use crate::layers::{absolute, retry_loop, AuthService, HeadersLayer, HttpService};
+use crate::layers::{
+    absolute, attempt_timeout, call_limit, call_timeout, retry_loop, Bearer, HeadersLayer, HttpService,
+};
 use crate::logging::{call_span, logged, LogHandle};
 use crate::region::Base;
 use crate::RetryConfig;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response};
-use genesys_cloud_core::{CallOptions, Error, ErrorKind};
+use genesys_cloud_core::Error;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::util::BoxCloneSyncService;
@@ -24,7 +26,7 @@ pub(crate) struct Pipeline {
     pub(crate) call: Option<Duration>,
     pub(crate) retry: RetryConfig,
     pub(crate) attempt: Duration,
-    pub(crate) auth: Option<AuthService>,
+    pub(crate) auth: Option<Bearer>,
     pub(crate) headers: HeadersLayer,
     pub(crate) base: Base,
     pub(crate) logging: LogHandle,
@@ -45,7 +47,7 @@ impl Pipeline {
         };
         use tracing::Instrument as _;
         let span = call_span(&req);
-        let limit = req.extensions().get::<CallOptions>().and_then(|o| o.timeout).unwrap_or(default);
+        let limit = call_limit(&req, default);
         let deadline = Deadline { at: tokio::time::Instant::now() + limit, limit };
         retry_loop(&self.retry, req, Some(deadline), |r| self.attempt(r, Some(deadline))).instrument(span).await
     }
@@ -62,13 +64,9 @@ impl Pipeline {
             Some(d) if d.at <= own => (d.at, Some(d.limit)),
             _ => (own, None),
         };
-        match tokio::time::timeout_at(at, authorized).await {
-            Ok(r) => r,
-            Err(_) => Err(match whole_call {
-                Some(limit) => Deadline::expired(limit),
-                None => Error::new(ErrorKind::Timeout, format!("the attempt took longer than {:?}", self.attempt)),
-            }),
-        }
+        tokio::time::timeout_at(at, authorized)
+            .await
+            .unwrap_or_else(|_| Err(whole_call.map_or_else(|| attempt_timeout(self.attempt), call_timeout)))
     }
 
     async fn wire(&self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
@@ -84,24 +82,6 @@ pub(crate) struct Deadline {
     pub(crate) at: tokio::time::Instant,
     pub(crate) limit: Duration,
 }
-
-impl Deadline {
-    pub(crate) fn expired(limit: Duration) -> Error {
-        Error::new(ErrorKind::Timeout, format!("the call took longer than {limit:?}")).with_source(CallDeadline)
-    }
-}
-
-/// Marks a timeout as the whole call's, which no retry may follow.
-#[derive(Debug)]
-pub(crate) struct CallDeadline;
-
-impl std::fmt::Display for CallDeadline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the call's time limit passed")
-    }
-}
-
-impl std::error::Error for CallDeadline {}
 
 #[derive(Clone)]
 struct PipelineService(Arc<Pipeline>);

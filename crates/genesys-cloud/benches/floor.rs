@@ -427,24 +427,25 @@ fn rss_child(which: &str, file: &str) {
     // Reset the peak to what is resident now (the input included), then decode.
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
     let before = status_kb("VmHWM");
-    let count = if which == "sdk" {
-        let v: genesys_cloud::models::AnalyticsConversationQueryResponse = serde_json::from_slice(&data).unwrap();
-        let n = v.conversations.as_ref().map_or(0, Vec::len);
-        std::hint::black_box(&v);
-        n
-    } else if which == "minimal" {
-        let v: minimal::ConversationQueryResponse = serde_json::from_slice(&data).unwrap();
-        let n = v.conversations.as_ref().map_or(0, Vec::len);
-        std::hint::black_box(&v);
-        n
-    } else {
-        let v: shape::AnalyticsConversationQueryResponse = serde_json::from_slice(&data).unwrap();
-        let n = v.conversations.as_ref().map_or(0, Vec::len);
-        std::hint::black_box(&v);
-        n
+    /// Decodes `data` as `T`, keeps it alive until the peak is read, and counts conversations.
+    fn decode<T: serde::de::DeserializeOwned>(data: &[u8], count: impl Fn(&T) -> usize) -> (usize, u64) {
+        let value: T = serde_json::from_slice(data).unwrap();
+        let peak = status_kb("VmHWM");
+        (count(std::hint::black_box(&value)), peak)
+    }
+    let (count, peak) = match which {
+        "sdk" => decode(&data, |v: &genesys_cloud::models::AnalyticsConversationQueryResponse| {
+            v.conversations.as_ref().map_or(0, Vec::len)
+        }),
+        "minimal" => {
+            decode(&data, |v: &minimal::ConversationQueryResponse| v.conversations.as_ref().map_or(0, Vec::len))
+        }
+        _ => {
+            decode(&data, |v: &shape::AnalyticsConversationQueryResponse| v.conversations.as_ref().map_or(0, Vec::len))
+        }
     };
     assert_eq!(count, CONVERSATIONS);
-    println!("{} {}", before, status_kb("VmHWM"));
+    println!("{before} {peak}");
 }
 
 fn status_kb(key: &str) -> u64 {

@@ -2,14 +2,16 @@
 //! The floor of the benchmark: plain serde structs of the same shape as the generated models
 //! of UserMe, QueueEntityListing, AnalyticsConversationQueryResponse, 196 types in all (see `xtask/src/floor.rs`).
 #![allow(dead_code, clippy::all)]
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+/// The models' year-month and base64 types, as a hand-written client would keep them.
+pub type YearMonth = String;
+/// See [`YearMonth`].
+pub type Base64Bytes = String;
 
 #[derive(Deserialize)]
 pub struct Actions {
     #[serde(rename = "skillsToRemove")]
-    pub skills_to_remove: Option<Vec<SkillsToRemove>>,
+    pub skills_to_remove: Option<::std::vec::Vec<self::SkillsToRemove>>,
 }
 
 #[derive(Deserialize)]
@@ -17,25 +19,25 @@ pub struct AcwSettings {
     #[serde(rename = "timeoutMs")]
     pub timeout_ms: Option<i64>,
     #[serde(rename = "wrapupPrompt")]
-    pub wrapup_prompt: Option<AcwSettingsWrapupPrompt>,
+    pub wrapup_prompt: Option<self::AcwSettingsWrapupPrompt>,
 }
 
 #[derive(Deserialize)]
 pub struct AddressableEntityRef {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Adjacents {
     #[serde(rename = "directReports")]
-    pub direct_reports: Option<Vec<User>>,
+    pub direct_reports: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "siblings")]
-    pub siblings: Option<Vec<User>>,
+    pub siblings: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "superiors")]
-    pub superiors: Option<Vec<User>>,
+    pub superiors: Option<::std::vec::Vec<self::User>>,
 }
 
 #[derive(Deserialize)]
@@ -53,13 +55,13 @@ pub struct AggregationResult {
     #[serde(rename = "count")]
     pub count: Option<i64>,
     #[serde(rename = "dimension")]
-    pub dimension: Option<String>,
+    pub dimension: Option<::std::string::String>,
     #[serde(rename = "metric")]
-    pub metric: Option<String>,
+    pub metric: Option<::std::string::String>,
     #[serde(rename = "results")]
-    pub results: Option<Vec<AggregationResultEntry>>,
+    pub results: Option<::std::vec::Vec<self::AggregationResultEntry>>,
     #[serde(rename = "type")]
-    pub r#type: Option<AggregationResultType>,
+    pub r#type: Option<self::AggregationResultType>,
 }
 
 #[derive(Deserialize)]
@@ -71,23 +73,23 @@ pub struct AggregationResultEntry {
     #[serde(rename = "lt")]
     pub lt: Option<f64>,
     #[serde(rename = "value")]
-    pub value: Option<String>,
+    pub value: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsAgentGroup {
     #[serde(rename = "agentGroupId")]
-    pub agent_group_id: Option<String>,
+    pub agent_group_id: Option<::std::string::String>,
     #[serde(rename = "agentGroupType")]
-    pub agent_group_type: Option<AnalyticsAgentGroupAgentGroupType>,
+    pub agent_group_type: Option<self::AnalyticsAgentGroupAgentGroupType>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsConversationQueryResponse {
     #[serde(rename = "aggregations")]
-    pub aggregations: Option<Vec<AggregationResult>>,
+    pub aggregations: Option<::std::vec::Vec<self::AggregationResult>>,
     #[serde(rename = "conversations")]
-    pub conversations: Option<Vec<AnalyticsConversationWithoutAttributes>>,
+    pub conversations: Option<::std::vec::Vec<self::AnalyticsConversationWithoutAttributes>>,
     #[serde(rename = "totalHits")]
     pub total_hits: Option<i64>,
 }
@@ -99,99 +101,99 @@ pub struct AnalyticsConversationSegment {
     #[serde(rename = "conference")]
     pub conference: Option<bool>,
     #[serde(rename = "destinationConversationId")]
-    pub destination_conversation_id: Option<String>,
+    pub destination_conversation_id: Option<::std::string::String>,
     #[serde(rename = "destinationSessionId")]
-    pub destination_session_id: Option<String>,
+    pub destination_session_id: Option<::std::string::String>,
     #[serde(rename = "disconnectType")]
-    pub disconnect_type: Option<AnalyticsConversationSegmentDisconnectType>,
+    pub disconnect_type: Option<self::AnalyticsConversationSegmentDisconnectType>,
     #[serde(rename = "errorCode")]
-    pub error_code: Option<String>,
+    pub error_code: Option<::std::string::String>,
     #[serde(rename = "groupId")]
-    pub group_id: Option<String>,
+    pub group_id: Option<::std::string::String>,
     #[serde(rename = "properties")]
-    pub properties: Option<Vec<AnalyticsProperty>>,
+    pub properties: Option<::std::vec::Vec<self::AnalyticsProperty>>,
     #[serde(rename = "q850ResponseCodes")]
-    pub q850_response_codes: Option<Vec<i64>>,
+    pub q850_response_codes: Option<::std::vec::Vec<i64>>,
     #[serde(rename = "queueId")]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<::std::string::String>,
     #[serde(rename = "requestedLanguageId")]
-    pub requested_language_id: Option<String>,
+    pub requested_language_id: Option<::std::string::String>,
     #[serde(rename = "requestedRoutingSkillIds")]
-    pub requested_routing_skill_ids: Option<Vec<String>>,
+    pub requested_routing_skill_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "requestedRoutingUserIds")]
-    pub requested_routing_user_ids: Option<Vec<String>>,
+    pub requested_routing_user_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "scoredAgents")]
-    pub scored_agents: Option<Vec<AnalyticsScoredAgent>>,
+    pub scored_agents: Option<::std::vec::Vec<self::AnalyticsScoredAgent>>,
     #[serde(rename = "segmentEnd")]
-    pub segment_end: Option<DateTime<Utc>>,
+    pub segment_end: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "segmentStart")]
-    pub segment_start: Option<DateTime<Utc>>,
+    pub segment_start: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "segmentType")]
-    pub segment_type: Option<AnalyticsConversationSegmentSegmentType>,
+    pub segment_type: Option<self::AnalyticsConversationSegmentSegmentType>,
     #[serde(rename = "sipResponseCodes")]
-    pub sip_response_codes: Option<Vec<i64>>,
+    pub sip_response_codes: Option<::std::vec::Vec<i64>>,
     #[serde(rename = "sourceConversationId")]
-    pub source_conversation_id: Option<String>,
+    pub source_conversation_id: Option<::std::string::String>,
     #[serde(rename = "sourceSessionId")]
-    pub source_session_id: Option<String>,
+    pub source_session_id: Option<::std::string::String>,
     #[serde(rename = "subject")]
-    pub subject: Option<String>,
+    pub subject: Option<::std::string::String>,
     #[serde(rename = "videoMuted")]
     pub video_muted: Option<bool>,
     #[serde(rename = "wrapUpCode")]
-    pub wrap_up_code: Option<String>,
+    pub wrap_up_code: Option<::std::string::String>,
     #[serde(rename = "wrapUpNote")]
-    pub wrap_up_note: Option<String>,
+    pub wrap_up_note: Option<::std::string::String>,
     #[serde(rename = "wrapUpTags")]
-    pub wrap_up_tags: Option<Vec<String>>,
+    pub wrap_up_tags: Option<::std::vec::Vec<::std::string::String>>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsConversationWithoutAttributes {
     #[serde(rename = "accessAttributes")]
-    pub access_attributes: Option<Vec<String>>,
+    pub access_attributes: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "associatedConversationId")]
-    pub associated_conversation_id: Option<String>,
+    pub associated_conversation_id: Option<::std::string::String>,
     #[serde(rename = "conferenceStart")]
-    pub conference_start: Option<DateTime<Utc>>,
+    pub conference_start: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "consultationConversationIds")]
-    pub consultation_conversation_ids: Option<Vec<String>>,
+    pub consultation_conversation_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "conversationEnd")]
-    pub conversation_end: Option<DateTime<Utc>>,
+    pub conversation_end: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "conversationId")]
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<::std::string::String>,
     #[serde(rename = "conversationInitiator")]
-    pub conversation_initiator: Option<AnalyticsConversationWithoutAttributesConversationInitiator>,
+    pub conversation_initiator: Option<self::AnalyticsConversationWithoutAttributesConversationInitiator>,
     #[serde(rename = "conversationStart")]
-    pub conversation_start: Option<DateTime<Utc>>,
+    pub conversation_start: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "customerParticipation")]
     pub customer_participation: Option<bool>,
     #[serde(rename = "divisionIds")]
-    pub division_ids: Option<Vec<String>>,
+    pub division_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "evaluations")]
-    pub evaluations: Option<Vec<AnalyticsEvaluation>>,
+    pub evaluations: Option<::std::vec::Vec<self::AnalyticsEvaluation>>,
     #[serde(rename = "externalTag")]
-    pub external_tag: Option<String>,
+    pub external_tag: Option<::std::string::String>,
     #[serde(rename = "inactivityTimeout")]
-    pub inactivity_timeout: Option<DateTime<Utc>>,
+    pub inactivity_timeout: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "knowledgeBaseIds")]
-    pub knowledge_base_ids: Option<Vec<String>>,
+    pub knowledge_base_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "mediaStatsMinConversationMos")]
     pub media_stats_min_conversation_mos: Option<f64>,
     #[serde(rename = "mediaStatsMinConversationRFactor")]
     pub media_stats_min_conversation_r_factor: Option<f64>,
     #[serde(rename = "originatingDirection")]
-    pub originating_direction: Option<AnalyticsConversationWithoutAttributesOriginatingDirection>,
+    pub originating_direction: Option<self::AnalyticsConversationWithoutAttributesOriginatingDirection>,
     #[serde(rename = "originatingSocialMediaPublic")]
     pub originating_social_media_public: Option<bool>,
     #[serde(rename = "participants")]
-    pub participants: Option<Vec<AnalyticsParticipantWithoutAttributes>>,
+    pub participants: Option<::std::vec::Vec<self::AnalyticsParticipantWithoutAttributes>>,
     #[serde(rename = "resolutions")]
-    pub resolutions: Option<Vec<AnalyticsResolution>>,
+    pub resolutions: Option<::std::vec::Vec<self::AnalyticsResolution>>,
     #[serde(rename = "selfServed")]
     pub self_served: Option<bool>,
     #[serde(rename = "surveys")]
-    pub surveys: Option<Vec<AnalyticsSurvey>>,
+    pub surveys: Option<::std::vec::Vec<self::AnalyticsSurvey>>,
 }
 
 #[derive(Deserialize)]
@@ -199,31 +201,31 @@ pub struct AnalyticsEvaluation {
     #[serde(rename = "assigneeApplicable")]
     pub assignee_applicable: Option<bool>,
     #[serde(rename = "assigneeId")]
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<::std::string::String>,
     #[serde(rename = "calibrationId")]
-    pub calibration_id: Option<String>,
+    pub calibration_id: Option<::std::string::String>,
     #[serde(rename = "contextId")]
-    pub context_id: Option<String>,
+    pub context_id: Option<::std::string::String>,
     #[serde(rename = "deleted")]
     pub deleted: Option<bool>,
     #[serde(rename = "evaluationId")]
-    pub evaluation_id: Option<String>,
+    pub evaluation_id: Option<::std::string::String>,
     #[serde(rename = "evaluationStatus")]
-    pub evaluation_status: Option<AnalyticsEvaluationEvaluationStatus>,
+    pub evaluation_status: Option<self::AnalyticsEvaluationEvaluationStatus>,
     #[serde(rename = "evaluatorId")]
-    pub evaluator_id: Option<String>,
+    pub evaluator_id: Option<::std::string::String>,
     #[serde(rename = "eventTime")]
-    pub event_time: Option<DateTime<Utc>>,
+    pub event_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "formId")]
-    pub form_id: Option<String>,
+    pub form_id: Option<::std::string::String>,
     #[serde(rename = "formName")]
-    pub form_name: Option<String>,
+    pub form_name: Option<::std::string::String>,
     #[serde(rename = "oTotalCriticalScore")]
     pub o_total_critical_score: Option<i64>,
     #[serde(rename = "oTotalScore")]
     pub o_total_score: Option<i64>,
     #[serde(rename = "queueId")]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<::std::string::String>,
     #[serde(rename = "released")]
     pub released: Option<bool>,
     #[serde(rename = "rescored")]
@@ -231,67 +233,67 @@ pub struct AnalyticsEvaluation {
     #[serde(rename = "systemSubmitted")]
     pub system_submitted: Option<bool>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsFlow {
     #[serde(rename = "endingLanguage")]
-    pub ending_language: Option<String>,
+    pub ending_language: Option<::std::string::String>,
     #[serde(rename = "entryReason")]
-    pub entry_reason: Option<String>,
+    pub entry_reason: Option<::std::string::String>,
     #[serde(rename = "entryType")]
-    pub entry_type: Option<AnalyticsFlowEntryType>,
+    pub entry_type: Option<self::AnalyticsFlowEntryType>,
     #[serde(rename = "exitReason")]
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<::std::string::String>,
     #[serde(rename = "flowId")]
-    pub flow_id: Option<String>,
+    pub flow_id: Option<::std::string::String>,
     #[serde(rename = "flowName")]
-    pub flow_name: Option<String>,
+    pub flow_name: Option<::std::string::String>,
     #[serde(rename = "flowType")]
-    pub flow_type: Option<AnalyticsFlowFlowType>,
+    pub flow_type: Option<self::AnalyticsFlowFlowType>,
     #[serde(rename = "flowVersion")]
-    pub flow_version: Option<String>,
+    pub flow_version: Option<::std::string::String>,
     #[serde(rename = "issuedCallback")]
     pub issued_callback: Option<bool>,
     #[serde(rename = "outcomes")]
-    pub outcomes: Option<Vec<AnalyticsFlowOutcome>>,
+    pub outcomes: Option<::std::vec::Vec<self::AnalyticsFlowOutcome>>,
     #[serde(rename = "recognitionFailureReason")]
-    pub recognition_failure_reason: Option<String>,
+    pub recognition_failure_reason: Option<::std::string::String>,
     #[serde(rename = "startingLanguage")]
-    pub starting_language: Option<String>,
+    pub starting_language: Option<::std::string::String>,
     #[serde(rename = "transferTargetAddress")]
-    pub transfer_target_address: Option<String>,
+    pub transfer_target_address: Option<::std::string::String>,
     #[serde(rename = "transferTargetName")]
-    pub transfer_target_name: Option<String>,
+    pub transfer_target_name: Option<::std::string::String>,
     #[serde(rename = "transferType")]
-    pub transfer_type: Option<String>,
+    pub transfer_type: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsFlowOutcome {
     #[serde(rename = "flowOutcome")]
-    pub flow_outcome: Option<String>,
+    pub flow_outcome: Option<::std::string::String>,
     #[serde(rename = "flowOutcomeEndTimestamp")]
-    pub flow_outcome_end_timestamp: Option<DateTime<Utc>>,
+    pub flow_outcome_end_timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "flowOutcomeId")]
-    pub flow_outcome_id: Option<String>,
+    pub flow_outcome_id: Option<::std::string::String>,
     #[serde(rename = "flowOutcomeStartTimestamp")]
-    pub flow_outcome_start_timestamp: Option<DateTime<Utc>>,
+    pub flow_outcome_start_timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "flowOutcomeValue")]
-    pub flow_outcome_value: Option<String>,
+    pub flow_outcome_value: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsMediaEndpointStat {
     #[serde(rename = "codecs")]
-    pub codecs: Option<Vec<String>>,
+    pub codecs: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "discardedPackets")]
     pub discarded_packets: Option<i64>,
     #[serde(rename = "duplicatePackets")]
     pub duplicate_packets: Option<i64>,
     #[serde(rename = "eventTime")]
-    pub event_time: Option<DateTime<Utc>>,
+    pub event_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "invalidPackets")]
     pub invalid_packets: Option<i64>,
     #[serde(rename = "maxLatencyMs")]
@@ -311,35 +313,35 @@ pub struct AnalyticsMediaEndpointStat {
 #[derive(Deserialize)]
 pub struct AnalyticsParticipantWithoutAttributes {
     #[serde(rename = "externalContactId")]
-    pub external_contact_id: Option<String>,
+    pub external_contact_id: Option<::std::string::String>,
     #[serde(rename = "externalOrganizationId")]
-    pub external_organization_id: Option<String>,
+    pub external_organization_id: Option<::std::string::String>,
     #[serde(rename = "flaggedReason")]
-    pub flagged_reason: Option<AnalyticsParticipantWithoutAttributesFlaggedReason>,
+    pub flagged_reason: Option<self::AnalyticsParticipantWithoutAttributesFlaggedReason>,
     #[serde(rename = "participantId")]
-    pub participant_id: Option<String>,
+    pub participant_id: Option<::std::string::String>,
     #[serde(rename = "participantName")]
-    pub participant_name: Option<String>,
+    pub participant_name: Option<::std::string::String>,
     #[serde(rename = "purpose")]
-    pub purpose: Option<AnalyticsParticipantWithoutAttributesPurpose>,
+    pub purpose: Option<self::AnalyticsParticipantWithoutAttributesPurpose>,
     #[serde(rename = "screenRecording")]
     pub screen_recording: Option<bool>,
     #[serde(rename = "sessions")]
-    pub sessions: Option<Vec<AnalyticsSession>>,
+    pub sessions: Option<::std::vec::Vec<self::AnalyticsSession>>,
     #[serde(rename = "teamId")]
-    pub team_id: Option<String>,
+    pub team_id: Option<::std::string::String>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsProperty {
     #[serde(rename = "property")]
-    pub property: Option<String>,
+    pub property: Option<::std::string::String>,
     #[serde(rename = "propertyType")]
-    pub property_type: Option<AnalyticsPropertyPropertyType>,
+    pub property_type: Option<self::AnalyticsPropertyPropertyType>,
     #[serde(rename = "value")]
-    pub value: Option<String>,
+    pub value: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -347,19 +349,19 @@ pub struct AnalyticsProposedAgent {
     #[serde(rename = "agentRank")]
     pub agent_rank: Option<i64>,
     #[serde(rename = "proposedAgentId")]
-    pub proposed_agent_id: Option<String>,
+    pub proposed_agent_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsResolution {
     #[serde(rename = "eventTime")]
-    pub event_time: Option<DateTime<Utc>>,
+    pub event_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "nNextContactAvoided")]
     pub n_next_contact_avoided: Option<i64>,
     #[serde(rename = "queueId")]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<::std::string::String>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -367,175 +369,175 @@ pub struct AnalyticsScoredAgent {
     #[serde(rename = "agentScore")]
     pub agent_score: Option<i64>,
     #[serde(rename = "scoredAgentId")]
-    pub scored_agent_id: Option<String>,
+    pub scored_agent_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsSession {
     #[serde(rename = "activeSkillIds")]
-    pub active_skill_ids: Option<Vec<String>>,
+    pub active_skill_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "acwSkipped")]
     pub acw_skipped: Option<bool>,
     #[serde(rename = "addressFrom")]
-    pub address_from: Option<String>,
+    pub address_from: Option<::std::string::String>,
     #[serde(rename = "addressOther")]
-    pub address_other: Option<String>,
+    pub address_other: Option<::std::string::String>,
     #[serde(rename = "addressSelf")]
-    pub address_self: Option<String>,
+    pub address_self: Option<::std::string::String>,
     #[serde(rename = "addressTo")]
-    pub address_to: Option<String>,
+    pub address_to: Option<::std::string::String>,
     #[serde(rename = "agentAssistantId")]
-    pub agent_assistant_id: Option<String>,
+    pub agent_assistant_id: Option<::std::string::String>,
     #[serde(rename = "agentBullseyeRing")]
     pub agent_bullseye_ring: Option<i64>,
     #[serde(rename = "agentGroups")]
-    pub agent_groups: Option<Vec<AnalyticsAgentGroup>>,
+    pub agent_groups: Option<::std::vec::Vec<self::AnalyticsAgentGroup>>,
     #[serde(rename = "agentOwned")]
     pub agent_owned: Option<bool>,
     #[serde(rename = "ani")]
-    pub ani: Option<String>,
+    pub ani: Option<::std::string::String>,
     #[serde(rename = "assignerId")]
-    pub assigner_id: Option<String>,
+    pub assigner_id: Option<::std::string::String>,
     #[serde(rename = "authenticated")]
     pub authenticated: Option<bool>,
     #[serde(rename = "bargedParticipantId")]
-    pub barged_participant_id: Option<String>,
+    pub barged_participant_id: Option<::std::string::String>,
     #[serde(rename = "bcc")]
-    pub bcc: Option<Vec<String>>,
+    pub bcc: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "callbackNumbers")]
-    pub callback_numbers: Option<Vec<String>>,
+    pub callback_numbers: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "callbackScheduledTime")]
-    pub callback_scheduled_time: Option<DateTime<Utc>>,
+    pub callback_scheduled_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "callbackUserName")]
-    pub callback_user_name: Option<String>,
+    pub callback_user_name: Option<::std::string::String>,
     #[serde(rename = "cc")]
-    pub cc: Option<Vec<String>>,
+    pub cc: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "cleared")]
     pub cleared: Option<bool>,
     #[serde(rename = "coachedParticipantId")]
-    pub coached_participant_id: Option<String>,
+    pub coached_participant_id: Option<::std::string::String>,
     #[serde(rename = "cobrowseRole")]
-    pub cobrowse_role: Option<String>,
+    pub cobrowse_role: Option<::std::string::String>,
     #[serde(rename = "cobrowseRoomId")]
-    pub cobrowse_room_id: Option<String>,
+    pub cobrowse_room_id: Option<::std::string::String>,
     #[serde(rename = "deliveryPushed")]
     pub delivery_pushed: Option<bool>,
     #[serde(rename = "deliveryStatus")]
-    pub delivery_status: Option<AnalyticsSessionDeliveryStatus>,
+    pub delivery_status: Option<self::AnalyticsSessionDeliveryStatus>,
     #[serde(rename = "deliveryStatusChangeDate")]
-    pub delivery_status_change_date: Option<DateTime<Utc>>,
+    pub delivery_status_change_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "destinationAddresses")]
-    pub destination_addresses: Option<Vec<String>>,
+    pub destination_addresses: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "detectedSpeechEnd")]
-    pub detected_speech_end: Option<DateTime<Utc>>,
+    pub detected_speech_end: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "detectedSpeechStart")]
-    pub detected_speech_start: Option<DateTime<Utc>>,
+    pub detected_speech_start: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "direction")]
-    pub direction: Option<AnalyticsSessionDirection>,
+    pub direction: Option<self::AnalyticsSessionDirection>,
     #[serde(rename = "dispositionAnalyzer")]
-    pub disposition_analyzer: Option<String>,
+    pub disposition_analyzer: Option<::std::string::String>,
     #[serde(rename = "dispositionName")]
-    pub disposition_name: Option<String>,
+    pub disposition_name: Option<::std::string::String>,
     #[serde(rename = "dnis")]
-    pub dnis: Option<String>,
+    pub dnis: Option<::std::string::String>,
     #[serde(rename = "edgeId")]
-    pub edge_id: Option<String>,
+    pub edge_id: Option<::std::string::String>,
     #[serde(rename = "eligibleAgentCounts")]
-    pub eligible_agent_counts: Option<Vec<i64>>,
+    pub eligible_agent_counts: Option<::std::vec::Vec<i64>>,
     #[serde(rename = "engagementSource")]
-    pub engagement_source: Option<AnalyticsSessionEngagementSource>,
+    pub engagement_source: Option<self::AnalyticsSessionEngagementSource>,
     #[serde(rename = "errorCodeDescription")]
-    pub error_code_description: Option<String>,
+    pub error_code_description: Option<::std::string::String>,
     #[serde(rename = "extendedDeliveryStatus")]
-    pub extended_delivery_status: Option<String>,
+    pub extended_delivery_status: Option<::std::string::String>,
     #[serde(rename = "flow")]
-    pub flow: Option<AnalyticsFlow>,
+    pub flow: Option<self::AnalyticsFlow>,
     #[serde(rename = "flowInType")]
-    pub flow_in_type: Option<String>,
+    pub flow_in_type: Option<::std::string::String>,
     #[serde(rename = "flowOutType")]
-    pub flow_out_type: Option<String>,
+    pub flow_out_type: Option<::std::string::String>,
     #[serde(rename = "journeyActionId")]
-    pub journey_action_id: Option<String>,
+    pub journey_action_id: Option<::std::string::String>,
     #[serde(rename = "journeyActionMapId")]
-    pub journey_action_map_id: Option<String>,
+    pub journey_action_map_id: Option<::std::string::String>,
     #[serde(rename = "journeyActionMapVersion")]
     pub journey_action_map_version: Option<i64>,
     #[serde(rename = "journeyCustomerId")]
-    pub journey_customer_id: Option<String>,
+    pub journey_customer_id: Option<::std::string::String>,
     #[serde(rename = "journeyCustomerIdType")]
-    pub journey_customer_id_type: Option<String>,
+    pub journey_customer_id_type: Option<::std::string::String>,
     #[serde(rename = "journeyCustomerSessionId")]
-    pub journey_customer_session_id: Option<String>,
+    pub journey_customer_session_id: Option<::std::string::String>,
     #[serde(rename = "journeyCustomerSessionIdType")]
-    pub journey_customer_session_id_type: Option<String>,
+    pub journey_customer_session_id_type: Option<::std::string::String>,
     #[serde(rename = "mediaBridgeId")]
-    pub media_bridge_id: Option<String>,
+    pub media_bridge_id: Option<::std::string::String>,
     #[serde(rename = "mediaCount")]
     pub media_count: Option<i64>,
     #[serde(rename = "mediaEndpointStats")]
-    pub media_endpoint_stats: Option<Vec<AnalyticsMediaEndpointStat>>,
+    pub media_endpoint_stats: Option<::std::vec::Vec<self::AnalyticsMediaEndpointStat>>,
     #[serde(rename = "mediaType")]
-    pub media_type: Option<AnalyticsSessionMediaType>,
+    pub media_type: Option<self::AnalyticsSessionMediaType>,
     #[serde(rename = "messageType")]
-    pub message_type: Option<String>,
+    pub message_type: Option<::std::string::String>,
     #[serde(rename = "metrics")]
-    pub metrics: Option<Vec<AnalyticsSessionMetric>>,
+    pub metrics: Option<::std::vec::Vec<self::AnalyticsSessionMetric>>,
     #[serde(rename = "monitoredParticipantId")]
-    pub monitored_participant_id: Option<String>,
+    pub monitored_participant_id: Option<::std::string::String>,
     #[serde(rename = "outboundCampaignId")]
-    pub outbound_campaign_id: Option<String>,
+    pub outbound_campaign_id: Option<::std::string::String>,
     #[serde(rename = "outboundContactId")]
-    pub outbound_contact_id: Option<String>,
+    pub outbound_contact_id: Option<::std::string::String>,
     #[serde(rename = "outboundContactListId")]
-    pub outbound_contact_list_id: Option<String>,
+    pub outbound_contact_list_id: Option<::std::string::String>,
     #[serde(rename = "peerId")]
-    pub peer_id: Option<String>,
+    pub peer_id: Option<::std::string::String>,
     #[serde(rename = "proposedAgents")]
-    pub proposed_agents: Option<Vec<AnalyticsProposedAgent>>,
+    pub proposed_agents: Option<::std::vec::Vec<self::AnalyticsProposedAgent>>,
     #[serde(rename = "protocolCallId")]
-    pub protocol_call_id: Option<String>,
+    pub protocol_call_id: Option<::std::string::String>,
     #[serde(rename = "provider")]
-    pub provider: Option<String>,
+    pub provider: Option<::std::string::String>,
     #[serde(rename = "recording")]
     pub recording: Option<bool>,
     #[serde(rename = "remote")]
-    pub remote: Option<String>,
+    pub remote: Option<::std::string::String>,
     #[serde(rename = "remoteNameDisplayable")]
-    pub remote_name_displayable: Option<String>,
+    pub remote_name_displayable: Option<::std::string::String>,
     #[serde(rename = "removedSkillIds")]
-    pub removed_skill_ids: Option<Vec<String>>,
+    pub removed_skill_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "requestedRoutings")]
-    pub requested_routings: Option<Vec<String>>,
+    pub requested_routings: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "roomId")]
-    pub room_id: Option<String>,
+    pub room_id: Option<::std::string::String>,
     #[serde(rename = "routingRing")]
     pub routing_ring: Option<i64>,
     #[serde(rename = "routingRule")]
-    pub routing_rule: Option<String>,
+    pub routing_rule: Option<::std::string::String>,
     #[serde(rename = "routingRuleType")]
-    pub routing_rule_type: Option<AnalyticsSessionRoutingRuleType>,
+    pub routing_rule_type: Option<self::AnalyticsSessionRoutingRuleType>,
     #[serde(rename = "screenMonitoredUserId")]
-    pub screen_monitored_user_id: Option<String>,
+    pub screen_monitored_user_id: Option<::std::string::String>,
     #[serde(rename = "screenShareAddressSelf")]
-    pub screen_share_address_self: Option<String>,
+    pub screen_share_address_self: Option<::std::string::String>,
     #[serde(rename = "screenShareRoomId")]
-    pub screen_share_room_id: Option<String>,
+    pub screen_share_room_id: Option<::std::string::String>,
     #[serde(rename = "scriptId")]
-    pub script_id: Option<String>,
+    pub script_id: Option<::std::string::String>,
     #[serde(rename = "segments")]
-    pub segments: Option<Vec<AnalyticsConversationSegment>>,
+    pub segments: Option<::std::vec::Vec<self::AnalyticsConversationSegment>>,
     #[serde(rename = "selectedAgentId")]
-    pub selected_agent_id: Option<String>,
+    pub selected_agent_id: Option<::std::string::String>,
     #[serde(rename = "selectedAgentRank")]
     pub selected_agent_rank: Option<i64>,
     #[serde(rename = "sessionDnis")]
-    pub session_dnis: Option<String>,
+    pub session_dnis: Option<::std::string::String>,
     #[serde(rename = "sessionId")]
-    pub session_id: Option<String>,
+    pub session_id: Option<::std::string::String>,
     #[serde(rename = "sharingScreen")]
     pub sharing_screen: Option<bool>,
     #[serde(rename = "skillExpressionId")]
-    pub skill_expression_id: Option<String>,
+    pub skill_expression_id: Option<::std::string::String>,
     #[serde(rename = "skipEnabled")]
     pub skip_enabled: Option<bool>,
     #[serde(rename = "snippetRecording")]
@@ -543,21 +545,21 @@ pub struct AnalyticsSession {
     #[serde(rename = "timeoutSeconds")]
     pub timeout_seconds: Option<i64>,
     #[serde(rename = "usedRouting")]
-    pub used_routing: Option<AnalyticsSessionUsedRouting>,
+    pub used_routing: Option<self::AnalyticsSessionUsedRouting>,
     #[serde(rename = "videoAddressSelf")]
-    pub video_address_self: Option<String>,
+    pub video_address_self: Option<::std::string::String>,
     #[serde(rename = "videoRoomId")]
-    pub video_room_id: Option<String>,
+    pub video_room_id: Option<::std::string::String>,
     #[serde(rename = "waitingInteractionCounts")]
-    pub waiting_interaction_counts: Option<Vec<i64>>,
+    pub waiting_interaction_counts: Option<::std::vec::Vec<i64>>,
 }
 
 #[derive(Deserialize)]
 pub struct AnalyticsSessionMetric {
     #[serde(rename = "emitDate")]
-    pub emit_date: Option<DateTime<Utc>>,
+    pub emit_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "value")]
     pub value: Option<i64>,
 }
@@ -565,31 +567,31 @@ pub struct AnalyticsSessionMetric {
 #[derive(Deserialize)]
 pub struct AnalyticsSurvey {
     #[serde(rename = "eventTime")]
-    pub event_time: Option<DateTime<Utc>>,
+    pub event_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "oSurveyTotalScore")]
     pub o_survey_total_score: Option<i64>,
     #[serde(rename = "queueId")]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<::std::string::String>,
     #[serde(rename = "surveyCompletedDate")]
-    pub survey_completed_date: Option<DateTime<Utc>>,
+    pub survey_completed_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "surveyFormContextId")]
-    pub survey_form_context_id: Option<String>,
+    pub survey_form_context_id: Option<::std::string::String>,
     #[serde(rename = "surveyFormId")]
-    pub survey_form_id: Option<String>,
+    pub survey_form_id: Option<::std::string::String>,
     #[serde(rename = "surveyFormName")]
-    pub survey_form_name: Option<String>,
+    pub survey_form_name: Option<::std::string::String>,
     #[serde(rename = "surveyId")]
-    pub survey_id: Option<String>,
+    pub survey_id: Option<::std::string::String>,
     #[serde(rename = "surveyPartialResponse")]
     pub survey_partial_response: Option<bool>,
     #[serde(rename = "surveyPromoterScore")]
     pub survey_promoter_score: Option<i64>,
     #[serde(rename = "surveyStatus")]
-    pub survey_status: Option<String>,
+    pub survey_status: Option<::std::string::String>,
     #[serde(rename = "surveyType")]
-    pub survey_type: Option<AnalyticsSurveySurveyType>,
+    pub survey_type: Option<self::AnalyticsSurveySurveyType>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -601,27 +603,27 @@ pub struct AutoAnswerSetting {
 #[derive(Deserialize)]
 pub struct AutoAnswerSettings {
     #[serde(rename = "settings")]
-    pub settings: Option<BTreeMap<String, AutoAnswerSetting>>,
+    pub settings: Option<::std::collections::BTreeMap<::std::string::String, self::AutoAnswerSetting>>,
 }
 
 #[derive(Deserialize)]
 pub struct Biography {
     #[serde(rename = "biography")]
-    pub biography: Option<String>,
+    pub biography: Option<::std::string::String>,
     #[serde(rename = "education")]
-    pub education: Option<Vec<Education>>,
+    pub education: Option<::std::vec::Vec<self::Education>>,
     #[serde(rename = "hobbies")]
-    pub hobbies: Option<Vec<String>>,
+    pub hobbies: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "interests")]
-    pub interests: Option<Vec<String>>,
+    pub interests: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "spouse")]
-    pub spouse: Option<String>,
+    pub spouse: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Bullseye {
     #[serde(rename = "rings")]
-    pub rings: Option<Vec<Ring>>,
+    pub rings: Option<::std::vec::Vec<self::Ring>>,
 }
 
 #[derive(Deserialize)]
@@ -629,9 +631,9 @@ pub struct CallbackMediaSettings {
     #[serde(rename = "alertingTimeoutSeconds")]
     pub alerting_timeout_seconds: Option<i64>,
     #[serde(rename = "answeringMachineFlow")]
-    pub answering_machine_flow: Option<DomainEntityRef>,
+    pub answering_machine_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "answeringMachineReactionType")]
-    pub answering_machine_reaction_type: Option<CallbackMediaSettingsAnsweringMachineReactionType>,
+    pub answering_machine_reaction_type: Option<self::CallbackMediaSettingsAnsweringMachineReactionType>,
     #[serde(rename = "autoAnswerAlertToneSeconds")]
     pub auto_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "autoDialDelaySeconds")]
@@ -639,59 +641,59 @@ pub struct CallbackMediaSettings {
     #[serde(rename = "autoEndDelaySeconds")]
     pub auto_end_delay_seconds: Option<i64>,
     #[serde(rename = "edgeGroup")]
-    pub edge_group: Option<DomainEntityRef>,
+    pub edge_group: Option<self::DomainEntityRef>,
     #[serde(rename = "enableAutoAnswer")]
     pub enable_auto_answer: Option<bool>,
     #[serde(rename = "enableAutoDialAndEnd")]
     pub enable_auto_dial_and_end: Option<bool>,
     #[serde(rename = "liveVoiceFlow")]
-    pub live_voice_flow: Option<DomainEntityRef>,
+    pub live_voice_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "liveVoiceReactionType")]
-    pub live_voice_reaction_type: Option<CallbackMediaSettingsLiveVoiceReactionType>,
+    pub live_voice_reaction_type: Option<self::CallbackMediaSettingsLiveVoiceReactionType>,
     #[serde(rename = "manualAnswerAlertToneSeconds")]
     pub manual_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "maxRetryCount")]
     pub max_retry_count: Option<i64>,
     #[serde(rename = "mode")]
-    pub mode: Option<CallbackMediaSettingsMode>,
+    pub mode: Option<self::CallbackMediaSettingsMode>,
     #[serde(rename = "pacingModifier")]
     pub pacing_modifier: Option<f64>,
     #[serde(rename = "retryDelaySeconds")]
     pub retry_delay_seconds: Option<i64>,
     #[serde(rename = "serviceLevel")]
-    pub service_level: Option<ServiceLevel>,
+    pub service_level: Option<self::ServiceLevel>,
     #[serde(rename = "site")]
-    pub site: Option<DomainEntityRef>,
+    pub site: Option<self::DomainEntityRef>,
 }
 
 #[derive(Deserialize)]
 pub struct CannedResponseLibraries {
     #[serde(rename = "libraryIds")]
-    pub library_ids: Option<Vec<String>>,
+    pub library_ids: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "mode")]
-    pub mode: Option<CannedResponseLibrariesMode>,
+    pub mode: Option<self::CannedResponseLibrariesMode>,
 }
 
 #[derive(Deserialize)]
 pub struct Chat {
     #[serde(rename = "jabberId")]
-    pub jabber_id: Option<String>,
+    pub jabber_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct ConditionalGroupActivation {
     #[serde(rename = "pilotRule")]
-    pub pilot_rule: Option<ConditionalGroupActivationPilotRule>,
+    pub pilot_rule: Option<self::ConditionalGroupActivationPilotRule>,
     #[serde(rename = "rules")]
-    pub rules: Option<Vec<ConditionalGroupActivationRule>>,
+    pub rules: Option<::std::vec::Vec<self::ConditionalGroupActivationRule>>,
 }
 
 #[derive(Deserialize)]
 pub struct ConditionalGroupActivationCondition {
     #[serde(rename = "operator")]
-    pub operator: Option<ConditionalGroupActivationConditionOperator>,
+    pub operator: Option<self::ConditionalGroupActivationConditionOperator>,
     #[serde(rename = "simpleMetric")]
-    pub simple_metric: Option<ConditionalGroupActivationSimpleMetric>,
+    pub simple_metric: Option<self::ConditionalGroupActivationSimpleMetric>,
     #[serde(rename = "value")]
     pub value: Option<f64>,
 }
@@ -699,33 +701,33 @@ pub struct ConditionalGroupActivationCondition {
 #[derive(Deserialize)]
 pub struct ConditionalGroupActivationPilotRule {
     #[serde(rename = "conditionExpression")]
-    pub condition_expression: Option<String>,
+    pub condition_expression: Option<::std::string::String>,
     #[serde(rename = "conditions")]
-    pub conditions: Option<Vec<ConditionalGroupActivationCondition>>,
+    pub conditions: Option<::std::vec::Vec<self::ConditionalGroupActivationCondition>>,
 }
 
 #[derive(Deserialize)]
 pub struct ConditionalGroupActivationRule {
     #[serde(rename = "conditionExpression")]
-    pub condition_expression: Option<String>,
+    pub condition_expression: Option<::std::string::String>,
     #[serde(rename = "conditions")]
-    pub conditions: Option<Vec<ConditionalGroupActivationCondition>>,
+    pub conditions: Option<::std::vec::Vec<self::ConditionalGroupActivationCondition>>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<MemberGroup>>,
+    pub groups: Option<::std::vec::Vec<self::MemberGroup>>,
 }
 
 #[derive(Deserialize)]
 pub struct ConditionalGroupActivationSimpleMetric {
     #[serde(rename = "metric")]
-    pub metric: Option<ConditionalGroupActivationSimpleMetricMetric>,
+    pub metric: Option<self::ConditionalGroupActivationSimpleMetricMetric>,
     #[serde(rename = "queue")]
-    pub queue: Option<DomainEntityRef>,
+    pub queue: Option<self::DomainEntityRef>,
 }
 
 #[derive(Deserialize)]
 pub struct ConditionalGroupRouting {
     #[serde(rename = "rules")]
-    pub rules: Option<Vec<ConditionalGroupRoutingRule>>,
+    pub rules: Option<::std::vec::Vec<self::ConditionalGroupRoutingRule>>,
 }
 
 #[derive(Deserialize)]
@@ -733,13 +735,13 @@ pub struct ConditionalGroupRoutingRule {
     #[serde(rename = "conditionValue")]
     pub condition_value: Option<f64>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<MemberGroup>>,
+    pub groups: Option<::std::vec::Vec<self::MemberGroup>>,
     #[serde(rename = "metric")]
-    pub metric: Option<ConditionalGroupRoutingRuleMetric>,
+    pub metric: Option<self::ConditionalGroupRoutingRuleMetric>,
     #[serde(rename = "operator")]
-    pub operator: Option<ConditionalGroupRoutingRuleOperator>,
+    pub operator: Option<self::ConditionalGroupRoutingRuleOperator>,
     #[serde(rename = "queue")]
-    pub queue: Option<DomainEntityRef>,
+    pub queue: Option<self::DomainEntityRef>,
     #[serde(rename = "waitSeconds")]
     pub wait_seconds: Option<i64>,
 }
@@ -747,19 +749,19 @@ pub struct ConditionalGroupRoutingRule {
 #[derive(Deserialize)]
 pub struct Contact {
     #[serde(rename = "address")]
-    pub address: Option<String>,
+    pub address: Option<::std::string::String>,
     #[serde(rename = "countryCode")]
-    pub country_code: Option<String>,
+    pub country_code: Option<::std::string::String>,
     #[serde(rename = "display")]
-    pub display: Option<String>,
+    pub display: Option<::std::string::String>,
     #[serde(rename = "extension")]
-    pub extension: Option<String>,
+    pub extension: Option<::std::string::String>,
     #[serde(rename = "integration")]
-    pub integration: Option<String>,
+    pub integration: Option<::std::string::String>,
     #[serde(rename = "mediaType")]
-    pub media_type: Option<ContactMediaType>,
+    pub media_type: Option<self::ContactMediaType>,
     #[serde(rename = "type")]
-    pub r#type: Option<ContactType>,
+    pub r#type: Option<self::ContactType>,
 }
 
 #[derive(Deserialize)]
@@ -767,13 +769,13 @@ pub struct DirectRouting {
     #[serde(rename = "agentWaitSeconds")]
     pub agent_wait_seconds: Option<i64>,
     #[serde(rename = "backupQueueId")]
-    pub backup_queue_id: Option<String>,
+    pub backup_queue_id: Option<::std::string::String>,
     #[serde(rename = "callMediaSettings")]
-    pub call_media_settings: Option<DirectRoutingMediaSettings>,
+    pub call_media_settings: Option<self::DirectRoutingMediaSettings>,
     #[serde(rename = "emailMediaSettings")]
-    pub email_media_settings: Option<DirectRoutingMediaSettings>,
+    pub email_media_settings: Option<self::DirectRoutingMediaSettings>,
     #[serde(rename = "messageMediaSettings")]
-    pub message_media_settings: Option<DirectRoutingMediaSettings>,
+    pub message_media_settings: Option<self::DirectRoutingMediaSettings>,
     #[serde(rename = "waitForAgent")]
     pub wait_for_agent: Option<bool>,
 }
@@ -787,59 +789,59 @@ pub struct DirectRoutingMediaSettings {
 #[derive(Deserialize)]
 pub struct Division {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainEntityRef {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainOrganizationProduct {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainOrganizationRole {
     #[serde(rename = "addonLicenses")]
-    pub addon_licenses: Option<Vec<String>>,
+    pub addon_licenses: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "base")]
     pub base: Option<bool>,
     #[serde(rename = "baseLicense")]
-    pub base_license: Option<String>,
+    pub base_license: Option<::std::string::String>,
     #[serde(rename = "dateLicenseLastUpdated")]
-    pub date_license_last_updated: Option<DateTime<Utc>>,
+    pub date_license_last_updated: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "default")]
     pub default: Option<bool>,
     #[serde(rename = "defaultRoleId")]
-    pub default_role_id: Option<String>,
+    pub default_role_id: Option<::std::string::String>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "permissionPolicies")]
-    pub permission_policies: Option<Vec<DomainPermissionPolicy>>,
+    pub permission_policies: Option<::std::vec::Vec<self::DomainPermissionPolicy>>,
     #[serde(rename = "permissions")]
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "roleNeedsUpdate")]
     pub role_needs_update: Option<bool>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "unusedPermissions")]
-    pub unused_permissions: Option<Vec<String>>,
+    pub unused_permissions: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "userCount")]
     pub user_count: Option<i64>,
 }
@@ -847,79 +849,79 @@ pub struct DomainOrganizationRole {
 #[derive(Deserialize)]
 pub struct DomainPermissionPolicy {
     #[serde(rename = "actionSet")]
-    pub action_set: Option<Vec<String>>,
+    pub action_set: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "allowConditions")]
     pub allow_conditions: Option<bool>,
     #[serde(rename = "domain")]
-    pub domain: Option<String>,
+    pub domain: Option<::std::string::String>,
     #[serde(rename = "entityName")]
-    pub entity_name: Option<String>,
+    pub entity_name: Option<::std::string::String>,
     #[serde(rename = "namedResources")]
-    pub named_resources: Option<Vec<String>>,
+    pub named_resources: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "policyDescription")]
-    pub policy_description: Option<String>,
+    pub policy_description: Option<::std::string::String>,
     #[serde(rename = "policyName")]
-    pub policy_name: Option<String>,
+    pub policy_name: Option<::std::string::String>,
     #[serde(rename = "resourceConditionNode")]
-    pub resource_condition_node: Option<DomainResourceConditionNode>,
+    pub resource_condition_node: Option<self::DomainResourceConditionNode>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainResourceConditionNode {
     #[serde(rename = "conjunction")]
-    pub conjunction: Option<DomainResourceConditionNodeConjunction>,
+    pub conjunction: Option<self::DomainResourceConditionNodeConjunction>,
     #[serde(rename = "operands")]
-    pub operands: Option<Vec<DomainResourceConditionValue>>,
+    pub operands: Option<::std::vec::Vec<self::DomainResourceConditionValue>>,
     #[serde(rename = "operator")]
-    pub operator: Option<DomainResourceConditionNodeOperator>,
+    pub operator: Option<self::DomainResourceConditionNodeOperator>,
     #[serde(rename = "terms")]
-    pub terms: Option<Vec<DomainResourceConditionNode>>,
+    pub terms: Option<::std::vec::Vec<self::DomainResourceConditionNode>>,
     #[serde(rename = "variableName")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainResourceConditionValue {
     #[serde(rename = "queue")]
-    pub queue: Option<QueueFullReference>,
+    pub queue: Option<self::QueueFullReference>,
     #[serde(rename = "team")]
-    pub team: Option<TeamFullReference>,
+    pub team: Option<self::TeamFullReference>,
     #[serde(rename = "type")]
-    pub r#type: Option<DomainResourceConditionValueType>,
+    pub r#type: Option<self::DomainResourceConditionValueType>,
     #[serde(rename = "user")]
-    pub user: Option<UserFullReference>,
+    pub user: Option<self::UserFullReference>,
     #[serde(rename = "value")]
-    pub value: Option<String>,
+    pub value: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct DomainRole {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Education {
     #[serde(rename = "dateEnd")]
-    pub date_end: Option<chrono::NaiveDate>,
+    pub date_end: Option<::chrono::NaiveDate>,
     #[serde(rename = "dateStart")]
-    pub date_start: Option<chrono::NaiveDate>,
+    pub date_start: Option<::chrono::NaiveDate>,
     #[serde(rename = "fieldOfStudy")]
-    pub field_of_study: Option<String>,
+    pub field_of_study: Option<::std::string::String>,
     #[serde(rename = "notes")]
-    pub notes: Option<String>,
+    pub notes: Option<::std::string::String>,
     #[serde(rename = "school")]
-    pub school: Option<String>,
+    pub school: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct EmailAddress {
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -927,7 +929,7 @@ pub struct EmailMediaSettings {
     #[serde(rename = "alertingTimeoutSeconds")]
     pub alerting_timeout_seconds: Option<i64>,
     #[serde(rename = "allOutboundEmailAddresses")]
-    pub all_outbound_email_addresses: Option<Vec<QueueEmailAddress>>,
+    pub all_outbound_email_addresses: Option<::std::vec::Vec<self::QueueEmailAddress>>,
     #[serde(rename = "autoAnswerAlertToneSeconds")]
     pub auto_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "enableAutoAnswer")]
@@ -935,25 +937,25 @@ pub struct EmailMediaSettings {
     #[serde(rename = "manualAnswerAlertToneSeconds")]
     pub manual_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "serviceLevel")]
-    pub service_level: Option<ServiceLevel>,
+    pub service_level: Option<self::ServiceLevel>,
 }
 
 #[derive(Deserialize)]
 pub struct EmployerInfo {
     #[serde(rename = "dateHire")]
-    pub date_hire: Option<String>,
+    pub date_hire: Option<::std::string::String>,
     #[serde(rename = "employeeId")]
-    pub employee_id: Option<String>,
+    pub employee_id: Option<::std::string::String>,
     #[serde(rename = "employeeType")]
-    pub employee_type: Option<String>,
+    pub employee_type: Option<::std::string::String>,
     #[serde(rename = "officialName")]
-    pub official_name: Option<String>,
+    pub official_name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Entity {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -961,37 +963,37 @@ pub struct ExpansionCriterium {
     #[serde(rename = "threshold")]
     pub threshold: Option<f64>,
     #[serde(rename = "type")]
-    pub r#type: Option<ExpansionCriteriumType>,
+    pub r#type: Option<self::ExpansionCriteriumType>,
 }
 
 #[derive(Deserialize)]
 pub struct FieldConfig {
     #[serde(rename = "entityType")]
-    pub entity_type: Option<FieldConfigEntityType>,
+    pub entity_type: Option<self::FieldConfigEntityType>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "schemaVersion")]
-    pub schema_version: Option<String>,
+    pub schema_version: Option<::std::string::String>,
     #[serde(rename = "sections")]
-    pub sections: Option<Vec<Section>>,
+    pub sections: Option<::std::vec::Vec<self::Section>>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<String>,
+    pub state: Option<::std::string::String>,
     #[serde(rename = "version")]
-    pub version: Option<String>,
+    pub version: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct FieldConfigs {
     #[serde(rename = "group")]
-    pub group: Option<FieldConfig>,
+    pub group: Option<self::FieldConfig>,
     #[serde(rename = "org")]
-    pub org: Option<FieldConfig>,
+    pub org: Option<self::FieldConfig>,
     #[serde(rename = "person")]
-    pub person: Option<FieldConfig>,
+    pub person: Option<self::FieldConfig>,
 }
 
 #[derive(Deserialize)]
@@ -1001,47 +1003,47 @@ pub struct FieldList {
     #[serde(rename = "gdpr")]
     pub gdpr: Option<bool>,
     #[serde(rename = "instructionText")]
-    pub instruction_text: Option<String>,
+    pub instruction_text: Option<::std::string::String>,
     #[serde(rename = "key")]
-    pub key: Option<String>,
+    pub key: Option<::std::string::String>,
     #[serde(rename = "labelKeys")]
-    pub label_keys: Option<Vec<String>>,
+    pub label_keys: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "params")]
-    pub params: Option<BTreeMap<String, serde_json::Value>>,
+    pub params: Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[serde(rename = "repeatable")]
     pub repeatable: Option<bool>,
     #[serde(rename = "required")]
     pub required: Option<bool>,
     #[serde(rename = "state")]
-    pub state: Option<String>,
+    pub state: Option<::std::string::String>,
     #[serde(rename = "type")]
-    pub r#type: Option<String>,
+    pub r#type: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Geolocation {
     #[serde(rename = "city")]
-    pub city: Option<String>,
+    pub city: Option<::std::string::String>,
     #[serde(rename = "country")]
-    pub country: Option<String>,
+    pub country: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "latitude")]
     pub latitude: Option<f64>,
     #[serde(rename = "locations")]
-    pub locations: Option<Vec<LocationDefinition>>,
+    pub locations: Option<::std::vec::Vec<self::LocationDefinition>>,
     #[serde(rename = "longitude")]
     pub longitude: Option<f64>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "primary")]
     pub primary: Option<bool>,
     #[serde(rename = "region")]
-    pub region: Option<String>,
+    pub region: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "type")]
-    pub r#type: Option<String>,
+    pub r#type: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -1049,83 +1051,83 @@ pub struct GeolocationSettings {
     #[serde(rename = "enabled")]
     pub enabled: Option<bool>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "mapboxKey")]
-    pub mapbox_key: Option<String>,
+    pub mapbox_key: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Group {
     #[serde(rename = "addresses")]
-    pub addresses: Option<Vec<GroupContact>>,
+    pub addresses: Option<::std::vec::Vec<self::GroupContact>>,
     #[serde(rename = "callsEnabled")]
     pub calls_enabled: Option<bool>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<Vec<Image>>,
+    pub images: Option<::std::vec::Vec<self::Image>>,
     #[serde(rename = "includeOwners")]
     pub include_owners: Option<bool>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "owners")]
-    pub owners: Option<Vec<User>>,
+    pub owners: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "rolesEnabled")]
     pub roles_enabled: Option<bool>,
     #[serde(rename = "rulesVisible")]
     pub rules_visible: Option<bool>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<GroupState>,
+    pub state: Option<self::GroupState>,
     #[serde(rename = "type")]
-    pub r#type: Option<GroupType>,
+    pub r#type: Option<self::GroupType>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "visibility")]
-    pub visibility: Option<GroupVisibility>,
+    pub visibility: Option<self::GroupVisibility>,
 }
 
 #[derive(Deserialize)]
 pub struct GroupContact {
     #[serde(rename = "address")]
-    pub address: Option<String>,
+    pub address: Option<::std::string::String>,
     #[serde(rename = "display")]
-    pub display: Option<String>,
+    pub display: Option<::std::string::String>,
     #[serde(rename = "extension")]
-    pub extension: Option<String>,
+    pub extension: Option<::std::string::String>,
     #[serde(rename = "mediaType")]
-    pub media_type: Option<GroupContactMediaType>,
+    pub media_type: Option<self::GroupContactMediaType>,
     #[serde(rename = "type")]
-    pub r#type: Option<GroupContactType>,
+    pub r#type: Option<self::GroupContactType>,
 }
 
 #[derive(Deserialize)]
 pub struct Image {
     #[serde(rename = "imageUri")]
-    pub image_uri: Option<String>,
+    pub image_uri: Option<::std::string::String>,
     #[serde(rename = "resolution")]
-    pub resolution: Option<String>,
+    pub resolution: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct InactivityTimeoutSettings {
     #[serde(rename = "actionType")]
-    pub action_type: Option<InactivityTimeoutSettingsActionType>,
+    pub action_type: Option<self::InactivityTimeoutSettingsActionType>,
     #[serde(rename = "flowId")]
-    pub flow_id: Option<DomainEntityRef>,
+    pub flow_id: Option<self::DomainEntityRef>,
     #[serde(rename = "timeoutSeconds")]
     pub timeout_seconds: Option<i64>,
 }
@@ -1135,119 +1137,119 @@ pub struct InboundRoute {
     #[serde(rename = "allowMultipleActions")]
     pub allow_multiple_actions: Option<bool>,
     #[serde(rename = "autoBcc")]
-    pub auto_bcc: Option<Vec<EmailAddress>>,
+    pub auto_bcc: Option<::std::vec::Vec<self::EmailAddress>>,
     #[serde(rename = "flow")]
-    pub flow: Option<DomainEntityRef>,
+    pub flow: Option<self::DomainEntityRef>,
     #[serde(rename = "fromEmail")]
-    pub from_email: Option<String>,
+    pub from_email: Option<::std::string::String>,
     #[serde(rename = "fromName")]
-    pub from_name: Option<String>,
+    pub from_name: Option<::std::string::String>,
     #[serde(rename = "historyInclusion")]
-    pub history_inclusion: Option<InboundRouteHistoryInclusion>,
+    pub history_inclusion: Option<self::InboundRouteHistoryInclusion>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "language")]
-    pub language: Option<DomainEntityRef>,
+    pub language: Option<self::DomainEntityRef>,
     #[serde(rename = "mailboxFolders")]
-    pub mailbox_folders: Option<Vec<String>>,
+    pub mailbox_folders: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "pattern")]
-    pub pattern: Option<String>,
+    pub pattern: Option<::std::string::String>,
     #[serde(rename = "priority")]
     pub priority: Option<i64>,
     #[serde(rename = "queue")]
-    pub queue: Option<DomainEntityRef>,
+    pub queue: Option<self::DomainEntityRef>,
     #[serde(rename = "replyEmailAddress")]
-    pub reply_email_address: Option<Box<QueueEmailAddress>>,
+    pub reply_email_address: Option<Box<self::QueueEmailAddress>>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "signature")]
-    pub signature: Option<Signature>,
+    pub signature: Option<self::Signature>,
     #[serde(rename = "skills")]
-    pub skills: Option<Vec<DomainEntityRef>>,
+    pub skills: Option<::std::vec::Vec<self::DomainEntityRef>>,
     #[serde(rename = "spamFlow")]
-    pub spam_flow: Option<DomainEntityRef>,
+    pub spam_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "status")]
-    pub status: Option<InboundRouteStatus>,
+    pub status: Option<self::InboundRouteStatus>,
 }
 
 #[derive(Deserialize)]
 pub struct Location {
     #[serde(rename = "coordinates")]
-    pub coordinates: Option<BTreeMap<String, f64>>,
+    pub coordinates: Option<::std::collections::BTreeMap<::std::string::String, f64>>,
     #[serde(rename = "floorplanId")]
-    pub floorplan_id: Option<String>,
+    pub floorplan_id: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "locationDefinition")]
-    pub location_definition: Option<LocationDefinition>,
+    pub location_definition: Option<self::LocationDefinition>,
     #[serde(rename = "notes")]
-    pub notes: Option<String>,
+    pub notes: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct LocationAddress {
     #[serde(rename = "city")]
-    pub city: Option<String>,
+    pub city: Option<::std::string::String>,
     #[serde(rename = "country")]
-    pub country: Option<String>,
+    pub country: Option<::std::string::String>,
     #[serde(rename = "countryName")]
-    pub country_name: Option<String>,
+    pub country_name: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<String>,
+    pub state: Option<::std::string::String>,
     #[serde(rename = "street1")]
-    pub street1: Option<String>,
+    pub street1: Option<::std::string::String>,
     #[serde(rename = "street2")]
-    pub street2: Option<String>,
+    pub street2: Option<::std::string::String>,
     #[serde(rename = "zipcode")]
-    pub zipcode: Option<String>,
+    pub zipcode: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct LocationAddressVerificationDetails {
     #[serde(rename = "dateFinished")]
-    pub date_finished: Option<DateTime<Utc>>,
+    pub date_finished: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateStarted")]
-    pub date_started: Option<DateTime<Utc>>,
+    pub date_started: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "service")]
-    pub service: Option<String>,
+    pub service: Option<::std::string::String>,
     #[serde(rename = "status")]
-    pub status: Option<LocationAddressVerificationDetailsStatus>,
+    pub status: Option<self::LocationAddressVerificationDetailsStatus>,
 }
 
 #[derive(Deserialize)]
 pub struct LocationDefinition {
     #[serde(rename = "address")]
-    pub address: Option<LocationAddress>,
+    pub address: Option<self::LocationAddress>,
     #[serde(rename = "addressStored")]
     pub address_stored: Option<bool>,
     #[serde(rename = "addressVerificationDetails")]
-    pub address_verification_details: Option<LocationAddressVerificationDetails>,
+    pub address_verification_details: Option<self::LocationAddressVerificationDetails>,
     #[serde(rename = "addressVerified")]
     pub address_verified: Option<bool>,
     #[serde(rename = "contactUser")]
-    pub contact_user: Option<AddressableEntityRef>,
+    pub contact_user: Option<self::AddressableEntityRef>,
     #[serde(rename = "emergencyNumber")]
-    pub emergency_number: Option<LocationEmergencyNumber>,
+    pub emergency_number: Option<self::LocationEmergencyNumber>,
     #[serde(rename = "floorplanImage")]
-    pub floorplan_image: Option<Vec<LocationImage>>,
+    pub floorplan_image: Option<::std::vec::Vec<self::LocationImage>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<String>,
+    pub images: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "notes")]
-    pub notes: Option<String>,
+    pub notes: Option<::std::string::String>,
     #[serde(rename = "path")]
-    pub path: Option<Vec<String>>,
+    pub path: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "profileImage")]
-    pub profile_image: Option<Vec<LocationImage>>,
+    pub profile_image: Option<::std::vec::Vec<self::LocationImage>>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<LocationDefinitionState>,
+    pub state: Option<self::LocationDefinitionState>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
 }
@@ -1255,19 +1257,19 @@ pub struct LocationDefinition {
 #[derive(Deserialize)]
 pub struct LocationEmergencyNumber {
     #[serde(rename = "e164")]
-    pub e164: Option<String>,
+    pub e164: Option<::std::string::String>,
     #[serde(rename = "number")]
-    pub number: Option<String>,
+    pub number: Option<::std::string::String>,
     #[serde(rename = "type")]
-    pub r#type: Option<LocationEmergencyNumberType>,
+    pub r#type: Option<self::LocationEmergencyNumberType>,
 }
 
 #[derive(Deserialize)]
 pub struct LocationImage {
     #[serde(rename = "imageUri")]
-    pub image_uri: Option<String>,
+    pub image_uri: Option<::std::string::String>,
     #[serde(rename = "resolution")]
-    pub resolution: Option<String>,
+    pub resolution: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -1281,15 +1283,15 @@ pub struct MediaSettings {
     #[serde(rename = "manualAnswerAlertToneSeconds")]
     pub manual_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "serviceLevel")]
-    pub service_level: Option<ServiceLevel>,
+    pub service_level: Option<self::ServiceLevel>,
 }
 
 #[derive(Deserialize)]
 pub struct MediaSummary {
     #[serde(rename = "contactCenter")]
-    pub contact_center: Option<MediaSummaryDetail>,
+    pub contact_center: Option<self::MediaSummaryDetail>,
     #[serde(rename = "enterprise")]
-    pub enterprise: Option<MediaSummaryDetail>,
+    pub enterprise: Option<self::MediaSummaryDetail>,
 }
 
 #[derive(Deserialize)]
@@ -1303,17 +1305,17 @@ pub struct MediaSummaryDetail {
 #[derive(Deserialize)]
 pub struct MemberGroup {
     #[serde(rename = "division")]
-    pub division: Option<WritableDivision>,
+    pub division: Option<self::WritableDivision>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "type")]
-    pub r#type: Option<MemberGroupType>,
+    pub r#type: Option<self::MemberGroupType>,
 }
 
 #[derive(Deserialize)]
@@ -1327,13 +1329,13 @@ pub struct MessageMediaSettings {
     #[serde(rename = "enableInactivityTimeout")]
     pub enable_inactivity_timeout: Option<bool>,
     #[serde(rename = "inactivityTimeoutSettings")]
-    pub inactivity_timeout_settings: Option<InactivityTimeoutSettings>,
+    pub inactivity_timeout_settings: Option<self::InactivityTimeoutSettings>,
     #[serde(rename = "manualAnswerAlertToneSeconds")]
     pub manual_answer_alert_tone_seconds: Option<f64>,
     #[serde(rename = "serviceLevel")]
-    pub service_level: Option<ServiceLevel>,
+    pub service_level: Option<self::ServiceLevel>,
     #[serde(rename = "subTypeSettings")]
-    pub sub_type_settings: Option<BTreeMap<String, MessageSubtypeSettings>>,
+    pub sub_type_settings: Option<::std::collections::BTreeMap<::std::string::String, self::MessageSubtypeSettings>>,
 }
 
 #[derive(Deserialize)]
@@ -1347,43 +1349,43 @@ pub struct MessageSubtypeSettings {
 #[derive(Deserialize)]
 pub struct NamedEntity {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct OAuthLastTokenIssued {
     #[serde(rename = "dateIssued")]
-    pub date_issued: Option<DateTime<Utc>>,
+    pub date_issued: Option<::chrono::DateTime<::chrono::Utc>>,
 }
 
 #[derive(Deserialize)]
 pub struct OrgOAuthClient {
     #[serde(rename = "authorizedGrantType")]
-    pub authorized_grant_type: Option<OrgOAuthClientAuthorizedGrantType>,
+    pub authorized_grant_type: Option<self::OrgOAuthClientAuthorizedGrantType>,
     #[serde(rename = "createdBy")]
-    pub created_by: Option<DomainEntityRef>,
+    pub created_by: Option<self::DomainEntityRef>,
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateToDelete")]
-    pub date_to_delete: Option<DateTime<Utc>>,
+    pub date_to_delete: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "modifiedBy")]
-    pub modified_by: Option<DomainEntityRef>,
+    pub modified_by: Option<self::DomainEntityRef>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "organization")]
-    pub organization: Option<NamedEntity>,
+    pub organization: Option<self::NamedEntity>,
     #[serde(rename = "roleDivisions")]
-    pub role_divisions: Option<Vec<RoleDivision>>,
+    pub role_divisions: Option<::std::vec::Vec<self::RoleDivision>>,
     #[serde(rename = "scope")]
-    pub scope: Option<Vec<String>>,
+    pub scope: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "state")]
-    pub state: Option<OrgOAuthClientState>,
+    pub state: Option<self::OrgOAuthClientState>,
 }
 
 #[derive(Deserialize)]
@@ -1391,111 +1393,111 @@ pub struct OrgUser {
     #[serde(rename = "acdAutoAnswer")]
     pub acd_auto_answer: Option<bool>,
     #[serde(rename = "addresses")]
-    pub addresses: Option<Vec<Contact>>,
+    pub addresses: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "authorization")]
-    pub authorization: Option<UserAuthorization>,
+    pub authorization: Option<self::UserAuthorization>,
     #[serde(rename = "biography")]
-    pub biography: Option<Biography>,
+    pub biography: Option<self::Biography>,
     #[serde(rename = "certifications")]
-    pub certifications: Option<Vec<String>>,
+    pub certifications: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "chat")]
-    pub chat: Option<Chat>,
+    pub chat: Option<self::Chat>,
     #[serde(rename = "conversationSummary")]
-    pub conversation_summary: Option<UserConversationSummary>,
+    pub conversation_summary: Option<self::UserConversationSummary>,
     #[serde(rename = "dateLastLogin")]
-    pub date_last_login: Option<DateTime<Utc>>,
+    pub date_last_login: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateWelcomeSent")]
-    pub date_welcome_sent: Option<DateTime<Utc>>,
+    pub date_welcome_sent: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "department")]
-    pub department: Option<String>,
+    pub department: Option<::std::string::String>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "employerInfo")]
-    pub employer_info: Option<EmployerInfo>,
+    pub employer_info: Option<self::EmployerInfo>,
     #[serde(rename = "geolocation")]
-    pub geolocation: Option<Geolocation>,
+    pub geolocation: Option<self::Geolocation>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<Group>>,
+    pub groups: Option<::std::vec::Vec<self::Group>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<Vec<Image>>,
+    pub images: Option<::std::vec::Vec<self::Image>>,
     #[serde(rename = "integrationPresence")]
-    pub integration_presence: Option<UserPresence>,
+    pub integration_presence: Option<self::UserPresence>,
     #[serde(rename = "languagePreference")]
-    pub language_preference: Option<String>,
+    pub language_preference: Option<::std::string::String>,
     #[serde(rename = "languages")]
-    pub languages: Option<Vec<UserRoutingLanguage>>,
+    pub languages: Option<::std::vec::Vec<self::UserRoutingLanguage>>,
     #[serde(rename = "lastTokenIssued")]
-    pub last_token_issued: Option<OAuthLastTokenIssued>,
+    pub last_token_issued: Option<self::OAuthLastTokenIssued>,
     #[serde(rename = "locations")]
-    pub locations: Option<Vec<Location>>,
+    pub locations: Option<::std::vec::Vec<self::Location>>,
     #[serde(rename = "manager")]
-    pub manager: Option<User>,
+    pub manager: Option<self::User>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "organization")]
-    pub organization: Option<Organization>,
+    pub organization: Option<self::Organization>,
     #[serde(rename = "outOfOffice")]
-    pub out_of_office: Option<OutOfOffice>,
+    pub out_of_office: Option<self::OutOfOffice>,
     #[serde(rename = "preferredName")]
-    pub preferred_name: Option<String>,
+    pub preferred_name: Option<::std::string::String>,
     #[serde(rename = "presence")]
-    pub presence: Option<UserPresence>,
+    pub presence: Option<self::UserPresence>,
     #[serde(rename = "primaryContactInfo")]
-    pub primary_contact_info: Option<Vec<Contact>>,
+    pub primary_contact_info: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "profileSkills")]
-    pub profile_skills: Option<Vec<String>>,
+    pub profile_skills: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "routingStatus")]
-    pub routing_status: Option<RoutingStatus>,
+    pub routing_status: Option<self::RoutingStatus>,
     #[serde(rename = "skills")]
-    pub skills: Option<Vec<UserRoutingSkill>>,
+    pub skills: Option<::std::vec::Vec<self::UserRoutingSkill>>,
     #[serde(rename = "state")]
-    pub state: Option<OrgUserState>,
+    pub state: Option<self::OrgUserState>,
     #[serde(rename = "station")]
-    pub station: Option<UserStations>,
+    pub station: Option<self::UserStations>,
     #[serde(rename = "team")]
-    pub team: Option<Team>,
+    pub team: Option<self::Team>,
     #[serde(rename = "title")]
-    pub title: Option<String>,
+    pub title: Option<::std::string::String>,
     #[serde(rename = "username")]
-    pub username: Option<String>,
+    pub username: Option<::std::string::String>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "workPlanBidRanks")]
-    pub work_plan_bid_ranks: Option<WorkPlanBidRanks>,
+    pub work_plan_bid_ranks: Option<self::WorkPlanBidRanks>,
 }
 
 #[derive(Deserialize)]
 pub struct Organization {
     #[serde(rename = "defaultCountryCode")]
-    pub default_country_code: Option<String>,
+    pub default_country_code: Option<::std::string::String>,
     #[serde(rename = "defaultLanguage")]
-    pub default_language: Option<String>,
+    pub default_language: Option<::std::string::String>,
     #[serde(rename = "defaultSiteId")]
-    pub default_site_id: Option<String>,
+    pub default_site_id: Option<::std::string::String>,
     #[serde(rename = "domain")]
-    pub domain: Option<String>,
+    pub domain: Option<::std::string::String>,
     #[serde(rename = "features")]
-    pub features: Option<BTreeMap<String, bool>>,
+    pub features: Option<::std::collections::BTreeMap<::std::string::String, bool>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "productPlatform")]
-    pub product_platform: Option<OrganizationProductPlatform>,
+    pub product_platform: Option<self::OrganizationProductPlatform>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<OrganizationState>,
+    pub state: Option<self::OrganizationState>,
     #[serde(rename = "supportURI")]
-    pub support_uri: Option<String>,
+    pub support_uri: Option<::std::string::String>,
     #[serde(rename = "thirdPartyOrgName")]
-    pub third_party_org_name: Option<String>,
+    pub third_party_org_name: Option<::std::string::String>,
     #[serde(rename = "thirdPartyURI")]
-    pub third_party_uri: Option<String>,
+    pub third_party_uri: Option<::std::string::String>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "voicemailEnabled")]
@@ -1505,27 +1507,27 @@ pub struct Organization {
 #[derive(Deserialize)]
 pub struct OrganizationPresence {
     #[serde(rename = "createdBy")]
-    pub created_by: Option<User>,
+    pub created_by: Option<self::User>,
     #[serde(rename = "createdDate")]
-    pub created_date: Option<DateTime<Utc>>,
+    pub created_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "deactivated")]
     pub deactivated: Option<bool>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "languageLabels")]
-    pub language_labels: Option<BTreeMap<String, String>>,
+    pub language_labels: Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[serde(rename = "modifiedBy")]
-    pub modified_by: Option<User>,
+    pub modified_by: Option<self::User>,
     #[serde(rename = "modifiedDate")]
-    pub modified_date: Option<DateTime<Utc>>,
+    pub modified_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "primary")]
     pub primary: Option<bool>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "systemPresence")]
-    pub system_presence: Option<String>,
+    pub system_presence: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -1533,19 +1535,19 @@ pub struct OrganizationPresenceDefinition {
     #[serde(rename = "deactivated")]
     pub deactivated: Option<bool>,
     #[serde(rename = "divisionId")]
-    pub division_id: Option<String>,
+    pub division_id: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "languageLabels")]
-    pub language_labels: Option<BTreeMap<String, String>>,
+    pub language_labels: Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "systemPresence")]
-    pub system_presence: Option<OrganizationPresenceDefinitionSystemPresence>,
+    pub system_presence: Option<self::OrganizationPresenceDefinitionSystemPresence>,
     #[serde(rename = "type")]
-    pub r#type: Option<OrganizationPresenceDefinitionType>,
+    pub r#type: Option<self::OrganizationPresenceDefinitionType>,
 }
 
 #[derive(Deserialize)]
@@ -1553,89 +1555,89 @@ pub struct OutOfOffice {
     #[serde(rename = "active")]
     pub active: Option<bool>,
     #[serde(rename = "endDate")]
-    pub end_date: Option<DateTime<Utc>>,
+    pub end_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "indefinite")]
     pub indefinite: Option<bool>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "startDate")]
-    pub start_date: Option<DateTime<Utc>>,
+    pub start_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "user")]
-    pub user: Option<Box<User>>,
+    pub user: Option<Box<self::User>>,
 }
 
 #[derive(Deserialize)]
 pub struct Page {
     #[serde(rename = "createdDate")]
-    pub created_date: Option<DateTime<Utc>>,
+    pub created_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "modifiedDate")]
-    pub modified_date: Option<DateTime<Utc>>,
+    pub modified_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "properties")]
-    pub properties: Option<BTreeMap<String, serde_json::Value>>,
+    pub properties: Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[serde(rename = "rootContainer")]
-    pub root_container: Option<BTreeMap<String, serde_json::Value>>,
+    pub root_container: Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "versionId")]
-    pub version_id: Option<String>,
+    pub version_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct PresenceDefinition {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "systemPresence")]
-    pub system_presence: Option<String>,
+    pub system_presence: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Queue {
     #[serde(rename = "acwSettings")]
-    pub acw_settings: Option<AcwSettings>,
+    pub acw_settings: Option<self::AcwSettings>,
     #[serde(rename = "agentOwnedRouting")]
-    pub agent_owned_routing: Option<AgentOwnedRouting>,
+    pub agent_owned_routing: Option<self::AgentOwnedRouting>,
     #[serde(rename = "autoAnswerOnly")]
     pub auto_answer_only: Option<bool>,
     #[serde(rename = "bullseye")]
-    pub bullseye: Option<Bullseye>,
+    pub bullseye: Option<self::Bullseye>,
     #[serde(rename = "callingPartyName")]
-    pub calling_party_name: Option<String>,
+    pub calling_party_name: Option<::std::string::String>,
     #[serde(rename = "callingPartyNumber")]
-    pub calling_party_number: Option<String>,
+    pub calling_party_number: Option<::std::string::String>,
     #[serde(rename = "cannedResponseLibraries")]
-    pub canned_response_libraries: Option<CannedResponseLibraries>,
+    pub canned_response_libraries: Option<self::CannedResponseLibraries>,
     #[serde(rename = "conditionalGroupActivation")]
-    pub conditional_group_activation: Option<ConditionalGroupActivation>,
+    pub conditional_group_activation: Option<self::ConditionalGroupActivation>,
     #[serde(rename = "conditionalGroupRouting")]
-    pub conditional_group_routing: Option<ConditionalGroupRouting>,
+    pub conditional_group_routing: Option<self::ConditionalGroupRouting>,
     #[serde(rename = "createdBy")]
-    pub created_by: Option<String>,
+    pub created_by: Option<::std::string::String>,
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "defaultMediaLanguage")]
-    pub default_media_language: Option<String>,
+    pub default_media_language: Option<::std::string::String>,
     #[serde(rename = "defaultScripts")]
-    pub default_scripts: Option<BTreeMap<String, Script>>,
+    pub default_scripts: Option<::std::collections::BTreeMap<::std::string::String, self::Script>>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "directRouting")]
-    pub direct_routing: Option<DirectRouting>,
+    pub direct_routing: Option<self::DirectRouting>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "emailInQueueFlow")]
-    pub email_in_queue_flow: Option<DomainEntityRef>,
+    pub email_in_queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "enableAudioMonitoring")]
     pub enable_audio_monitoring: Option<bool>,
     #[serde(rename = "enableManualAssignment")]
@@ -1643,67 +1645,67 @@ pub struct Queue {
     #[serde(rename = "enableTranscription")]
     pub enable_transcription: Option<bool>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "joinedMemberCount")]
     pub joined_member_count: Option<i64>,
     #[serde(rename = "lastAgentRoutingMode")]
-    pub last_agent_routing_mode: Option<QueueLastAgentRoutingMode>,
+    pub last_agent_routing_mode: Option<self::QueueLastAgentRoutingMode>,
     #[serde(rename = "mediaSettings")]
-    pub media_settings: Option<QueueMediaSettings>,
+    pub media_settings: Option<self::QueueMediaSettings>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "memberGroups")]
-    pub member_groups: Option<Vec<MemberGroup>>,
+    pub member_groups: Option<::std::vec::Vec<self::MemberGroup>>,
     #[serde(rename = "messageInQueueFlow")]
-    pub message_in_queue_flow: Option<DomainEntityRef>,
+    pub message_in_queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "modifiedBy")]
-    pub modified_by: Option<String>,
+    pub modified_by: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "onHoldPrompt")]
-    pub on_hold_prompt: Option<DomainEntityRef>,
+    pub on_hold_prompt: Option<self::DomainEntityRef>,
     #[serde(rename = "outboundEmailAddress")]
-    pub outbound_email_address: Option<QueueEmailAddress>,
+    pub outbound_email_address: Option<self::QueueEmailAddress>,
     #[serde(rename = "outboundMessagingAddresses")]
-    pub outbound_messaging_addresses: Option<QueueMessagingAddresses>,
+    pub outbound_messaging_addresses: Option<self::QueueMessagingAddresses>,
     #[serde(rename = "peerId")]
-    pub peer_id: Option<String>,
+    pub peer_id: Option<::std::string::String>,
     #[serde(rename = "queueFlow")]
-    pub queue_flow: Option<DomainEntityRef>,
+    pub queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "routingRules")]
-    pub routing_rules: Option<Vec<RoutingRule>>,
+    pub routing_rules: Option<::std::vec::Vec<self::RoutingRule>>,
     #[serde(rename = "scoringMethod")]
-    pub scoring_method: Option<QueueScoringMethod>,
+    pub scoring_method: Option<self::QueueScoringMethod>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skillEvaluationMethod")]
-    pub skill_evaluation_method: Option<QueueSkillEvaluationMethod>,
+    pub skill_evaluation_method: Option<self::QueueSkillEvaluationMethod>,
     #[serde(rename = "suppressInQueueCallRecording")]
     pub suppress_in_queue_call_recording: Option<bool>,
     #[serde(rename = "userMemberCount")]
     pub user_member_count: Option<i64>,
     #[serde(rename = "whisperPrompt")]
-    pub whisper_prompt: Option<DomainEntityRef>,
+    pub whisper_prompt: Option<self::DomainEntityRef>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueEmailAddress {
     #[serde(rename = "domain")]
-    pub domain: Option<DomainEntityRef>,
+    pub domain: Option<self::DomainEntityRef>,
     #[serde(rename = "route")]
-    pub route: Option<Box<InboundRoute>>,
+    pub route: Option<Box<self::InboundRoute>>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueEntityListing {
     #[serde(rename = "entities")]
-    pub entities: Option<Vec<Queue>>,
+    pub entities: Option<::std::vec::Vec<self::Queue>>,
     #[serde(rename = "firstUri")]
-    pub first_uri: Option<String>,
+    pub first_uri: Option<::std::string::String>,
     #[serde(rename = "lastUri")]
-    pub last_uri: Option<String>,
+    pub last_uri: Option<::std::string::String>,
     #[serde(rename = "nextUri")]
-    pub next_uri: Option<String>,
+    pub next_uri: Option<::std::string::String>,
     #[serde(rename = "pageCount")]
     pub page_count: Option<i64>,
     #[serde(rename = "pageNumber")]
@@ -1711,9 +1713,9 @@ pub struct QueueEntityListing {
     #[serde(rename = "pageSize")]
     pub page_size: Option<i64>,
     #[serde(rename = "previousUri")]
-    pub previous_uri: Option<String>,
+    pub previous_uri: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "total")]
     pub total: Option<i64>,
 }
@@ -1721,41 +1723,41 @@ pub struct QueueEntityListing {
 #[derive(Deserialize)]
 pub struct QueueFullReference {
     #[serde(rename = "acwSettings")]
-    pub acw_settings: Option<AcwSettings>,
+    pub acw_settings: Option<self::AcwSettings>,
     #[serde(rename = "agentOwnedRouting")]
-    pub agent_owned_routing: Option<AgentOwnedRouting>,
+    pub agent_owned_routing: Option<self::AgentOwnedRouting>,
     #[serde(rename = "autoAnswerOnly")]
     pub auto_answer_only: Option<bool>,
     #[serde(rename = "bullseye")]
-    pub bullseye: Option<Bullseye>,
+    pub bullseye: Option<self::Bullseye>,
     #[serde(rename = "callingPartyName")]
-    pub calling_party_name: Option<String>,
+    pub calling_party_name: Option<::std::string::String>,
     #[serde(rename = "callingPartyNumber")]
-    pub calling_party_number: Option<String>,
+    pub calling_party_number: Option<::std::string::String>,
     #[serde(rename = "cannedResponseLibraries")]
-    pub canned_response_libraries: Option<CannedResponseLibraries>,
+    pub canned_response_libraries: Option<self::CannedResponseLibraries>,
     #[serde(rename = "conditionalGroupActivation")]
-    pub conditional_group_activation: Option<ConditionalGroupActivation>,
+    pub conditional_group_activation: Option<self::ConditionalGroupActivation>,
     #[serde(rename = "conditionalGroupRouting")]
-    pub conditional_group_routing: Option<ConditionalGroupRouting>,
+    pub conditional_group_routing: Option<self::ConditionalGroupRouting>,
     #[serde(rename = "createdBy")]
-    pub created_by: Option<String>,
+    pub created_by: Option<::std::string::String>,
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "defaultMediaLanguage")]
-    pub default_media_language: Option<String>,
+    pub default_media_language: Option<::std::string::String>,
     #[serde(rename = "defaultScripts")]
-    pub default_scripts: Option<BTreeMap<String, Script>>,
+    pub default_scripts: Option<::std::collections::BTreeMap<::std::string::String, self::Script>>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "directRouting")]
-    pub direct_routing: Option<DirectRouting>,
+    pub direct_routing: Option<self::DirectRouting>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "emailInQueueFlow")]
-    pub email_in_queue_flow: Option<DomainEntityRef>,
+    pub email_in_queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "enableAudioMonitoring")]
     pub enable_audio_monitoring: Option<bool>,
     #[serde(rename = "enableManualAssignment")]
@@ -1763,143 +1765,143 @@ pub struct QueueFullReference {
     #[serde(rename = "enableTranscription")]
     pub enable_transcription: Option<bool>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "joinedMemberCount")]
     pub joined_member_count: Option<i64>,
     #[serde(rename = "lastAgentRoutingMode")]
-    pub last_agent_routing_mode: Option<QueueFullReferenceLastAgentRoutingMode>,
+    pub last_agent_routing_mode: Option<self::QueueFullReferenceLastAgentRoutingMode>,
     #[serde(rename = "mediaSettings")]
-    pub media_settings: Option<QueueMediaSettings>,
+    pub media_settings: Option<self::QueueMediaSettings>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "memberGroups")]
-    pub member_groups: Option<Vec<MemberGroup>>,
+    pub member_groups: Option<::std::vec::Vec<self::MemberGroup>>,
     #[serde(rename = "messageInQueueFlow")]
-    pub message_in_queue_flow: Option<DomainEntityRef>,
+    pub message_in_queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "modifiedBy")]
-    pub modified_by: Option<String>,
+    pub modified_by: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "onHoldPrompt")]
-    pub on_hold_prompt: Option<DomainEntityRef>,
+    pub on_hold_prompt: Option<self::DomainEntityRef>,
     #[serde(rename = "outboundEmailAddress")]
-    pub outbound_email_address: Option<QueueEmailAddress>,
+    pub outbound_email_address: Option<self::QueueEmailAddress>,
     #[serde(rename = "outboundMessagingAddresses")]
-    pub outbound_messaging_addresses: Option<QueueMessagingAddresses>,
+    pub outbound_messaging_addresses: Option<self::QueueMessagingAddresses>,
     #[serde(rename = "peerId")]
-    pub peer_id: Option<String>,
+    pub peer_id: Option<::std::string::String>,
     #[serde(rename = "queueFlow")]
-    pub queue_flow: Option<DomainEntityRef>,
+    pub queue_flow: Option<self::DomainEntityRef>,
     #[serde(rename = "routingRules")]
-    pub routing_rules: Option<Vec<RoutingRule>>,
+    pub routing_rules: Option<::std::vec::Vec<self::RoutingRule>>,
     #[serde(rename = "scoringMethod")]
-    pub scoring_method: Option<QueueFullReferenceScoringMethod>,
+    pub scoring_method: Option<self::QueueFullReferenceScoringMethod>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skillEvaluationMethod")]
-    pub skill_evaluation_method: Option<QueueFullReferenceSkillEvaluationMethod>,
+    pub skill_evaluation_method: Option<self::QueueFullReferenceSkillEvaluationMethod>,
     #[serde(rename = "suppressInQueueCallRecording")]
     pub suppress_in_queue_call_recording: Option<bool>,
     #[serde(rename = "userMemberCount")]
     pub user_member_count: Option<i64>,
     #[serde(rename = "whisperPrompt")]
-    pub whisper_prompt: Option<DomainEntityRef>,
+    pub whisper_prompt: Option<self::DomainEntityRef>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueMediaSettings {
     #[serde(rename = "call")]
-    pub call: Option<MediaSettings>,
+    pub call: Option<self::MediaSettings>,
     #[serde(rename = "callback")]
-    pub callback: Option<CallbackMediaSettings>,
+    pub callback: Option<self::CallbackMediaSettings>,
     #[serde(rename = "chat")]
-    pub chat: Option<MediaSettings>,
+    pub chat: Option<self::MediaSettings>,
     #[serde(rename = "email")]
-    pub email: Option<EmailMediaSettings>,
+    pub email: Option<self::EmailMediaSettings>,
     #[serde(rename = "message")]
-    pub message: Option<MessageMediaSettings>,
+    pub message: Option<self::MessageMediaSettings>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueMessagingAddresses {
     #[serde(rename = "openMessagingRecipient")]
-    pub open_messaging_recipient: Option<DomainEntityRef>,
+    pub open_messaging_recipient: Option<self::DomainEntityRef>,
     #[serde(rename = "smsAddress")]
-    pub sms_address: Option<DomainEntityRef>,
+    pub sms_address: Option<self::DomainEntityRef>,
     #[serde(rename = "whatsAppRecipient")]
-    pub whats_app_recipient: Option<DomainEntityRef>,
+    pub whats_app_recipient: Option<self::DomainEntityRef>,
 }
 
 #[derive(Deserialize)]
 pub struct ResourceConditionNode {
     #[serde(rename = "conjunction")]
-    pub conjunction: Option<ResourceConditionNodeConjunction>,
+    pub conjunction: Option<self::ResourceConditionNodeConjunction>,
     #[serde(rename = "operands")]
-    pub operands: Option<Vec<ResourceConditionValue>>,
+    pub operands: Option<::std::vec::Vec<self::ResourceConditionValue>>,
     #[serde(rename = "operator")]
-    pub operator: Option<ResourceConditionNodeOperator>,
+    pub operator: Option<self::ResourceConditionNodeOperator>,
     #[serde(rename = "terms")]
-    pub terms: Option<Vec<ResourceConditionNode>>,
+    pub terms: Option<::std::vec::Vec<self::ResourceConditionNode>>,
     #[serde(rename = "variableName")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct ResourceConditionValue {
     #[serde(rename = "type")]
-    pub r#type: Option<ResourceConditionValueType>,
+    pub r#type: Option<self::ResourceConditionValueType>,
     #[serde(rename = "value")]
-    pub value: Option<String>,
+    pub value: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct ResourcePermissionPolicy {
     #[serde(rename = "actionSet")]
-    pub action_set: Option<Vec<String>>,
+    pub action_set: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "actionSetKey")]
-    pub action_set_key: Option<String>,
+    pub action_set_key: Option<::std::string::String>,
     #[serde(rename = "allowConditions")]
     pub allow_conditions: Option<bool>,
     #[serde(rename = "domain")]
-    pub domain: Option<String>,
+    pub domain: Option<::std::string::String>,
     #[serde(rename = "entityName")]
-    pub entity_name: Option<String>,
+    pub entity_name: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "namedResources")]
-    pub named_resources: Option<Vec<String>>,
+    pub named_resources: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "policyDescription")]
-    pub policy_description: Option<String>,
+    pub policy_description: Option<::std::string::String>,
     #[serde(rename = "policyName")]
-    pub policy_name: Option<String>,
+    pub policy_name: Option<::std::string::String>,
     #[serde(rename = "resourceCondition")]
-    pub resource_condition: Option<String>,
+    pub resource_condition: Option<::std::string::String>,
     #[serde(rename = "resourceConditionNode")]
-    pub resource_condition_node: Option<ResourceConditionNode>,
+    pub resource_condition_node: Option<self::ResourceConditionNode>,
 }
 
 #[derive(Deserialize)]
 pub struct Ring {
     #[serde(rename = "actions")]
-    pub actions: Option<Actions>,
+    pub actions: Option<self::Actions>,
     #[serde(rename = "expansionCriteria")]
-    pub expansion_criteria: Option<Vec<ExpansionCriterium>>,
+    pub expansion_criteria: Option<::std::vec::Vec<self::ExpansionCriterium>>,
     #[serde(rename = "memberGroups")]
-    pub member_groups: Option<Vec<MemberGroup>>,
+    pub member_groups: Option<::std::vec::Vec<self::MemberGroup>>,
 }
 
 #[derive(Deserialize)]
 pub struct RoleDivision {
     #[serde(rename = "divisionId")]
-    pub division_id: Option<String>,
+    pub division_id: Option<::std::string::String>,
     #[serde(rename = "roleId")]
-    pub role_id: Option<String>,
+    pub role_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct RoutingRule {
     #[serde(rename = "operator")]
-    pub operator: Option<RoutingRuleOperator>,
+    pub operator: Option<self::RoutingRuleOperator>,
     #[serde(rename = "threshold")]
     pub threshold: Option<i64>,
     #[serde(rename = "waitSeconds")]
@@ -1909,81 +1911,81 @@ pub struct RoutingRule {
 #[derive(Deserialize)]
 pub struct RoutingSkill {
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<RoutingSkillState>,
+    pub state: Option<self::RoutingSkillState>,
     #[serde(rename = "version")]
-    pub version: Option<String>,
+    pub version: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct RoutingStatus {
     #[serde(rename = "startTime")]
-    pub start_time: Option<DateTime<Utc>>,
+    pub start_time: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "status")]
-    pub status: Option<RoutingStatusStatus>,
+    pub status: Option<self::RoutingStatusStatus>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Script {
     #[serde(rename = "createdDate")]
-    pub created_date: Option<DateTime<Utc>>,
+    pub created_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "customActions")]
-    pub custom_actions: Option<serde_json::Value>,
+    pub custom_actions: Option<::serde_json::Value>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "features")]
-    pub features: Option<serde_json::Value>,
+    pub features: Option<::serde_json::Value>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "modifiedDate")]
-    pub modified_date: Option<DateTime<Utc>>,
+    pub modified_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "pages")]
-    pub pages: Option<Vec<Page>>,
+    pub pages: Option<::std::vec::Vec<self::Page>>,
     #[serde(rename = "publishedDate")]
-    pub published_date: Option<DateTime<Utc>>,
+    pub published_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "startPageId")]
-    pub start_page_id: Option<String>,
+    pub start_page_id: Option<::std::string::String>,
     #[serde(rename = "startPageName")]
-    pub start_page_name: Option<String>,
+    pub start_page_name: Option<::std::string::String>,
     #[serde(rename = "variables")]
-    pub variables: Option<serde_json::Value>,
+    pub variables: Option<::serde_json::Value>,
     #[serde(rename = "versionDate")]
-    pub version_date: Option<DateTime<Utc>>,
+    pub version_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "versionId")]
-    pub version_id: Option<String>,
+    pub version_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Section {
     #[serde(rename = "fieldList")]
-    pub field_list: Option<Vec<FieldList>>,
+    pub field_list: Option<::std::vec::Vec<self::FieldList>>,
     #[serde(rename = "instructionText")]
-    pub instruction_text: Option<String>,
+    pub instruction_text: Option<::std::string::String>,
     #[serde(rename = "key")]
-    pub key: Option<String>,
+    pub key: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<String>,
+    pub state: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct ServerDate {
     #[serde(rename = "currentDate")]
-    pub current_date: Option<DateTime<Utc>>,
+    pub current_date: Option<::chrono::DateTime<::chrono::Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -1999,109 +2001,109 @@ pub struct Signature {
     #[serde(rename = "alwaysIncluded")]
     pub always_included: Option<bool>,
     #[serde(rename = "cannedResponseId")]
-    pub canned_response_id: Option<String>,
+    pub canned_response_id: Option<::std::string::String>,
     #[serde(rename = "enabled")]
     pub enabled: Option<bool>,
     #[serde(rename = "inclusionType")]
-    pub inclusion_type: Option<SignatureInclusionType>,
+    pub inclusion_type: Option<self::SignatureInclusionType>,
 }
 
 #[derive(Deserialize)]
 pub struct SkillsToRemove {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct Team {
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "division")]
-    pub division: Option<WritableDivision>,
+    pub division: Option<self::WritableDivision>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct TeamFullReference {
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateModified")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub date_modified: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "description")]
-    pub description: Option<String>,
+    pub description: Option<::std::string::String>,
     #[serde(rename = "division")]
-    pub division: Option<WritableDivision>,
+    pub division: Option<self::WritableDivision>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "memberCount")]
     pub member_count: Option<i64>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct TokenInfo {
     #[serde(rename = "OAuthClient")]
-    pub o_auth_client: Option<OrgOAuthClient>,
+    pub o_auth_client: Option<self::OrgOAuthClient>,
     #[serde(rename = "authorizedScope")]
-    pub authorized_scope: Option<Vec<String>>,
+    pub authorized_scope: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "clonedUser")]
-    pub cloned_user: Option<TokenInfoClonedUser>,
+    pub cloned_user: Option<self::TokenInfoClonedUser>,
     #[serde(rename = "dateTokenIdles")]
-    pub date_token_idles: Option<DateTime<Utc>>,
+    pub date_token_idles: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "homeOrganization")]
-    pub home_organization: Option<NamedEntity>,
+    pub home_organization: Option<self::NamedEntity>,
     #[serde(rename = "organization")]
-    pub organization: Option<NamedEntity>,
+    pub organization: Option<self::NamedEntity>,
 }
 
 #[derive(Deserialize)]
 pub struct TokenInfoClonedUser {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "organization")]
-    pub organization: Option<Entity>,
+    pub organization: Option<self::Entity>,
 }
 
 #[derive(Deserialize)]
 pub struct TrusteeAuthorization {
     #[serde(rename = "permissions")]
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<::std::vec::Vec<::std::string::String>>,
 }
 
 #[derive(Deserialize)]
 pub struct Trustor {
     #[serde(rename = "authorization")]
-    pub authorization: Option<TrusteeAuthorization>,
+    pub authorization: Option<self::TrusteeAuthorization>,
     #[serde(rename = "createdBy")]
-    pub created_by: Option<OrgUser>,
+    pub created_by: Option<self::OrgUser>,
     #[serde(rename = "dateCreated")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub date_created: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "enabled")]
     pub enabled: Option<bool>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "organization")]
-    pub organization: Option<Organization>,
+    pub organization: Option<self::Organization>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
@@ -2109,113 +2111,113 @@ pub struct User {
     #[serde(rename = "acdAutoAnswer")]
     pub acd_auto_answer: Option<bool>,
     #[serde(rename = "addresses")]
-    pub addresses: Option<Vec<Contact>>,
+    pub addresses: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "authorization")]
-    pub authorization: Option<UserAuthorization>,
+    pub authorization: Option<self::UserAuthorization>,
     #[serde(rename = "biography")]
-    pub biography: Option<Biography>,
+    pub biography: Option<self::Biography>,
     #[serde(rename = "certifications")]
-    pub certifications: Option<Vec<String>>,
+    pub certifications: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "chat")]
-    pub chat: Option<Chat>,
+    pub chat: Option<self::Chat>,
     #[serde(rename = "conversationSummary")]
-    pub conversation_summary: Option<UserConversationSummary>,
+    pub conversation_summary: Option<self::UserConversationSummary>,
     #[serde(rename = "dateLastLogin")]
-    pub date_last_login: Option<DateTime<Utc>>,
+    pub date_last_login: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateWelcomeSent")]
-    pub date_welcome_sent: Option<DateTime<Utc>>,
+    pub date_welcome_sent: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "department")]
-    pub department: Option<String>,
+    pub department: Option<::std::string::String>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "employerInfo")]
-    pub employer_info: Option<EmployerInfo>,
+    pub employer_info: Option<self::EmployerInfo>,
     #[serde(rename = "geolocation")]
-    pub geolocation: Option<Geolocation>,
+    pub geolocation: Option<self::Geolocation>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<Group>>,
+    pub groups: Option<::std::vec::Vec<self::Group>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<Vec<Image>>,
+    pub images: Option<::std::vec::Vec<self::Image>>,
     #[serde(rename = "integrationPresence")]
-    pub integration_presence: Option<UserPresence>,
+    pub integration_presence: Option<self::UserPresence>,
     #[serde(rename = "languagePreference")]
-    pub language_preference: Option<String>,
+    pub language_preference: Option<::std::string::String>,
     #[serde(rename = "languages")]
-    pub languages: Option<Vec<UserRoutingLanguage>>,
+    pub languages: Option<::std::vec::Vec<self::UserRoutingLanguage>>,
     #[serde(rename = "lastTokenIssued")]
-    pub last_token_issued: Option<OAuthLastTokenIssued>,
+    pub last_token_issued: Option<self::OAuthLastTokenIssued>,
     #[serde(rename = "locations")]
-    pub locations: Option<Vec<Location>>,
+    pub locations: Option<::std::vec::Vec<self::Location>>,
     #[serde(rename = "manager")]
-    pub manager: Option<Box<User>>,
+    pub manager: Option<Box<self::User>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "outOfOffice")]
-    pub out_of_office: Option<Box<OutOfOffice>>,
+    pub out_of_office: Option<Box<self::OutOfOffice>>,
     #[serde(rename = "preferredName")]
-    pub preferred_name: Option<String>,
+    pub preferred_name: Option<::std::string::String>,
     #[serde(rename = "presence")]
-    pub presence: Option<UserPresence>,
+    pub presence: Option<self::UserPresence>,
     #[serde(rename = "primaryContactInfo")]
-    pub primary_contact_info: Option<Vec<Contact>>,
+    pub primary_contact_info: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "profileSkills")]
-    pub profile_skills: Option<Vec<String>>,
+    pub profile_skills: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "routingStatus")]
-    pub routing_status: Option<RoutingStatus>,
+    pub routing_status: Option<self::RoutingStatus>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skills")]
-    pub skills: Option<Vec<UserRoutingSkill>>,
+    pub skills: Option<::std::vec::Vec<self::UserRoutingSkill>>,
     #[serde(rename = "state")]
-    pub state: Option<UserStateEnum>,
+    pub state: Option<self::UserStateEnum>,
     #[serde(rename = "station")]
-    pub station: Option<Box<UserStations>>,
+    pub station: Option<Box<self::UserStations>>,
     #[serde(rename = "team")]
-    pub team: Option<Team>,
+    pub team: Option<self::Team>,
     #[serde(rename = "title")]
-    pub title: Option<String>,
+    pub title: Option<::std::string::String>,
     #[serde(rename = "username")]
-    pub username: Option<String>,
+    pub username: Option<::std::string::String>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "workPlanBidRanks")]
-    pub work_plan_bid_ranks: Option<WorkPlanBidRanks>,
+    pub work_plan_bid_ranks: Option<self::WorkPlanBidRanks>,
 }
 
 #[derive(Deserialize)]
 pub struct UserAuthorization {
     #[serde(rename = "permissionPolicies")]
-    pub permission_policies: Option<Vec<ResourcePermissionPolicy>>,
+    pub permission_policies: Option<::std::vec::Vec<self::ResourcePermissionPolicy>>,
     #[serde(rename = "permissions")]
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "roles")]
-    pub roles: Option<Vec<DomainRole>>,
+    pub roles: Option<::std::vec::Vec<self::DomainRole>>,
     #[serde(rename = "unusedRoles")]
-    pub unused_roles: Option<Vec<DomainRole>>,
+    pub unused_roles: Option<::std::vec::Vec<self::DomainRole>>,
 }
 
 #[derive(Deserialize)]
 pub struct UserConversationSummary {
     #[serde(rename = "call")]
-    pub call: Option<MediaSummary>,
+    pub call: Option<self::MediaSummary>,
     #[serde(rename = "callback")]
-    pub callback: Option<MediaSummary>,
+    pub callback: Option<self::MediaSummary>,
     #[serde(rename = "chat")]
-    pub chat: Option<MediaSummary>,
+    pub chat: Option<self::MediaSummary>,
     #[serde(rename = "email")]
-    pub email: Option<MediaSummary>,
+    pub email: Option<self::MediaSummary>,
     #[serde(rename = "message")]
-    pub message: Option<MediaSummary>,
+    pub message: Option<self::MediaSummary>,
     #[serde(rename = "socialExpression")]
-    pub social_expression: Option<MediaSummary>,
+    pub social_expression: Option<self::MediaSummary>,
     #[serde(rename = "userId")]
-    pub user_id: Option<String>,
+    pub user_id: Option<::std::string::String>,
     #[serde(rename = "video")]
-    pub video: Option<MediaSummary>,
+    pub video: Option<self::MediaSummary>,
 }
 
 #[derive(Deserialize)]
@@ -2223,81 +2225,81 @@ pub struct UserFullReference {
     #[serde(rename = "acdAutoAnswer")]
     pub acd_auto_answer: Option<bool>,
     #[serde(rename = "addresses")]
-    pub addresses: Option<Vec<Contact>>,
+    pub addresses: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "authorization")]
-    pub authorization: Option<UserAuthorization>,
+    pub authorization: Option<self::UserAuthorization>,
     #[serde(rename = "biography")]
-    pub biography: Option<Biography>,
+    pub biography: Option<self::Biography>,
     #[serde(rename = "certifications")]
-    pub certifications: Option<Vec<String>>,
+    pub certifications: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "chat")]
-    pub chat: Option<Chat>,
+    pub chat: Option<self::Chat>,
     #[serde(rename = "conversationSummary")]
-    pub conversation_summary: Option<UserConversationSummary>,
+    pub conversation_summary: Option<self::UserConversationSummary>,
     #[serde(rename = "dateLastLogin")]
-    pub date_last_login: Option<DateTime<Utc>>,
+    pub date_last_login: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateWelcomeSent")]
-    pub date_welcome_sent: Option<DateTime<Utc>>,
+    pub date_welcome_sent: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "department")]
-    pub department: Option<String>,
+    pub department: Option<::std::string::String>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "employerInfo")]
-    pub employer_info: Option<EmployerInfo>,
+    pub employer_info: Option<self::EmployerInfo>,
     #[serde(rename = "geolocation")]
-    pub geolocation: Option<Geolocation>,
+    pub geolocation: Option<self::Geolocation>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<Group>>,
+    pub groups: Option<::std::vec::Vec<self::Group>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<Vec<Image>>,
+    pub images: Option<::std::vec::Vec<self::Image>>,
     #[serde(rename = "integrationPresence")]
-    pub integration_presence: Option<UserPresence>,
+    pub integration_presence: Option<self::UserPresence>,
     #[serde(rename = "languagePreference")]
-    pub language_preference: Option<String>,
+    pub language_preference: Option<::std::string::String>,
     #[serde(rename = "languages")]
-    pub languages: Option<Vec<UserRoutingLanguage>>,
+    pub languages: Option<::std::vec::Vec<self::UserRoutingLanguage>>,
     #[serde(rename = "lastTokenIssued")]
-    pub last_token_issued: Option<OAuthLastTokenIssued>,
+    pub last_token_issued: Option<self::OAuthLastTokenIssued>,
     #[serde(rename = "locations")]
-    pub locations: Option<Vec<Location>>,
+    pub locations: Option<::std::vec::Vec<self::Location>>,
     #[serde(rename = "manager")]
-    pub manager: Option<User>,
+    pub manager: Option<self::User>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "outOfOffice")]
-    pub out_of_office: Option<OutOfOffice>,
+    pub out_of_office: Option<self::OutOfOffice>,
     #[serde(rename = "preferredName")]
-    pub preferred_name: Option<String>,
+    pub preferred_name: Option<::std::string::String>,
     #[serde(rename = "presence")]
-    pub presence: Option<UserPresence>,
+    pub presence: Option<self::UserPresence>,
     #[serde(rename = "primaryContactInfo")]
-    pub primary_contact_info: Option<Vec<Contact>>,
+    pub primary_contact_info: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "profileSkills")]
-    pub profile_skills: Option<Vec<String>>,
+    pub profile_skills: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "routingStatus")]
-    pub routing_status: Option<RoutingStatus>,
+    pub routing_status: Option<self::RoutingStatus>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skills")]
-    pub skills: Option<Vec<UserRoutingSkill>>,
+    pub skills: Option<::std::vec::Vec<self::UserRoutingSkill>>,
     #[serde(rename = "state")]
-    pub state: Option<UserFullReferenceState>,
+    pub state: Option<self::UserFullReferenceState>,
     #[serde(rename = "station")]
-    pub station: Option<UserStations>,
+    pub station: Option<self::UserStations>,
     #[serde(rename = "team")]
-    pub team: Option<Team>,
+    pub team: Option<self::Team>,
     #[serde(rename = "title")]
-    pub title: Option<String>,
+    pub title: Option<::std::string::String>,
     #[serde(rename = "username")]
-    pub username: Option<String>,
+    pub username: Option<::std::string::String>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "workPlanBidRanks")]
-    pub work_plan_bid_ranks: Option<WorkPlanBidRanks>,
+    pub work_plan_bid_ranks: Option<self::WorkPlanBidRanks>,
 }
 
 #[derive(Deserialize)]
@@ -2305,189 +2307,189 @@ pub struct UserMe {
     #[serde(rename = "acdAutoAnswer")]
     pub acd_auto_answer: Option<bool>,
     #[serde(rename = "addresses")]
-    pub addresses: Option<Vec<Contact>>,
+    pub addresses: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "adjacents")]
-    pub adjacents: Option<Adjacents>,
+    pub adjacents: Option<self::Adjacents>,
     #[serde(rename = "authorization")]
-    pub authorization: Option<UserAuthorization>,
+    pub authorization: Option<self::UserAuthorization>,
     #[serde(rename = "autoAnswerSettings")]
-    pub auto_answer_settings: Option<AutoAnswerSettings>,
+    pub auto_answer_settings: Option<self::AutoAnswerSettings>,
     #[serde(rename = "biography")]
-    pub biography: Option<Biography>,
+    pub biography: Option<self::Biography>,
     #[serde(rename = "certifications")]
-    pub certifications: Option<Vec<String>>,
+    pub certifications: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "chat")]
-    pub chat: Option<Chat>,
+    pub chat: Option<self::Chat>,
     #[serde(rename = "conversationSummary")]
-    pub conversation_summary: Option<UserConversationSummary>,
+    pub conversation_summary: Option<self::UserConversationSummary>,
     #[serde(rename = "date")]
-    pub date: Option<ServerDate>,
+    pub date: Option<self::ServerDate>,
     #[serde(rename = "dateLastLogin")]
-    pub date_last_login: Option<DateTime<Utc>>,
+    pub date_last_login: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "dateWelcomeSent")]
-    pub date_welcome_sent: Option<DateTime<Utc>>,
+    pub date_welcome_sent: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "department")]
-    pub department: Option<String>,
+    pub department: Option<::std::string::String>,
     #[serde(rename = "directReports")]
-    pub direct_reports: Option<Vec<User>>,
+    pub direct_reports: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "division")]
-    pub division: Option<Division>,
+    pub division: Option<self::Division>,
     #[serde(rename = "divisionedPresenceDefinitions")]
-    pub divisioned_presence_definitions: Option<Vec<OrganizationPresenceDefinition>>,
+    pub divisioned_presence_definitions: Option<::std::vec::Vec<self::OrganizationPresenceDefinition>>,
     #[serde(rename = "email")]
-    pub email: Option<String>,
+    pub email: Option<::std::string::String>,
     #[serde(rename = "employerInfo")]
-    pub employer_info: Option<EmployerInfo>,
+    pub employer_info: Option<self::EmployerInfo>,
     #[serde(rename = "favorites")]
-    pub favorites: Option<Vec<User>>,
+    pub favorites: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "fieldConfigs")]
-    pub field_configs: Option<FieldConfigs>,
+    pub field_configs: Option<self::FieldConfigs>,
     #[serde(rename = "geolocation")]
-    pub geolocation: Option<Geolocation>,
+    pub geolocation: Option<self::Geolocation>,
     #[serde(rename = "geolocationSettings")]
-    pub geolocation_settings: Option<GeolocationSettings>,
+    pub geolocation_settings: Option<self::GeolocationSettings>,
     #[serde(rename = "groups")]
-    pub groups: Option<Vec<Group>>,
+    pub groups: Option<::std::vec::Vec<self::Group>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "images")]
-    pub images: Option<Vec<Image>>,
+    pub images: Option<::std::vec::Vec<self::Image>>,
     #[serde(rename = "integrationPresence")]
-    pub integration_presence: Option<UserPresence>,
+    pub integration_presence: Option<self::UserPresence>,
     #[serde(rename = "languagePreference")]
-    pub language_preference: Option<String>,
+    pub language_preference: Option<::std::string::String>,
     #[serde(rename = "languages")]
-    pub languages: Option<Vec<UserRoutingLanguage>>,
+    pub languages: Option<::std::vec::Vec<self::UserRoutingLanguage>>,
     #[serde(rename = "lastTokenIssued")]
-    pub last_token_issued: Option<OAuthLastTokenIssued>,
+    pub last_token_issued: Option<self::OAuthLastTokenIssued>,
     #[serde(rename = "locationDefinitions")]
-    pub location_definitions: Option<Vec<LocationDefinition>>,
+    pub location_definitions: Option<::std::vec::Vec<self::LocationDefinition>>,
     #[serde(rename = "locations")]
-    pub locations: Option<Vec<Location>>,
+    pub locations: Option<::std::vec::Vec<self::Location>>,
     #[serde(rename = "manager")]
-    pub manager: Option<User>,
+    pub manager: Option<self::User>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "orgAuthorization")]
-    pub org_authorization: Option<Vec<DomainOrganizationRole>>,
+    pub org_authorization: Option<::std::vec::Vec<self::DomainOrganizationRole>>,
     #[serde(rename = "orgProducts")]
-    pub org_products: Option<Vec<DomainOrganizationProduct>>,
+    pub org_products: Option<::std::vec::Vec<self::DomainOrganizationProduct>>,
     #[serde(rename = "organization")]
-    pub organization: Option<Organization>,
+    pub organization: Option<self::Organization>,
     #[serde(rename = "outOfOffice")]
-    pub out_of_office: Option<OutOfOffice>,
+    pub out_of_office: Option<self::OutOfOffice>,
     #[serde(rename = "preferredName")]
-    pub preferred_name: Option<String>,
+    pub preferred_name: Option<::std::string::String>,
     #[serde(rename = "presence")]
-    pub presence: Option<UserPresence>,
+    pub presence: Option<self::UserPresence>,
     #[serde(rename = "presenceDefinitions")]
-    pub presence_definitions: Option<Vec<OrganizationPresence>>,
+    pub presence_definitions: Option<::std::vec::Vec<self::OrganizationPresence>>,
     #[serde(rename = "primaryContactInfo")]
-    pub primary_contact_info: Option<Vec<Contact>>,
+    pub primary_contact_info: Option<::std::vec::Vec<self::Contact>>,
     #[serde(rename = "profileSkills")]
-    pub profile_skills: Option<Vec<String>>,
+    pub profile_skills: Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "routingSkills")]
-    pub routing_skills: Option<Vec<RoutingSkill>>,
+    pub routing_skills: Option<::std::vec::Vec<self::RoutingSkill>>,
     #[serde(rename = "routingStatus")]
-    pub routing_status: Option<RoutingStatus>,
+    pub routing_status: Option<self::RoutingStatus>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skills")]
-    pub skills: Option<Vec<UserRoutingSkill>>,
+    pub skills: Option<::std::vec::Vec<self::UserRoutingSkill>>,
     #[serde(rename = "state")]
-    pub state: Option<UserMeState>,
+    pub state: Option<self::UserMeState>,
     #[serde(rename = "station")]
-    pub station: Option<UserStations>,
+    pub station: Option<self::UserStations>,
     #[serde(rename = "superiors")]
-    pub superiors: Option<Vec<User>>,
+    pub superiors: Option<::std::vec::Vec<self::User>>,
     #[serde(rename = "team")]
-    pub team: Option<Team>,
+    pub team: Option<self::Team>,
     #[serde(rename = "title")]
-    pub title: Option<String>,
+    pub title: Option<::std::string::String>,
     #[serde(rename = "token")]
-    pub token: Option<TokenInfo>,
+    pub token: Option<self::TokenInfo>,
     #[serde(rename = "trustors")]
-    pub trustors: Option<Vec<Trustor>>,
+    pub trustors: Option<::std::vec::Vec<self::Trustor>>,
     #[serde(rename = "username")]
-    pub username: Option<String>,
+    pub username: Option<::std::string::String>,
     #[serde(rename = "version")]
     pub version: Option<i64>,
     #[serde(rename = "workPlanBidRanks")]
-    pub work_plan_bid_ranks: Option<WorkPlanBidRanks>,
+    pub work_plan_bid_ranks: Option<self::WorkPlanBidRanks>,
 }
 
 #[derive(Deserialize)]
 pub struct UserPresence {
     #[serde(rename = "futurePresenceDefinition")]
-    pub future_presence_definition: Option<PresenceDefinition>,
+    pub future_presence_definition: Option<self::PresenceDefinition>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "message")]
-    pub message: Option<String>,
+    pub message: Option<::std::string::String>,
     #[serde(rename = "modifiedDate")]
-    pub modified_date: Option<DateTime<Utc>>,
+    pub modified_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "presenceDefinition")]
-    pub presence_definition: Option<PresenceDefinition>,
+    pub presence_definition: Option<self::PresenceDefinition>,
     #[serde(rename = "primary")]
     pub primary: Option<bool>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "source")]
-    pub source: Option<String>,
+    pub source: Option<::std::string::String>,
     #[serde(rename = "sourceId")]
-    pub source_id: Option<String>,
+    pub source_id: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
 pub struct UserRoutingLanguage {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "languageUri")]
-    pub language_uri: Option<String>,
+    pub language_uri: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "proficiency")]
     pub proficiency: Option<f64>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<UserRoutingLanguageState>,
+    pub state: Option<self::UserRoutingLanguageState>,
 }
 
 #[derive(Deserialize)]
 pub struct UserRoutingSkill {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "proficiency")]
     pub proficiency: Option<f64>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "skillUri")]
-    pub skill_uri: Option<String>,
+    pub skill_uri: Option<::std::string::String>,
     #[serde(rename = "state")]
-    pub state: Option<UserRoutingSkillState>,
+    pub state: Option<self::UserRoutingSkillState>,
 }
 
 #[derive(Deserialize)]
 pub struct UserStation {
     #[serde(rename = "associatedDate")]
-    pub associated_date: Option<DateTime<Utc>>,
+    pub associated_date: Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "associatedUser")]
-    pub associated_user: Option<Box<User>>,
+    pub associated_user: Option<Box<self::User>>,
     #[serde(rename = "defaultUser")]
-    pub default_user: Option<Box<User>>,
+    pub default_user: Option<Box<self::User>>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "providerInfo")]
-    pub provider_info: Option<BTreeMap<String, String>>,
+    pub provider_info: Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[serde(rename = "type")]
-    pub r#type: Option<String>,
+    pub r#type: Option<::std::string::String>,
     #[serde(rename = "webRtcCallAppearances")]
     pub web_rtc_call_appearances: Option<i64>,
 }
@@ -2495,23 +2497,23 @@ pub struct UserStation {
 #[derive(Deserialize)]
 pub struct UserStations {
     #[serde(rename = "associatedStation")]
-    pub associated_station: Option<Box<UserStation>>,
+    pub associated_station: Option<Box<self::UserStation>>,
     #[serde(rename = "defaultStation")]
-    pub default_station: Option<Box<UserStation>>,
+    pub default_station: Option<Box<self::UserStation>>,
     #[serde(rename = "effectiveStation")]
-    pub effective_station: Option<Box<UserStation>>,
+    pub effective_station: Option<Box<self::UserStation>>,
     #[serde(rename = "lastAssociatedStation")]
-    pub last_associated_station: Option<Box<UserStation>>,
+    pub last_associated_station: Option<Box<self::UserStation>>,
 }
 
 #[derive(Deserialize)]
 pub struct WorkPlanBidRanks {
     #[serde(rename = "biddingTieBreaker")]
-    pub bidding_tie_breaker: Option<String>,
+    pub bidding_tie_breaker: Option<::std::string::String>,
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
     #[serde(rename = "workPlanBiddingPerformance")]
     pub work_plan_bidding_performance: Option<i64>,
 }
@@ -2519,11 +2521,11 @@ pub struct WorkPlanBidRanks {
 #[derive(Deserialize)]
 pub struct WritableDivision {
     #[serde(rename = "id")]
-    pub id: Option<String>,
+    pub id: Option<::std::string::String>,
     #[serde(rename = "name")]
-    pub name: Option<String>,
+    pub name: Option<::std::string::String>,
     #[serde(rename = "selfUri")]
-    pub self_uri: Option<String>,
+    pub self_uri: Option<::std::string::String>,
 }
 
 #[derive(Deserialize)]
