@@ -19,6 +19,13 @@ pub trait TokenProvider: Send + Sync + 'static {
     fn invalidate(&self, token: &Secret) {
         let _ = token;
     }
+
+    /// The token, when the provider has one valid now and need not wait for anything: the
+    /// fast path of each request, which then skips [`token`](TokenProvider::token)'s future.
+    /// The default (`None`) always goes through `token`.
+    fn ready(&self) -> Option<Secret> {
+        None
+    }
 }
 
 /// A token the user manages: always the same, never refreshed.
@@ -36,6 +43,10 @@ impl TokenProvider for StaticToken {
     fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
         let t = self.0.clone();
         Box::pin(async move { Ok(t) })
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        Some(self.0.clone())
     }
 }
 
@@ -197,14 +208,17 @@ impl TokenCache {
         st.inflight = None;
     }
 
+    /// The current token when it needs no refresh yet.
+    fn fresh(&self, st: &State, now: Instant) -> Option<Secret> {
+        st.current.as_ref().filter(|c| now < c.refresh_at || !self.options.refresh_enabled).map(|c| c.token.clone())
+    }
+
     async fn get(&self) -> Result<Secret, Error> {
         let (id, refresh, fallback) = {
             let mut st = self.lock();
             let now = Instant::now();
-            if let Some(c) = &st.current {
-                if now < c.refresh_at || (!self.options.refresh_enabled) {
-                    return Ok(c.token.clone());
-                }
+            if let Some(token) = self.fresh(&st, now) {
+                return Ok(token);
             }
             // Inside the refresh margin the current token still works while we refresh.
             let fallback =
@@ -285,6 +299,10 @@ impl TokenCache {
 impl TokenProvider for TokenCache {
     fn token(&self) -> BoxFuture<'_, Result<Secret, Error>> {
         Box::pin(self.get())
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        self.fresh(&self.lock(), Instant::now())
     }
 
     fn invalidate(&self, token: &Secret) {

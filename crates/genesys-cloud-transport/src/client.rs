@@ -84,9 +84,21 @@ impl HyperClient {
     /// Sends one request (an origin-form URI is joined to `base`) and reads the whole
     /// response, inflating gzip.
     pub(crate) async fn send(&self, base: &Base, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        crate::layers::absolute(base, &mut req)?;
-        let (mut head, body) = req.into_parts();
-        head.headers.entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
+        Self::prepare(base, &mut req)?;
+        self.send_prepared(req).await
+    }
+
+    /// Makes `req` ready for [`send_prepared`](Self::send_prepared): an absolute URI on
+    /// `base`, and gzip asked for.
+    pub(crate) fn prepare(base: &Base, req: &mut Request<Bytes>) -> Result<(), Error> {
+        crate::layers::absolute(base, req)?;
+        req.headers_mut().entry(ACCEPT_ENCODING).or_insert(HeaderValue::from_static("gzip"));
+        Ok(())
+    }
+
+    /// Sends a [prepared](Self::prepare) request and reads the whole response, inflating gzip.
+    pub(crate) async fn send_prepared(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        let (head, body) = req.into_parts();
         let response = self.client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
             let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
             let what = if e.is_connect() { "could not connect" } else { "the connection failed" };

@@ -45,7 +45,7 @@ pub fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
     out
 }
 
-fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
+pub(crate) fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
     req.extensions().get::<&'static OperationMeta>().copied()
 }
 
@@ -157,7 +157,7 @@ boxed_service!(AuthService);
 pub(crate) struct Bearer {
     provider: Arc<dyn TokenProvider>,
     /// The header of the last token, so each call does not format and validate it again.
-    last: Arc<std::sync::Mutex<Option<(genesys_cloud_auth::Secret, HeaderValue)>>>,
+    last: Arc<arc_swap::ArcSwapOption<(genesys_cloud_auth::Secret, HeaderValue)>>,
 }
 
 impl Bearer {
@@ -165,21 +165,39 @@ impl Bearer {
         Self { provider, last: Arc::default() }
     }
 
-    fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let value = match &*last {
-            Some((t, v)) if t == token => v.clone(),
+    /// A token valid now: the provider's ready one, else its (possibly refreshing) future.
+    pub(crate) async fn token(&self) -> Result<genesys_cloud_auth::Secret, Error> {
+        match self.provider.ready() {
+            Some(token) => Ok(token),
+            None => self.provider.token().await,
+        }
+    }
+
+    /// Puts `token` in `req`'s `Authorization` header.
+    pub(crate) fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+        let value = match &*self.last.load() {
+            Some(last) if last.0 == *token => last.1.clone(),
             _ => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                     .map_err(|_| Error::new(ErrorKind::Auth, "the access token is not a valid header value"))?;
                 value.set_sensitive(true);
-                *last = Some((token.clone(), value.clone()));
+                self.last.store(Some(Arc::new((token.clone(), value.clone()))));
                 value
             }
         };
-        drop(last);
         req.headers_mut().insert(header::AUTHORIZATION, value);
         Ok(())
+    }
+
+    /// After a 401 with `stale`: drops it and takes a fresh token, or `None` when the
+    /// provider cannot mint another (the 401 stands).
+    pub(crate) async fn renew(
+        &self,
+        stale: &genesys_cloud_auth::Secret,
+    ) -> Result<Option<genesys_cloud_auth::Secret>, Error> {
+        self.provider.invalidate(stale);
+        let fresh = self.provider.token().await?;
+        Ok((fresh != *stale).then_some(fresh))
     }
 
     /// Sends `req` with the bearer token through `send`; after a 401, drops that token, takes
@@ -192,19 +210,16 @@ impl Bearer {
         if !meta(&req).is_none_or(|m| m.needs_auth) {
             return send(req).await;
         }
-        let token = self.provider.token().await?;
+        let token = self.token().await?;
         self.set(&mut req, &token)?;
         let replay = clone_request(&req);
         let response = send(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        self.provider.invalidate(&token);
-        let fresh = self.provider.token().await?;
-        if fresh == token {
-            // The provider cannot mint another token: the 401 stands.
+        let Some(fresh) = self.renew(&token).await? else {
             return Ok(response);
-        }
+        };
         let mut replay = replay;
         self.set(&mut replay, &fresh)?;
         send(replay).await
@@ -350,33 +365,52 @@ fn full_jitter(config: &RetryConfig, attempt: u32) -> Duration {
 
 impl Retry {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        retry_loop(&self.config, req, None, |r| self.inner.call(r)).await
+        retry_loop(&self.config, req, |r| self.inner.call(r)).await
     }
 }
 
-/// The retry policy of [`RetryLayer`] around any way of sending one attempt.
-pub(crate) async fn retry_loop<F, Fut>(
-    config: &RetryConfig,
-    req: Request<Bytes>,
+/// The retry policy of one call: what [`RetryLayer`] and the fused stack both apply after
+/// each attempt.
+pub(crate) struct RetryPolicy<'a> {
+    config: &'a RetryConfig,
+    idempotent: bool,
+    max_attempts: u32,
+    max_elapsed: Duration,
+    started: tokio::time::Instant,
     deadline: Option<crate::pipeline::Deadline>,
-    mut send: F,
-) -> Result<Response<Bytes>, Error>
-where
-    F: FnMut(Request<Bytes>) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
-{
-    let idempotent = meta(&req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
-    let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
-    let max_attempts = over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1);
-    let max_elapsed = over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed);
-    let started = tokio::time::Instant::now();
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let mut this_attempt = clone_request(&req);
-        this_attempt.extensions_mut().insert(Attempts(attempt));
-        let result = send(this_attempt).await;
-        let decision = match &result {
+}
+
+/// What follows an attempt.
+pub(crate) enum Settled {
+    /// The call's outcome (attempts recorded).
+    Done(Result<Response<Bytes>, Error>),
+    /// Another attempt after this wait.
+    Wait(Duration),
+}
+
+impl<'a> RetryPolicy<'a> {
+    /// The policy for `req` (its operation's idempotency, its own retry options), starting now.
+    pub(crate) fn of(
+        config: &'a RetryConfig,
+        req: &Request<Bytes>,
+        started: tokio::time::Instant,
+        deadline: Option<crate::pipeline::Deadline>,
+    ) -> Self {
+        let idempotent = meta(req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
+        let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
+        Self {
+            config,
+            idempotent,
+            max_attempts: over.and_then(|o| o.max_attempts).unwrap_or(config.max_attempts).max(1),
+            max_elapsed: over.and_then(|o| o.max_elapsed).unwrap_or(config.max_elapsed),
+            started,
+            deadline,
+        }
+    }
+
+    fn decide(&self, attempt: u32, result: &Result<Response<Bytes>, Error>) -> Decision {
+        let config = self.config;
+        match result {
             Ok(resp) => match resp.status().as_u16() {
                 429 => match parse_retry_after(resp.headers(), SystemTime::now()) {
                     // A wait past the cap is not worth holding the call for: the caller
@@ -385,7 +419,7 @@ where
                     Some(wait) => Decision::RetryAfter(wait),
                     None => Decision::RetryAfter(full_jitter(config, attempt)),
                 },
-                502..=504 if idempotent => Decision::RetryAfter(
+                502..=504 if self.idempotent => Decision::RetryAfter(
                     parse_retry_after(resp.headers(), SystemTime::now())
                         .filter(|w| *w <= config.max_retry_after)
                         .unwrap_or_else(|| full_jitter(config, attempt)),
@@ -394,31 +428,60 @@ where
             },
             Err(e) => match e.kind() {
                 ErrorKind::Connect => Decision::RetryAfter(full_jitter(config, attempt)),
-                ErrorKind::Transport | ErrorKind::Timeout if idempotent => {
+                ErrorKind::Transport | ErrorKind::Timeout if self.idempotent => {
                     Decision::RetryAfter(full_jitter(config, attempt))
                 }
                 _ => Decision::Done,
             },
-        };
-        let wait = match decision {
-            Decision::Done => return with_attempts(result, attempt),
+        }
+    }
+
+    /// After attempt number `attempt` gave `result`: the call's outcome, or the wait before
+    /// the next attempt.
+    pub(crate) fn settle(&self, attempt: u32, result: Result<Response<Bytes>, Error>) -> Settled {
+        let wait = match self.decide(attempt, &result) {
+            Decision::Done => return Settled::Done(with_attempts(result, attempt)),
             Decision::RetryAfter(wait) => wait,
         };
         let now = tokio::time::Instant::now();
+        let deadline = self.deadline;
         if deadline.is_some_and(|d| now >= d.at) && matches!(&result, Err(e) if e.kind() == ErrorKind::Timeout) {
             // The whole call's time is up: no attempt may follow.
-            return with_attempts(result, attempt);
+            return Settled::Done(with_attempts(result, attempt));
         }
         // A wait that would end past the call's deadline is not worth starting.
         let past_deadline = deadline.is_some_and(|d| now + wait >= d.at);
-        if attempt >= max_attempts || started.elapsed() + wait > max_elapsed || past_deadline {
-            return match result {
+        if attempt >= self.max_attempts || (now - self.started) + wait > self.max_elapsed || past_deadline {
+            return Settled::Done(match result {
                 Err(e) if attempt > 1 => Err(e.into_retries_exhausted(attempt)),
                 other => with_attempts(other, attempt),
-            };
+            });
         }
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
-        tokio::time::sleep(wait).await;
+        Settled::Wait(wait)
+    }
+}
+
+/// The retry policy of [`RetryLayer`] around any way of sending one attempt.
+pub(crate) async fn retry_loop<F, Fut>(
+    config: &RetryConfig,
+    req: Request<Bytes>,
+    mut send: F,
+) -> Result<Response<Bytes>, Error>
+where
+    F: FnMut(Request<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
+{
+    let policy = RetryPolicy::of(config, &req, tokio::time::Instant::now(), None);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let mut this_attempt = clone_request(&req);
+        this_attempt.extensions_mut().insert(Attempts(attempt));
+        match policy.settle(attempt, send(this_attempt).await) {
+            Settled::Done(result) => return result,
+            Settled::Wait(wait) => tokio::time::sleep(wait).await,
+        }
     }
 }
 

@@ -66,10 +66,7 @@ impl std::fmt::Debug for Transport {
 impl Executor for Transport {
     fn execute(&self, request: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
         match &self.direct {
-            Some(pipeline) => {
-                let pipeline = pipeline.clone();
-                Box::pin(async move { pipeline.call(request).await })
-            }
+            Some(pipeline) => pipeline.start(request),
             None => Box::pin(self.service.clone().oneshot(request)),
         }
     }

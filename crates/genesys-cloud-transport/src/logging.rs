@@ -139,42 +139,70 @@ where
     F: FnOnce(Request<Bytes>) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
 {
-    let settings = handle.settings();
     let meta = req.extensions().get::<&'static OperationMeta>().copied();
-    let op = meta.map_or("raw", |m| m.operation_id);
     let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
-    // Token requests carry secrets in both bodies: never logged.
-    let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
-    let copy = (settings.level != LogLevel::None).then(|| clone_request(&req));
-    let started = Instant::now();
+    let log = AttemptLog::start(handle, &req, meta, attempt);
     let result = send(req).await;
-    let elapsed = started.elapsed();
-    let status = result.as_ref().ok().map(|r| r.status().as_u16());
-    let correlation = result
-        .as_ref()
-        .ok()
-        .and_then(|r| r.headers().get(CORRELATION_ID_HEADER))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    tracing::debug!(
-        target: "genesys_cloud::http",
-        operation = op,
-        path_template = meta.map_or("", |m| m.path_template),
-        status = status.unwrap_or(0),
-        attempt,
-        correlation_id = correlation.as_deref().unwrap_or(""),
-        elapsed_ms = elapsed.as_millis() as u64,
-        error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
-        "http attempt"
-    );
-    if let Some(req) = copy {
-        let failed = !matches!(&result, Ok(r) if r.status().is_success());
-        if settings.level != LogLevel::Error || failed {
-            let line = entry(&settings, &req, &result, (op, attempt), correlation.as_deref(), elapsed, secret_bodies);
-            handle.write(&settings, &line);
+    log.finish(handle, &result);
+    result
+}
+
+/// One attempt's log, from before it leaves to its answer. When neither the HTTP log nor a
+/// `tracing` subscriber wants it, it reads no clock and copies nothing.
+pub(crate) struct AttemptLog {
+    meta: Option<&'static OperationMeta>,
+    attempt: u32,
+    /// The settings and a copy of the request, when the HTTP log is on.
+    http: Option<(Arc<LogSettings>, Request<Bytes>)>,
+    started: Option<Instant>,
+}
+
+impl AttemptLog {
+    /// Before `req` (attempt number `attempt` of operation `meta`) goes out.
+    pub(crate) fn start(
+        handle: &LogHandle,
+        req: &Request<Bytes>,
+        meta: Option<&'static OperationMeta>,
+        attempt: u32,
+    ) -> Self {
+        let settings = handle.settings.load();
+        let http =
+            (settings.level != LogLevel::None).then(|| (arc_swap::Guard::into_inner(settings), clone_request(req)));
+        let traced = tracing::enabled!(target: "genesys_cloud::http", tracing::Level::DEBUG);
+        let started = (http.is_some() || traced).then(Instant::now);
+        Self { meta, attempt, http, started }
+    }
+
+    /// After the answer (or the error) came back.
+    pub(crate) fn finish(self, handle: &LogHandle, result: &Result<Response<Bytes>, Error>) {
+        let Some(started) = self.started else { return };
+        let elapsed = started.elapsed();
+        let (meta, attempt) = (self.meta, self.attempt);
+        let op = meta.map_or("raw", |m| m.operation_id);
+        let status = result.as_ref().ok().map(|r| r.status().as_u16());
+        let correlation =
+            result.as_ref().ok().and_then(|r| r.headers().get(CORRELATION_ID_HEADER)).and_then(|v| v.to_str().ok());
+        tracing::debug!(
+            target: "genesys_cloud::http",
+            operation = op,
+            path_template = meta.map_or("", |m| m.path_template),
+            status = status.unwrap_or(0),
+            attempt,
+            correlation_id = correlation.unwrap_or(""),
+            elapsed_ms = elapsed.as_millis() as u64,
+            error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+            "http attempt"
+        );
+        if let Some((settings, req)) = self.http {
+            let failed = !matches!(result, Ok(r) if r.status().is_success());
+            if settings.level != LogLevel::Error || failed {
+                // Token requests carry secrets in both bodies: never logged.
+                let secret_bodies = op == genesys_cloud_auth::TOKEN_OPERATION.operation_id;
+                let line = entry(&settings, &req, result, (op, attempt), correlation, elapsed, secret_bodies);
+                handle.write(&settings, &line);
+            }
         }
     }
-    result
 }
 
 fn entry(

@@ -1,22 +1,26 @@
 //! The default stack, fused: the same stages as the public layers (span, call timeout,
 //! retry, attempt timeout, auth, SDK headers, base URL, logging, hyper), run by the same
-//! functions, but composed as one future per call. Layered with tower, each stage costs a
-//! boxed service clone, a `Oneshot` and a boxed future per call; fused, a call costs one box.
-//! Users who want to reorder or replace stages build the stack from the layers instead
-//! ([`crate::TransportBuilder::from_service`]); user layers wrap either.
+//! functions ([`RetryPolicy`], [`Bearer`], [`HeadersLayer::apply`], [`HyperClient::prepare`],
+//! [`AttemptLog`]), but as one future per call. Layered with tower, each stage costs a boxed
+//! service clone, a `Oneshot`, a boxed future and a copy of the request per call, and every
+//! stage's future nests inside the next; fused, a call is one box holding a few small
+//! futures, the request is prepared once (headers, absolute URI) and each attempt sends a
+//! copy of it. Users who want to reorder or replace stages build the stack from the layers
+//! instead ([`crate::TransportBuilder::from_service`]); user layers wrap either.
 
 use crate::client::HyperClient;
 use crate::layers::{
-    absolute, attempt_timeout, call_limit, call_timeout, retry_loop, Bearer, HeadersLayer, HttpService,
+    attempt_timeout, call_limit, call_timeout, meta, Bearer, HeadersLayer, HttpService, RetryPolicy, Settled,
 };
-use crate::logging::{call_span, logged, LogHandle};
+use crate::logging::{call_span, AttemptLog, LogHandle};
 use crate::region::Base;
 use crate::RetryConfig;
 use genesys_cloud_core::bytes::Bytes;
-use genesys_cloud_core::http::{Request, Response};
-use genesys_cloud_core::Error;
+use genesys_cloud_core::http::{Request, Response, StatusCode};
+use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 use tower::util::BoxCloneSyncService;
 
 /// The stages of one host's stack.
@@ -39,41 +43,112 @@ impl Pipeline {
         BoxCloneSyncService::new(PipelineService(this))
     }
 
-    /// One call. The whole-call limit is a deadline: each attempt's one timer fires at its own
-    /// limit or at the deadline, whichever is first, and no retry waits past it.
-    pub(crate) async fn call(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let Some(default) = self.call else {
-            return retry_loop(&self.retry, req, None, |r| self.attempt(r, None)).await;
-        };
-        use tracing::Instrument as _;
-        let span = call_span(&req);
-        let limit = call_limit(&req, default);
-        let deadline = Deadline { at: tokio::time::Instant::now() + limit, limit };
-        retry_loop(&self.retry, req, Some(deadline), |r| self.attempt(r, Some(deadline))).instrument(span).await
+    /// One call as a boxed future, inside the call's `tracing` span when a subscriber wants it.
+    pub(crate) fn start(self: &Arc<Self>, req: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
+        let this = self.clone();
+        if this.call.is_some() {
+            let span = call_span(&req);
+            if !span.is_disabled() {
+                use tracing::Instrument as _;
+                return Box::pin(async move { this.call(req).await }.instrument(span));
+            }
+        }
+        Box::pin(async move { this.call(req).await })
     }
 
-    async fn attempt(&self, req: Request<Bytes>, deadline: Option<Deadline>) -> Result<Response<Bytes>, Error> {
-        let authorized = async {
-            match &self.auth {
-                Some(auth) => auth.authorize(req, |r| self.wire(r)).await,
-                None => self.wire(req).await,
+    /// One call. The whole-call limit is a deadline: each attempt's one timer fires at its own
+    /// limit or at the deadline, whichever is first, and no retry waits past it.
+    pub(crate) async fn call(&self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        // What every attempt shares is done once: SDK headers, the absolute URI, gzip.
+        self.headers.apply(&mut req);
+        HyperClient::prepare(&self.base, &mut req)?;
+        let started = Instant::now();
+        let deadline = self.call.map(|default| {
+            let limit = call_limit(&req, default);
+            Deadline { at: started + limit, limit }
+        });
+        let policy = RetryPolicy::of(&self.retry, &req, started, deadline);
+        let meta = meta(&req);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let now = if attempt == 1 { started } else { Instant::now() };
+            let result = self.attempt(&req, meta, attempt, now, deadline).await;
+            match policy.settle(attempt, result) {
+                Settled::Done(result) => return result,
+                Settled::Wait(wait) => tokio::time::sleep(wait).await,
             }
-        };
-        let own = tokio::time::Instant::now() + self.attempt;
+        }
+    }
+
+    /// One attempt, begun at `now`, under its timer.
+    async fn attempt(
+        &self,
+        template: &Request<Bytes>,
+        meta: Option<&'static OperationMeta>,
+        attempt: u32,
+        now: Instant,
+        deadline: Option<Deadline>,
+    ) -> Result<Response<Bytes>, Error> {
+        let own = now + self.attempt;
         let (at, whole_call) = match deadline {
             Some(d) if d.at <= own => (d.at, Some(d.limit)),
             _ => (own, None),
         };
-        tokio::time::timeout_at(at, authorized)
+        tokio::time::timeout_at(at, self.authorized(template, meta, attempt))
             .await
             .unwrap_or_else(|_| Err(whole_call.map_or_else(|| attempt_timeout(self.attempt), call_timeout)))
     }
 
-    async fn wire(&self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        self.headers.apply(&mut req);
-        absolute(&self.base, &mut req)?;
-        logged(&self.logging, req, |r| self.client.send(&self.base, r)).await
+    /// A copy of `template` with the bearer token; after a 401, one more with a fresh token.
+    async fn authorized(
+        &self,
+        template: &Request<Bytes>,
+        meta: Option<&'static OperationMeta>,
+        attempt: u32,
+    ) -> Result<Response<Bytes>, Error> {
+        let auth = match &self.auth {
+            Some(auth) if meta.is_none_or(|m| m.needs_auth) => auth,
+            _ => return self.exchange(wire_copy(template), meta, attempt).await,
+        };
+        let token = auth.token().await?;
+        let mut req = wire_copy(template);
+        auth.set(&mut req, &token)?;
+        let response = self.exchange(req, meta, attempt).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Some(fresh) = auth.renew(&token).await? else {
+            return Ok(response);
+        };
+        let mut req = wire_copy(template);
+        auth.set(&mut req, &fresh)?;
+        self.exchange(req, meta, attempt).await
     }
+
+    /// One request on the wire, logged.
+    async fn exchange(
+        &self,
+        req: Request<Bytes>,
+        meta: Option<&'static OperationMeta>,
+        attempt: u32,
+    ) -> Result<Response<Bytes>, Error> {
+        let log = AttemptLog::start(&self.logging, &req, meta, attempt);
+        let result = self.client.send_prepared(req).await;
+        log.finish(&self.logging, &result);
+        result
+    }
+}
+
+/// What goes on the wire of a prepared request: method, URI, headers and body (shared), not
+/// the extensions, which only the stack reads.
+fn wire_copy(template: &Request<Bytes>) -> Request<Bytes> {
+    let mut out = Request::new(template.body().clone());
+    *out.method_mut() = template.method().clone();
+    *out.uri_mut() = template.uri().clone();
+    *out.version_mut() = template.version();
+    *out.headers_mut() = template.headers().clone();
+    out
 }
 
 /// When a call must be over.
@@ -86,10 +161,17 @@ pub(crate) struct Deadline {
 #[derive(Clone)]
 struct PipelineService(Arc<Pipeline>);
 
-impl PipelineService {
-    async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        self.0.call(req).await
+impl tower::Service<Request<Bytes>> for PipelineService {
+    type Response = Response<Bytes>;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response<Bytes>, Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        self.0.start(req)
     }
 }
 
-crate::layers::boxed_service!(PipelineService);

@@ -476,7 +476,8 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = if quick { 3 } else { 7 };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let workers = args.iter().position(|a| a == "--workers").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let mut rows = Vec::new();
 
     let user = Bytes::from(user_json());
