@@ -1,7 +1,7 @@
 //! Emits the api crate: one module and one feature per tag, one builder per operation.
 
 use crate::features::Features;
-use crate::ir::{Ir, Ty};
+use crate::ir::{Ir, Kind, Ty};
 use crate::models::{package_section, OutFile};
 use crate::names;
 use crate::ops::{self, Location, Operation, Output, Paging, ParamTy};
@@ -109,6 +109,9 @@ fn output_types(ir: &Ir, op: &Operation) -> (String, &'static str) {
     match &op.output {
         Output::None => ("()".into(), "::genesys_cloud_core::executor::Empty"),
         Output::Text => ("::std::string::String".into(), "::genesys_cloud_core::executor::Text"),
+        Output::Json(ty @ Ty::Named(i)) if matches!(ir.types[*i].kind, Kind::Struct { .. }) => {
+            (api_ty(ir, ty), "crate::JsonModel")
+        }
         Output::Json(ty) => (api_ty(ir, ty), "::genesys_cloud_core::executor::Json"),
     }
 }

@@ -11,7 +11,7 @@ use crate::meta::PaginationKind;
 use crate::request::RequestParts;
 use crate::Query;
 use futures_core::Stream;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -135,13 +135,7 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
     /// The items of every page, in order.
     pub fn items(self) -> BoxStream<Result<I, Error>> {
         let items = self.items;
-        Box::pin(self.pages().flat_map(move |page| {
-            let batch: Vec<Result<I, Error>> = match page {
-                Ok(p) => items(p).into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(e)],
-            };
-            stream::iter(batch)
-        }))
+        Box::pin(Items { pages: self.pages(), items, current: Vec::new().into_iter() })
     }
 
     fn next_after(&self, info: &PageInfo, state: &mut State) -> Next {
@@ -169,6 +163,39 @@ impl<P: DeserializeOwned + Send + 'static, I: Send + 'static> Paginator<P, I> {
                 _ => Next::Done,
             },
         }
+    }
+}
+
+/// The items of a stream of pages: each page's items are handed out one by one straight from
+/// the page's vector (items can be kilobytes each; they are moved once, not collected again).
+struct Items<P, I> {
+    pages: BoxStream<Result<P, Error>>,
+    items: fn(P) -> Vec<I>,
+    current: std::vec::IntoIter<I>,
+}
+
+// Nothing in `Items` is pinned: the page stream is boxed and the items are moved out by value.
+impl<P, I> Unpin for Items<P, I> {}
+
+impl<P, I> Stream for Items<P, I> {
+    type Item = Result<I, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.current.next() {
+                return std::task::Poll::Ready(Some(Ok(item)));
+            }
+            match std::task::ready!(this.pages.as_mut().poll_next(cx)) {
+                Some(Ok(page)) => this.current = (this.items)(page).into_iter(),
+                Some(Err(e)) => return std::task::Poll::Ready(Some(Err(e))),
+                None => return std::task::Poll::Ready(None),
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.current.len(), None)
     }
 }
 
@@ -304,6 +331,31 @@ mod tests {
                 "/api/v2/things?pageSize=2&pageNumber=3"
             ]
         );
+    }
+
+    #[test]
+    fn items_arrive_one_by_one_then_the_error_of_a_broken_page() {
+        let exec = Arc::new(Pages {
+            bodies: Mutex::new(vec![r#"{"entities":[1,2],"pageNumber":1,"pageCount":3}"#.into(), "{not json".into()]),
+            seen: Arc::default(),
+        });
+        let build: BuildPage = Arc::new(|req| {
+            let mut p = RequestParts::new(&META, "/api/v2/things".into());
+            if let PageRequest::PageNumber(n) = req {
+                p.query.push("pageNumber", &n.to_string());
+            }
+            Ok(p)
+        });
+        let mut items =
+            Paginator::<Listing, u32>::new(exec, PaginationKind::PageNumber, build, info, |l| l.entities).items();
+        use futures_util::StreamExt as _;
+        assert_eq!(items.size_hint().0, 0);
+        let first = futures_executor::block_on(items.next()).unwrap().unwrap();
+        assert_eq!((first, items.size_hint().0), (1, 1), "the rest of the page is ready");
+        let all: Vec<Result<u32, Error>> = futures_executor::block_on(items.collect());
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0].as_ref().unwrap(), &2);
+        assert_eq!(all[1].as_ref().unwrap_err().kind(), crate::ErrorKind::Decode);
     }
 
     #[test]

@@ -338,6 +338,28 @@ pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -
     d.deserialize_map(StructVisitor(PhantomData))
 }
 
+/// Decodes a struct straight into a box: it is built where it will live instead of on the
+/// stack and then copied, which matters for generated structs of many kilobytes. The API
+/// crate decodes response bodies this way.
+#[doc(hidden)]
+pub fn deserialize_boxed<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -> Result<Box<T>, D::Error> {
+    struct BoxVisitor<T>(PhantomData<T>);
+    impl<'de, T: Model + Default> Visitor<'de> for BoxVisitor<T> {
+        type Value = Box<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a JSON object ({})", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Box<T>, A::Error> {
+            let mut out = Box::<T>::default();
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                out.de_field(key.as_str(), &mut map)?;
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(BoxVisitor(PhantomData))
+}
+
 /// The one serializer all generated structs share.
 #[doc(hidden)]
 pub fn serialize_struct<S: Serializer, T: Model + Default>(v: &T, s: S) -> Result<S::Ok, S::Error> {

@@ -174,4 +174,3 @@ impl tower::Service<Request<Bytes>> for PipelineService {
         self.0.start(req)
     }
 }
-

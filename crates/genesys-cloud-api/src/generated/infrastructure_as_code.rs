@@ -81,12 +81,12 @@ impl GetInfrastructureascodeAccelerator {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorSpecification, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorSpecification, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorSpecification, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorSpecification, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -213,12 +213,12 @@ impl GetInfrastructureascodeAccelerators {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorList, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorList, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -278,12 +278,12 @@ impl GetInfrastructureascodeJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -381,12 +381,12 @@ impl GetInfrastructureascodeJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -423,12 +423,12 @@ impl PostInfrastructureascodeJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }
 }

@@ -812,12 +812,12 @@ impl GetTaskmanagementWorkbin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -885,12 +885,12 @@ impl GetTaskmanagementWorkbinHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -942,12 +942,12 @@ impl GetTaskmanagementWorkbinVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersion, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1015,12 +1015,12 @@ impl GetTaskmanagementWorkbinVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1080,12 +1080,12 @@ impl GetTaskmanagementWorkitem {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1153,12 +1153,12 @@ impl GetTaskmanagementWorkitemHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1251,12 +1251,12 @@ impl GetTaskmanagementWorkitemUserWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1308,12 +1308,12 @@ impl GetTaskmanagementWorkitemVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersion, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1381,12 +1381,12 @@ impl GetTaskmanagementWorkitemVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1475,12 +1475,12 @@ impl GetTaskmanagementWorkitemWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1531,12 +1531,12 @@ impl GetTaskmanagementWorkitemsBulkAddJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1575,12 +1575,12 @@ impl GetTaskmanagementWorkitemsBulkAddJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobAddResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobAddResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobAddResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobAddResponse, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1653,12 +1653,12 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobsListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobsListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -1709,12 +1709,12 @@ impl GetTaskmanagementWorkitemsBulkTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1753,12 +1753,12 @@ impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobTerminateResultsResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobTerminateResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobTerminateResultsResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobTerminateResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1797,12 +1797,12 @@ impl GetTaskmanagementWorkitemsQueryJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1841,12 +1841,12 @@ impl GetTaskmanagementWorkitemsQueryJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPagedEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPagedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPagedEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPagedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1885,12 +1885,12 @@ impl GetTaskmanagementWorkitemsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1933,12 +1933,12 @@ impl GetTaskmanagementWorkitemsSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -1977,12 +1977,12 @@ impl GetTaskmanagementWorkitemsSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2017,12 +2017,12 @@ impl GetTaskmanagementWorkitemsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2061,12 +2061,12 @@ impl GetTaskmanagementWorkitemsSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2101,12 +2101,12 @@ impl GetTaskmanagementWorkitemsSchemasCoretypes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2141,12 +2141,12 @@ impl GetTaskmanagementWorkitemsSchemasLimits {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2194,12 +2194,12 @@ impl GetTaskmanagementWorktype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2242,12 +2242,12 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2306,12 +2306,12 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -2366,12 +2366,12 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2430,12 +2430,12 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -2490,12 +2490,12 @@ impl GetTaskmanagementWorktypeFlowsOncreateRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2554,12 +2554,12 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRuleListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -2648,12 +2648,12 @@ impl GetTaskmanagementWorktypeHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeChangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -2708,12 +2708,12 @@ impl GetTaskmanagementWorktypeStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2752,12 +2752,12 @@ impl GetTaskmanagementWorktypeStatuses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatusListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatusListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatusListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatusListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2797,12 +2797,12 @@ impl GetTaskmanagementWorktypeVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersion, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersion, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2870,12 +2870,12 @@ impl GetTaskmanagementWorktypeVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersionListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -2928,12 +2928,12 @@ impl PatchTaskmanagementWorkbin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -2974,12 +2974,12 @@ impl PatchTaskmanagementWorkitem {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3162,12 +3162,12 @@ impl PatchTaskmanagementWorkitemsBulkAddJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3208,12 +3208,12 @@ impl PatchTaskmanagementWorkitemsBulkTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3254,12 +3254,12 @@ impl PatchTaskmanagementWorktype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3304,12 +3304,12 @@ impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3354,12 +3354,12 @@ impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3404,12 +3404,12 @@ impl PatchTaskmanagementWorktypeFlowsOncreateRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3454,12 +3454,12 @@ impl PatchTaskmanagementWorktypeStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3496,12 +3496,12 @@ impl PostTaskmanagementWorkbins {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3540,12 +3540,12 @@ impl PostTaskmanagementWorkbinsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -3596,12 +3596,12 @@ impl PostTaskmanagementWorkitemAcdCancel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3640,12 +3640,12 @@ impl PostTaskmanagementWorkitemDisconnect {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3693,12 +3693,12 @@ impl PostTaskmanagementWorkitemTerminate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3735,12 +3735,12 @@ impl PostTaskmanagementWorkitems {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3777,12 +3777,12 @@ impl PostTaskmanagementWorkitemsBulkAddJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3819,12 +3819,12 @@ impl PostTaskmanagementWorkitemsBulkTerminateJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3863,12 +3863,12 @@ impl PostTaskmanagementWorkitemsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPostQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPostQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPostQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPostQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -3917,12 +3917,12 @@ impl PostTaskmanagementWorkitemsQueryJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -3959,12 +3959,12 @@ impl PostTaskmanagementWorkitemsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4005,12 +4005,12 @@ impl PostTaskmanagementWorktypeFlowsDatebasedRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4051,12 +4051,12 @@ impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4097,12 +4097,12 @@ impl PostTaskmanagementWorktypeFlowsOncreateRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4143,12 +4143,12 @@ impl PostTaskmanagementWorktypeStatuses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4185,12 +4185,12 @@ impl PostTaskmanagementWorktypes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -4229,12 +4229,12 @@ impl PostTaskmanagementWorktypesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeQueryEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -4287,12 +4287,12 @@ impl PutTaskmanagementWorkitemsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
 }

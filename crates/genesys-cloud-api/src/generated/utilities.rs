@@ -64,12 +64,12 @@ impl GetDate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::ServerDate, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::ServerDate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ServerDate, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ServerDate, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -104,12 +104,12 @@ impl GetIpranges {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::IpAddressRangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::IpAddressRangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IpAddressRangeListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IpAddressRangeListing, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -164,12 +164,12 @@ impl GetTimezones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::TimeZoneEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::TimeZoneEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TimeZoneEntityListing, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TimeZoneEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
@@ -218,12 +218,12 @@ impl PostCertificateDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::ParsedCertificate, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::ParsedCertificate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ParsedCertificate, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ParsedCertificate, crate::JsonModel> {
         self.send().with_response()
     }
 }
