@@ -25,7 +25,8 @@ pub trait Executor: Send + Sync + 'static {
 }
 
 /// How many attempts a response took; a retrying transport puts it in the response's
-/// extensions, and [`execute`] copies it into the error of a failed call.
+/// extensions when there was more than one, and [`execute`] copies it into the error of a
+/// failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempts(pub u32);
 

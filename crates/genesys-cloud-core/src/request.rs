@@ -25,7 +25,8 @@ impl RetryOverride {
 }
 
 /// Options of one call, set with the `with_*` methods of [`Operation`](crate::Operation).
-/// They travel to the transport in the request's extensions.
+/// They travel to the transport in the request's extensions when the call sets any (a request
+/// without them has the defaults).
 #[derive(Debug, Clone, Default)]
 pub struct CallOptions {
     /// The time limit of the whole call, retries included.
@@ -114,7 +115,9 @@ impl RequestParts {
             headers.insert(name, value);
         }
         request.extensions_mut().insert(self.meta);
-        request.extensions_mut().insert(self.options);
+        if self.options.timeout.is_some() || self.options.retry.is_some() || !self.options.headers.is_empty() {
+            request.extensions_mut().insert(self.options);
+        }
         Ok(request)
     }
 }

@@ -487,8 +487,11 @@ where
 
 fn with_attempts(result: Result<Response<Bytes>, Error>, attempts: u32) -> Result<Response<Bytes>, Error> {
     match result {
+        // One attempt is what a response without the extension means.
         Ok(mut r) => {
-            r.extensions_mut().insert(Attempts(attempts));
+            if attempts > 1 {
+                r.extensions_mut().insert(Attempts(attempts));
+            }
             Ok(r)
         }
         Err(e) => Err(e.with_attempts(attempts)),
