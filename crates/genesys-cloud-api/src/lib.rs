@@ -32,11 +32,11 @@ mod generated;
 #[allow(unused_imports)]
 pub use generated::*;
 
-/// How operations whose answer is a generated struct decode it: straight into a box, where
-/// the struct will live (see [`models::support::deserialize_boxed`]), not on the stack and
-/// then copied at each step. Generated structs carry every field of the spec and can be many
-/// kilobytes. Other answers (lists, maps, enums, free-form JSON) use
-/// [`Json`](genesys_cloud_core::executor::Json).
+/// How operations whose answer is a generated struct decode it: into a default value, field
+/// by field where it lies ([`models::support::deserialize_into`]), so the struct is moved once
+/// to the caller instead of being copied at each step of a generic decode. Generated structs
+/// carry every field of the spec and can be many kilobytes. Other answers (lists, maps, enums,
+/// free-form JSON) use [`Json`](genesys_cloud_core::executor::Json).
 #[derive(Debug)]
 pub enum JsonModel {}
 
@@ -45,10 +45,12 @@ impl<T: models::Model + Default + Send + 'static> genesys_cloud_core::executor::
         status: genesys_cloud_core::http::StatusCode,
         headers: &genesys_cloud_core::http::HeaderMap,
         body: &genesys_cloud_core::bytes::Bytes,
-    ) -> Result<Box<T>, genesys_cloud_core::Error> {
+    ) -> Result<T, genesys_cloud_core::Error> {
+        let mut value = T::default();
         let mut de = serde_json::Deserializer::from_slice(body);
-        models::support::deserialize_boxed(&mut de)
-            .and_then(|value| de.end().map(|()| value))
-            .map_err(|e| genesys_cloud_core::Error::decode(status, headers.clone(), body, e))
+        models::support::deserialize_into(&mut de, &mut value)
+            .and_then(|()| de.end())
+            .map_err(|e| genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
+        Ok(value)
     }
 }

@@ -52,7 +52,9 @@ pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<htt
 /// the only generic step.
 pub async fn send_as<T, M: DecodeAs<T>>(executor: &dyn Executor, parts: RequestParts) -> Result<Response<T>, Error> {
     let operation = parts.meta.operation_id;
-    decode_response::<T, M>(operation, execute(executor, parts).await?).map(into_response)
+    let (head, body) = execute(executor, parts).await?.into_parts();
+    let value = decode_response::<T, M>(operation, &head, &body)?;
+    Ok(Response { status: head.status, headers: head.headers, value })
 }
 
 /// Sends `parts` and decodes the JSON body into `T`.
@@ -75,12 +77,12 @@ impl Executor for Unconnected {
 
 /// How a [`Call`] turns a success response into its output.
 ///
-/// The value comes back boxed: generated models can be many kilobytes (every field of the
-/// spec), and a box passes through the decode and response plumbing as one pointer instead of
-/// being copied at each step; the caller gets it unboxed once, at the end.
+/// Generated structs can be many kilobytes (every field of the spec); the API crate's decoder
+/// for them builds the value in place and returns it, so it is moved once into the caller's
+/// hands rather than copied at each step of a generic decode.
 pub trait DecodeAs<T>: Send + 'static {
     /// Decodes the body.
-    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<Box<T>, Error>;
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error>;
 }
 
 /// Decode the body as JSON into the model.
@@ -94,22 +96,20 @@ pub enum Empty {}
 pub enum Text {}
 
 impl<T: serde::de::DeserializeOwned> DecodeAs<T> for Json {
-    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<Box<T>, Error> {
-        decode_body::<Box<T>>(status, headers, body)
+    fn decode(status: http::StatusCode, headers: &http::HeaderMap, body: &Bytes) -> Result<T, Error> {
+        decode_body::<T>(status, headers, body)
     }
 }
 
 impl DecodeAs<()> for Empty {
-    fn decode(_: http::StatusCode, _: &http::HeaderMap, _: &Bytes) -> Result<Box<()>, Error> {
-        Ok(Box::new(()))
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, _: &Bytes) -> Result<(), Error> {
+        Ok(())
     }
 }
 
 impl DecodeAs<String> for Text {
-    fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<Box<String>, Error> {
-        Ok(Box::new(
-            serde_json::from_slice::<String>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()),
-        ))
+    fn decode(_: http::StatusCode, _: &http::HeaderMap, body: &Bytes) -> Result<String, Error> {
+        Ok(serde_json::from_slice::<String>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()))
     }
 }
 
@@ -177,21 +177,14 @@ fn attempts_of(head: &http::response::Parts) -> u32 {
     head.extensions.get::<Attempts>().map_or(1, |a| a.0)
 }
 
-/// A decoded response, unboxed once for the caller.
-fn into_response<T>((head, value): (http::response::Parts, Box<T>)) -> Response<T> {
-    Response { status: head.status, headers: head.headers, value: *value }
-}
-
 /// Decodes a success response as `M` says, naming the operation in a failure.
 fn decode_response<T, M: DecodeAs<T>>(
     operation: &'static str,
-    response: http::Response<Bytes>,
-) -> Result<(http::response::Parts, Box<T>), Error> {
-    let (head, body) = response.into_parts();
-    match M::decode(head.status, &head.headers, &body) {
-        Ok(value) => Ok((head, value)),
-        Err(e) => Err(e.with_operation(operation).with_attempts(attempts_of(&head))),
-    }
+    head: &http::response::Parts,
+    body: &Bytes,
+) -> Result<T, Error> {
+    M::decode(head.status, &head.headers, body)
+        .map_err(|e| e.with_operation(operation).with_attempts(attempts_of(head)))
 }
 
 impl<T, M: DecodeAs<T>> Future for Call<T, M> {
@@ -203,10 +196,8 @@ impl<T, M: DecodeAs<T>> Future for Call<T, M> {
             Ok(r) => r,
             Err(e) => return std::task::Poll::Ready(Err(e)),
         };
-        std::task::Poll::Ready(match decode_response::<T, M>(op, response) {
-            Ok((_, value)) => Ok(*value),
-            Err(e) => Err(e),
-        })
+        let (head, body) = response.into_parts();
+        std::task::Poll::Ready(decode_response::<T, M>(op, &head, &body))
     }
 }
 
@@ -218,7 +209,12 @@ impl<T, M: DecodeAs<T>> Future for CallWithResponse<T, M> {
             Ok(r) => r,
             Err(e) => return std::task::Poll::Ready(Err(e)),
         };
-        std::task::Poll::Ready(decode_response::<T, M>(op, response).map(into_response))
+        let (head, body) = response.into_parts();
+        std::task::Poll::Ready(decode_response::<T, M>(op, &head, &body).map(|value| Response {
+            status: head.status,
+            headers: head.headers,
+            value,
+        }))
     }
 }
 

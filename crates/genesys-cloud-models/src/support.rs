@@ -338,26 +338,25 @@ pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -
     d.deserialize_map(StructVisitor(PhantomData))
 }
 
-/// Decodes a struct straight into a box: it is built where it will live instead of on the
-/// stack and then copied, which matters for generated structs of many kilobytes. The API
-/// crate decodes response bodies this way.
+/// Decodes a struct into `out` (a default value), field by field where it lies: no copy of
+/// the struct is made, which matters for generated structs of many kilobytes. The API crate
+/// decodes response bodies this way.
 #[doc(hidden)]
-pub fn deserialize_boxed<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -> Result<Box<T>, D::Error> {
-    struct BoxVisitor<T>(PhantomData<T>);
-    impl<'de, T: Model + Default> Visitor<'de> for BoxVisitor<T> {
-        type Value = Box<T>;
+pub fn deserialize_into<'de, D: Deserializer<'de>, T: Model>(d: D, out: &mut T) -> Result<(), D::Error> {
+    struct Fill<'a, T>(&'a mut T);
+    impl<'de, T: Model> Visitor<'de> for Fill<'_, T> {
+        type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "a JSON object ({})", T::NAME)
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Box<T>, A::Error> {
-            let mut out = Box::<T>::default();
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(key) = map.next_key::<Key<'de>>()? {
-                out.de_field(key.as_str(), &mut map)?;
+                self.0.de_field(key.as_str(), &mut map)?;
             }
-            Ok(out)
+            Ok(())
         }
     }
-    d.deserialize_map(BoxVisitor(PhantomData))
+    d.deserialize_map(Fill(out))
 }
 
 /// The one serializer all generated structs share.

@@ -505,6 +505,7 @@ fn main() {
     // The calls run in a task on the runtime's workers, as in a service, not on the thread
     // that blocks on the runtime.
     let task_args = args.clone();
+    let user_body = user.clone();
     let http_rows = rt.block_on(async move {
         tokio::spawn(async move {
             let args = task_args;
@@ -525,7 +526,16 @@ fn main() {
                 let executor = client.executor();
                 let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
                 for _ in 0..n {
-                    if which == "stack" {
+                    if which == "decode-sdk" {
+                        let headers = hyper::HeaderMap::new();
+                        let u = <genesys_cloud::api::JsonModel as genesys_cloud::core::executor::DecodeAs<
+                            genesys_cloud::models::UserMe,
+                        >>::decode(hyper::StatusCode::OK, &headers, &user_body)
+                        .unwrap();
+                        std::hint::black_box(u);
+                    } else if which == "decode-floor" {
+                        std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&user_body).unwrap());
+                    } else if which == "stack" {
                         let parts = genesys_cloud::core::RequestParts::new(raw_get, "/api/v2/users/me".into());
                         std::hint::black_box(genesys_cloud::core::execute(&*executor, parts).await.unwrap());
                     } else if which == "bare" {
