@@ -116,6 +116,28 @@ fn output_types(ir: &Ir, op: &Operation) -> (String, &'static str) {
     }
 }
 
+/// The decoder of operations whose answer is a generated struct (see `output_types`).
+const JSON_MODEL: &str = r#"
+/// How operations whose answer is a generated struct decode it: into a default value, field
+/// by field where it lies (`models::support::deserialize_into`), so the struct is moved once
+/// to the caller instead of being copied at each step of a generic decode. Generated structs
+/// carry every field of the spec and can be many kilobytes. Other answers (lists, maps, enums,
+/// free-form JSON) use `genesys_cloud_core::executor::Json`.
+#[derive(Debug)]
+pub enum JsonModel {}
+
+impl<T: ::models::Model + ::std::default::Default + ::std::marker::Send + 'static> ::genesys_cloud_core::executor::DecodeAs<T> for JsonModel {
+    fn decode(status: ::genesys_cloud_core::http::StatusCode, headers: &::genesys_cloud_core::http::HeaderMap, body: &::genesys_cloud_core::bytes::Bytes) -> ::std::result::Result<T, ::genesys_cloud_core::Error> {
+        let mut value = T::default();
+        let mut de = ::serde_json::Deserializer::from_slice(body);
+        ::models::support::deserialize_into(&mut de, &mut value)
+            .and_then(|()| de.end())
+            .map_err(|e| ::genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
+        ::std::result::Result::Ok(value)
+    }
+}
+"#;
+
 fn is_idempotent(op: &Operation) -> bool {
     matches!(op.method.as_str(), "get" | "head" | "put" | "delete" | "options")
         || (op.method == "post" && (op.path.ends_with("/query") || op.path.ends_with("/search")))
@@ -155,6 +177,7 @@ pub fn emit(ir: &Ir, plan: &Features, operations: &[Operation], target: &ApiTarg
         mod_rs,
         "\n/// Access to every tag's operations from anything that holds an executor (the client).\n///\n/// `client.users().get_users_me().send().await`\npub trait Tags {{\n    /// The executor calls go through.\n    fn executor(&self) -> ::genesys_cloud_core::SharedExecutor;\n{access}}}\n"
     );
+    mod_rs.push_str(JSON_MODEL);
     files.push(("src/generated/mod.rs".to_owned(), mod_rs));
     files.push((
         "tests/operations.rs".to_owned(),

@@ -31,26 +31,3 @@ mod generated;
 // Empty when no feature is on.
 #[allow(unused_imports)]
 pub use generated::*;
-
-/// How operations whose answer is a generated struct decode it: into a default value, field
-/// by field where it lies ([`models::support::deserialize_into`]), so the struct is moved once
-/// to the caller instead of being copied at each step of a generic decode. Generated structs
-/// carry every field of the spec and can be many kilobytes. Other answers (lists, maps, enums,
-/// free-form JSON) use [`Json`](genesys_cloud_core::executor::Json).
-#[derive(Debug)]
-pub enum JsonModel {}
-
-impl<T: models::Model + Default + Send + 'static> genesys_cloud_core::executor::DecodeAs<T> for JsonModel {
-    fn decode(
-        status: genesys_cloud_core::http::StatusCode,
-        headers: &genesys_cloud_core::http::HeaderMap,
-        body: &genesys_cloud_core::bytes::Bytes,
-    ) -> Result<T, genesys_cloud_core::Error> {
-        let mut value = T::default();
-        let mut de = serde_json::Deserializer::from_slice(body);
-        models::support::deserialize_into(&mut de, &mut value)
-            .and_then(|()| de.end())
-            .map_err(|e| genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
-        Ok(value)
-    }
-}

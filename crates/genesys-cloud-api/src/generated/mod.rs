@@ -705,3 +705,22 @@ pub trait Tags {
         workforce_management::WorkforceManagementApi::new(self.executor())
     }
 }
+
+/// How operations whose answer is a generated struct decode it: into a default value, field
+/// by field where it lies (`models::support::deserialize_into`), so the struct is moved once
+/// to the caller instead of being copied at each step of a generic decode. Generated structs
+/// carry every field of the spec and can be many kilobytes. Other answers (lists, maps, enums,
+/// free-form JSON) use `genesys_cloud_core::executor::Json`.
+#[derive(Debug)]
+pub enum JsonModel {}
+
+impl<T: ::models::Model + ::std::default::Default + ::std::marker::Send + 'static> ::genesys_cloud_core::executor::DecodeAs<T> for JsonModel {
+    fn decode(status: ::genesys_cloud_core::http::StatusCode, headers: &::genesys_cloud_core::http::HeaderMap, body: &::genesys_cloud_core::bytes::Bytes) -> ::std::result::Result<T, ::genesys_cloud_core::Error> {
+        let mut value = T::default();
+        let mut de = ::serde_json::Deserializer::from_slice(body);
+        ::models::support::deserialize_into(&mut de, &mut value)
+            .and_then(|()| de.end())
+            .map_err(|e| ::genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
+        ::std::result::Result::Ok(value)
+    }
+}

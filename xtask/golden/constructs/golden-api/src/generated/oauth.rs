@@ -63,12 +63,12 @@ impl PutThings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Names, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Names, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Names, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Names, crate::JsonModel> {
         self.send().with_response()
     }
 }

@@ -70,12 +70,12 @@ impl GetPetLegacy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Pet, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Pet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Pet, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Pet, crate::JsonModel> {
         self.send().with_response()
     }
 }
@@ -156,12 +156,12 @@ impl PostPets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
-    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Dog, ::genesys_cloud_core::executor::Json> {
+    pub fn send(self) -> ::genesys_cloud_core::Call<::models::Dog, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
-    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Dog, ::genesys_cloud_core::executor::Json> {
+    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Dog, crate::JsonModel> {
         self.send().with_response()
     }
 }
