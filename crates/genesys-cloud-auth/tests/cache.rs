@@ -142,6 +142,28 @@ async fn refreshes_a_margin_before_expiry() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn ready_gives_a_fresh_token_without_waiting_and_nothing_inside_the_margin() {
+    let endpoint = Endpoint::new(600);
+    let c = cache(
+        &endpoint,
+        cc(),
+        CacheOptions::default().refresh_margin(Duration::from_secs(60)).max_jitter(Duration::ZERO),
+    );
+    assert!(c.ready().is_none(), "no token yet: the caller must wait for one");
+    assert_eq!(endpoint.calls(), 0, "ready() never fetches");
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    assert_eq!(c.ready().map(|t| t.expose().to_owned()).as_deref(), Some("tok-1"));
+    tokio::time::advance(Duration::from_secs(550)).await;
+    assert!(c.ready().is_none(), "inside the margin the refresh goes through token()");
+    assert_eq!(token(&c).await.unwrap(), "tok-2");
+    c.invalidate(&Secret::new("tok-2"));
+    assert!(c.ready().is_none(), "an invalidated token is not handed out");
+    assert_eq!(endpoint.calls(), 2);
+    let fixed = genesys_cloud_auth::StaticToken::new("fixed");
+    assert_eq!(fixed.ready().map(|t| t.expose().to_owned()).as_deref(), Some("fixed"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn token_endpoint_down_is_a_typed_auth_error_and_recovers() {
     let endpoint = Endpoint::new(600);
     endpoint.set(Mode::Down);
