@@ -97,31 +97,45 @@ impl HyperClient {
     }
 
     /// Sends a [prepared](Self::prepare) request and reads the whole response, inflating gzip.
-    pub(crate) async fn send_prepared(&self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    ///
+    /// The request is handed to hyper before the returned future is first polled, so the
+    /// future holds hyper's (boxed) response future, not the request: it stays small.
+    pub(crate) fn send_prepared(
+        &self,
+        req: Request<Bytes>,
+    ) -> impl std::future::Future<Output = Result<Response<Bytes>, Error>> + Send + 'static {
         let (head, body) = req.into_parts();
-        let response = self.client.request(Request::from_parts(head, Full::new(body))).await.map_err(|e| {
-            let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
-            let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
-            Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
-        })?;
-        let (mut parts, body) = response.into_parts();
-        let mut bytes = body
-            .collect()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
-            .to_bytes();
-        let gzip = parts
-            .headers
-            .get(CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-        if gzip {
-            bytes = gunzip(&bytes)?;
-            parts.headers.remove(CONTENT_ENCODING);
-            parts.headers.remove(CONTENT_LENGTH);
-        }
-        Ok(Response::from_parts(parts, bytes))
+        let pending = self.client.request(Request::from_parts(head, Full::new(body)));
+        async move { read_response(pending.await).await }
     }
+}
+
+/// Reads a whole response (inflating gzip) or turns hyper's error into the SDK's.
+async fn read_response(
+    response: Result<Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
+) -> Result<Response<Bytes>, Error> {
+    let response = response.map_err(|e| {
+        let kind = if e.is_connect() { ErrorKind::Connect } else { ErrorKind::Transport };
+        let what = if e.is_connect() { "could not connect" } else { "the connection failed" };
+        Error::new(kind, format!("{what}: {}", error_chain(&e))).with_source(e)
+    })?;
+    let (mut parts, body) = response.into_parts();
+    let mut bytes = body
+        .collect()
+        .await
+        .map_err(|e| Error::new(ErrorKind::Transport, format!("the response body broke off: {e}")))?
+        .to_bytes();
+    let gzip = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    if gzip {
+        bytes = gunzip(&bytes)?;
+        parts.headers.remove(CONTENT_ENCODING);
+        parts.headers.remove(CONTENT_LENGTH);
+    }
+    Ok(Response::from_parts(parts, bytes))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -152,8 +152,9 @@ where
 pub(crate) struct AttemptLog {
     meta: Option<&'static OperationMeta>,
     attempt: u32,
-    /// The settings and a copy of the request, when the HTTP log is on.
-    http: Option<(Arc<LogSettings>, Request<Bytes>)>,
+    /// The settings and a copy of the request, when the HTTP log is on (boxed: the log lives
+    /// in every attempt's future, and is mostly off).
+    http: Option<Box<(Arc<LogSettings>, Request<Bytes>)>>,
     started: Option<Instant>,
 }
 
@@ -166,8 +167,8 @@ impl AttemptLog {
         attempt: u32,
     ) -> Self {
         let settings = handle.settings.load();
-        let http =
-            (settings.level != LogLevel::None).then(|| (arc_swap::Guard::into_inner(settings), clone_request(req)));
+        let http = (settings.level != LogLevel::None)
+            .then(|| Box::new((arc_swap::Guard::into_inner(settings), clone_request(req))));
         let traced = tracing::enabled!(target: "genesys_cloud::http", tracing::Level::DEBUG);
         let started = (http.is_some() || traced).then(Instant::now);
         Self { meta, attempt, http, started }
@@ -193,7 +194,8 @@ impl AttemptLog {
             error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
             "http attempt"
         );
-        if let Some((settings, req)) = self.http {
+        if let Some(http) = self.http {
+            let (settings, req) = *http;
             let failed = !matches!(result, Ok(r) if r.status().is_success());
             if settings.level != LogLevel::Error || failed {
                 // Token requests carry secrets in both bodies: never logged.

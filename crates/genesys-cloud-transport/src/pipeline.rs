@@ -126,17 +126,21 @@ impl Pipeline {
         self.exchange(req, meta, attempt).await
     }
 
-    /// One request on the wire, logged.
-    async fn exchange(
+    /// One request on the wire, logged. The request goes to hyper at once; the future holds
+    /// only hyper's response future and the log.
+    fn exchange(
         &self,
         req: Request<Bytes>,
         meta: Option<&'static OperationMeta>,
         attempt: u32,
-    ) -> Result<Response<Bytes>, Error> {
+    ) -> impl std::future::Future<Output = Result<Response<Bytes>, Error>> + '_ {
         let log = AttemptLog::start(&self.logging, &req, meta, attempt);
-        let result = self.client.send_prepared(req).await;
-        log.finish(&self.logging, &result);
-        result
+        let sent = self.client.send_prepared(req);
+        async move {
+            let result = sent.await;
+            log.finish(&self.logging, &result);
+            result
+        }
     }
 }
 
@@ -174,3 +178,4 @@ impl tower::Service<Request<Bytes>> for PipelineService {
         self.0.start(req)
     }
 }
+
