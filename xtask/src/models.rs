@@ -258,7 +258,7 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
         &format!(
             "    const FIELDS: &'static [&'static str] = &[{}];\n    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {{\n        ::std::option::Option::Some(&self._nulls)\n    }}\n    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {{\n        ::std::option::Option::Some(&mut self._nulls)\n    }}\n{}",
             field_list.join(", "),
-            struct_fields(fields, additional),
+            struct_fields(ir, fields, additional),
         ),
     );
     let _ = writeln!(out, "impl ::std::fmt::Debug for {name} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{");
@@ -283,16 +283,23 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
 }
 
 /// The `de_field` / `ser_fields` methods of a struct's `Model` impl.
-fn struct_fields(fields: &[Field], additional: Option<&Ty>) -> String {
+fn struct_fields(ir: &Ir, fields: &[Field], additional: Option<&Ty>) -> String {
     let mut out = String::new();
     out.push_str("    fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {\n");
     if !fields.is_empty() {
         out.push_str("        let n = &mut self._nulls;\n");
     }
     out.push_str("        match key {\n");
+    let is_struct = |t: &Ty| matches!(t, Ty::Named(j) if matches!(ir.types[*j].kind, Kind::Struct { .. }));
     for (i, f) in fields.iter().enumerate() {
-        let _ =
-            writeln!(out, "            {:?} => crate::support::de_opt(map, &mut self.{}, n, {i}),", f.json, f.ident);
+        // Nested structs (alone or in a list) are filled where they lie instead of being
+        // built apart and moved in: generated structs can be kilobytes.
+        let de = match &f.ty {
+            t if !f.boxed && is_struct(t) => "de_opt_struct",
+            Ty::Vec(t) if !f.boxed && is_struct(t) => "de_opt_structs",
+            _ => "de_opt",
+        };
+        let _ = writeln!(out, "            {:?} => crate::support::{de}(map, &mut self.{}, n, {i}),", f.json, f.ident);
     }
     if additional.is_some() {
         out.push_str("            _ => crate::support::de_additional(map, key, &mut self.additional_properties),\n");

@@ -383,6 +383,130 @@ pub fn de_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     Ok(())
 }
 
+/// Reads one optional field holding a struct, filling it where it lies; a JSON `null` leaves
+/// `None` and records the explicit null.
+#[doc(hidden)]
+#[inline]
+pub fn de_opt_struct<'de, A: MapAccess<'de>, T: Model + Default>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    nulls: &mut ExplicitNulls,
+    index: usize,
+) -> Result<(), A::Error> {
+    map.next_value_seed(OptionInPlace::<_, Fill<T>>(slot, PhantomData))?;
+    if slot.is_none() {
+        nulls.insert(index);
+    }
+    Ok(())
+}
+
+/// Reads one optional field holding a list of structs, filling each where it lies in the
+/// list; a JSON `null` leaves `None` and records the explicit null.
+#[doc(hidden)]
+#[inline]
+pub fn de_opt_structs<'de, A: MapAccess<'de>, T: Model + Default>(
+    map: &mut A,
+    slot: &mut Option<Vec<T>>,
+    nulls: &mut ExplicitNulls,
+    index: usize,
+) -> Result<(), A::Error> {
+    map.next_value_seed(OptionInPlace::<_, FillVec<T>>(slot, PhantomData))?;
+    if slot.is_none() {
+        nulls.insert(index);
+    }
+    Ok(())
+}
+
+/// How a value is decoded into a place that holds its default.
+trait FillIn<T> {
+    fn fill<'de, D: Deserializer<'de>>(d: D, place: &mut T) -> Result<(), D::Error>;
+}
+
+/// A struct, field by field.
+struct Fill<T>(PhantomData<T>);
+
+impl<T: Model> FillIn<T> for Fill<T> {
+    fn fill<'de, D: Deserializer<'de>>(d: D, place: &mut T) -> Result<(), D::Error> {
+        deserialize_into(d, place)
+    }
+}
+
+/// A list of structs, each filled where it lies in the list.
+struct FillVec<T>(PhantomData<T>);
+
+impl<T: Model + Default> FillIn<Vec<T>> for FillVec<T> {
+    fn fill<'de, D: Deserializer<'de>>(d: D, place: &mut Vec<T>) -> Result<(), D::Error> {
+        struct Items<'a, T>(&'a mut Vec<T>);
+        impl<'de, T: Model + Default> Visitor<'de> for Items<'_, T> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a JSON array of objects ({})", T::NAME)
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+                let items = self.0;
+                items.reserve(seq.size_hint().unwrap_or(0).min(4096));
+                loop {
+                    if items.len() == items.capacity() {
+                        // A full list: the item is decoded beside it and moved in, so the list
+                        // grows only for an item that exists (no spare room left behind).
+                        let mut item = T::default();
+                        match seq.next_element_seed(InPlace(&mut item))? {
+                            Some(()) => items.push(item),
+                            None => return Ok(()),
+                        }
+                        continue;
+                    }
+                    items.push(T::default());
+                    let Some(last) = items.last_mut() else { return Ok(()) };
+                    if seq.next_element_seed(InPlace(last))?.is_none() {
+                        items.pop();
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        d.deserialize_seq(Items(place))
+    }
+}
+
+/// Decodes into the struct it points to.
+struct InPlace<'a, T>(&'a mut T);
+
+impl<'de, T: Model> de::DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        deserialize_into(d, self.0)
+    }
+}
+
+/// Decodes a JSON `null` as `None`, anything else into a default value in the slot.
+struct OptionInPlace<'a, T, F>(&'a mut Option<T>, PhantomData<F>);
+
+impl<'de, T: Default, F: FillIn<T>> de::DeserializeSeed<'de> for OptionInPlace<'_, T, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Default, F: FillIn<T>> Visitor<'de> for OptionInPlace<'_, T, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        F::fill(d, self.0.insert(T::default()))
+    }
+}
+
 /// Writes one optional field: its value, an explicit `null`, or nothing.
 #[doc(hidden)]
 #[inline]

@@ -178,4 +178,3 @@ impl tower::Service<Request<Bytes>> for PipelineService {
         self.0.start(req)
     }
 }
-

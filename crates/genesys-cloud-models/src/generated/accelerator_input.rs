@@ -37,7 +37,7 @@ impl crate::support::Model for AcceleratorInput {
         match key {
             "acceleratorId" => crate::support::de_opt(map, &mut self.accelerator_id, n, 0),
             "dryRun" => crate::support::de_opt(map, &mut self.dry_run, n, 1),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 2),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -48,8 +48,8 @@ impl crate::support::Model for Action {
         let n = &mut self._nulls;
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "config" => crate::support::de_opt(map, &mut self.config, n, 1),
-            "contract" => crate::support::de_opt(map, &mut self.contract, n, 2),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 1),
+            "contract" => crate::support::de_opt_struct(map, &mut self.contract, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),

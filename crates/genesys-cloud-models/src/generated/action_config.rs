@@ -35,8 +35,8 @@ impl crate::support::Model for ActionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "request" => crate::support::de_opt(map, &mut self.request, n, 0),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 1),
+            "request" => crate::support::de_opt_struct(map, &mut self.request, n, 0),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 2),
             _ => crate::support::skip(map),
         }

@@ -35,8 +35,8 @@ impl crate::support::Model for ActionInput {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "inputSchema" => crate::support::de_opt(map, &mut self.input_schema, n, 0),
-            "inputSchemaFlattened" => crate::support::de_opt(map, &mut self.input_schema_flattened, n, 1),
+            "inputSchema" => crate::support::de_opt_struct(map, &mut self.input_schema, n, 0),
+            "inputSchemaFlattened" => crate::support::de_opt_struct(map, &mut self.input_schema_flattened, n, 1),
             "inputSchemaUri" => crate::support::de_opt(map, &mut self.input_schema_uri, n, 2),
             _ => crate::support::skip(map),
         }

@@ -39,11 +39,11 @@ impl crate::support::Model for ActionMapAction {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actionTemplate" => crate::support::de_opt(map, &mut self.action_template, n, 0),
-            "architectFlowFields" => crate::support::de_opt(map, &mut self.architect_flow_fields, n, 1),
+            "actionTemplate" => crate::support::de_opt_struct(map, &mut self.action_template, n, 0),
+            "architectFlowFields" => crate::support::de_opt_struct(map, &mut self.architect_flow_fields, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
-            "openActionFields" => crate::support::de_opt(map, &mut self.open_action_fields, n, 3),
-            "webMessagingOfferFields" => crate::support::de_opt(map, &mut self.web_messaging_offer_fields, n, 4),
+            "openActionFields" => crate::support::de_opt_struct(map, &mut self.open_action_fields, n, 3),
+            "webMessagingOfferFields" => crate::support::de_opt_struct(map, &mut self.web_messaging_offer_fields, n, 4),
             _ => crate::support::skip(map),
         }
     }

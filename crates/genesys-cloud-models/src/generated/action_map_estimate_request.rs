@@ -33,7 +33,7 @@ impl crate::support::Model for ActionMapEstimateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "outcomeCriteria" => crate::support::de_opt(map, &mut self.outcome_criteria, n, 0),
+            "outcomeCriteria" => crate::support::de_opt_struct(map, &mut self.outcome_criteria, n, 0),
             "segmentIds" => crate::support::de_opt(map, &mut self.segment_ids, n, 1),
             _ => crate::support::skip(map),
         }

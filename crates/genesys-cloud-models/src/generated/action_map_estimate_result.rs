@@ -38,7 +38,7 @@ impl crate::support::Model for ActionMapEstimateResult {
         let n = &mut self._nulls;
         match key {
             "outcomesScoresCount" => crate::support::de_opt(map, &mut self.outcomes_scores_count, n, 0),
-            "perSegmentCounts" => crate::support::de_opt(map, &mut self.per_segment_counts, n, 1),
+            "perSegmentCounts" => crate::support::de_opt_structs(map, &mut self.per_segment_counts, n, 1),
             "qualifiedSessionCount" => crate::support::de_opt(map, &mut self.qualified_session_count, n, 2),
             "totalSessionCount" => crate::support::de_opt(map, &mut self.total_session_count, n, 3),
             _ => crate::support::skip(map),

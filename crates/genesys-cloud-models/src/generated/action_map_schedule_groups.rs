@@ -33,8 +33,8 @@ impl crate::support::Model for ActionMapScheduleGroups {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actionMapScheduleGroup" => crate::support::de_opt(map, &mut self.action_map_schedule_group, n, 0),
-            "emergencyActionMapScheduleGroup" => crate::support::de_opt(map, &mut self.emergency_action_map_schedule_group, n, 1),
+            "actionMapScheduleGroup" => crate::support::de_opt_struct(map, &mut self.action_map_schedule_group, n, 0),
+            "emergencyActionMapScheduleGroup" => crate::support::de_opt_struct(map, &mut self.emergency_action_map_schedule_group, n, 1),
             _ => crate::support::skip(map),
         }
     }

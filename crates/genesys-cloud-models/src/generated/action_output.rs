@@ -41,11 +41,11 @@ impl crate::support::Model for ActionOutput {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorSchema" => crate::support::de_opt(map, &mut self.error_schema, n, 0),
-            "errorSchemaFlattened" => crate::support::de_opt(map, &mut self.error_schema_flattened, n, 1),
+            "errorSchema" => crate::support::de_opt_struct(map, &mut self.error_schema, n, 0),
+            "errorSchemaFlattened" => crate::support::de_opt_struct(map, &mut self.error_schema_flattened, n, 1),
             "errorSchemaUri" => crate::support::de_opt(map, &mut self.error_schema_uri, n, 2),
-            "successSchema" => crate::support::de_opt(map, &mut self.success_schema, n, 3),
-            "successSchemaFlattened" => crate::support::de_opt(map, &mut self.success_schema_flattened, n, 4),
+            "successSchema" => crate::support::de_opt_struct(map, &mut self.success_schema, n, 3),
+            "successSchemaFlattened" => crate::support::de_opt_struct(map, &mut self.success_schema_flattened, n, 4),
             "successSchemaUri" => crate::support::de_opt(map, &mut self.success_schema_uri, n, 5),
             _ => crate::support::skip(map),
         }

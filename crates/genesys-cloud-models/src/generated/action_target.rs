@@ -57,11 +57,11 @@ impl crate::support::Model for ActionTarget {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 6),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 6),
             "shortAbandonThreshold" => crate::support::de_opt(map, &mut self.short_abandon_threshold, n, 7),
             "state" => crate::support::de_opt(map, &mut self.state, n, 8),
             "supportedMediaTypes" => crate::support::de_opt(map, &mut self.supported_media_types, n, 9),
-            "userData" => crate::support::de_opt(map, &mut self.user_data, n, 10),
+            "userData" => crate::support::de_opt_structs(map, &mut self.user_data, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -49,7 +49,7 @@ impl crate::support::Model for ActionTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentOffer" => crate::support::de_opt(map, &mut self.content_offer, n, 0),
+            "contentOffer" => crate::support::de_opt_struct(map, &mut self.content_offer, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -31,7 +31,7 @@ impl crate::support::Model for Actions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "skillsToRemove" => crate::support::de_opt(map, &mut self.skills_to_remove, n, 0),
+            "skillsToRemove" => crate::support::de_opt_structs(map, &mut self.skills_to_remove, n, 0),
             _ => crate::support::skip(map),
         }
     }

@@ -59,7 +59,7 @@ impl crate::support::Model for ActivityCode {
             "isActive" => crate::support::de_opt(map, &mut self.is_active, n, 5),
             "isDefault" => crate::support::de_opt(map, &mut self.is_default, n, 6),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 7),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 8),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for ActivityCodeContainer {
         let n = &mut self._nulls;
         match key {
             "activityCodes" => crate::support::de_opt(map, &mut self.activity_codes, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for ActivityCodeSummary {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "secondaryPresences" => crate::support::de_opt(map, &mut self.secondary_presences, n, 2),
+            "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for ActivityPlanJobException {
         let n = &mut self._nulls;
         match key {
             "exceptionType" => crate::support::de_opt(map, &mut self.exception_type, n, 0),
-            "occurrences" => crate::support::de_opt(map, &mut self.occurrences, n, 1),
+            "occurrences" => crate::support::de_opt_structs(map, &mut self.occurrences, n, 1),
             _ => crate::support::skip(map),
         }
     }

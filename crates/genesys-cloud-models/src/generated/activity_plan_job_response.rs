@@ -45,11 +45,11 @@ impl crate::support::Model for ActivityPlanJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activityPlan" => crate::support::de_opt(map, &mut self.activity_plan, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
-            "exceptions" => crate::support::de_opt(map, &mut self.exceptions, n, 2),
+            "activityPlan" => crate::support::de_opt_struct(map, &mut self.activity_plan, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
+            "exceptions" => crate::support::de_opt_structs(map, &mut self.exceptions, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "occurrence" => crate::support::de_opt(map, &mut self.occurrence, n, 4),
+            "occurrence" => crate::support::de_opt_struct(map, &mut self.occurrence, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),

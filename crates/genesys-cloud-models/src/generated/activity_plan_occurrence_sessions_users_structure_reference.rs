@@ -37,7 +37,7 @@ impl crate::support::Model for ActivityPlanOccurrenceSessionsUsersStructureRefer
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
-            "sessions" => crate::support::de_opt(map, &mut self.sessions, n, 2),
+            "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 2),
             _ => crate::support::skip(map),
         }
     }

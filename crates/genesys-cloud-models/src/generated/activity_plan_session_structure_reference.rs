@@ -37,7 +37,7 @@ impl crate::support::Model for ActivityPlanSessionStructureReference {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 2),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 2),
             _ => crate::support::skip(map),
         }
     }

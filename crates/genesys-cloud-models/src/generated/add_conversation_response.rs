@@ -33,8 +33,8 @@ impl crate::support::Model for AddConversationResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "appointment" => crate::support::de_opt(map, &mut self.appointment, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
+            "appointment" => crate::support::de_opt_struct(map, &mut self.appointment, n, 0),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for AddShiftTradeJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "acceptableIntervals" => crate::support::de_opt(map, &mut self.acceptable_intervals, n, 0),
+            "acceptableIntervals" => crate::support::de_opt_structs(map, &mut self.acceptable_intervals, n, 0),
             "expirationDate" => crate::support::de_opt(map, &mut self.expiration_date, n, 1),
-            "initiatingShift" => crate::support::de_opt(map, &mut self.initiating_shift, n, 2),
+            "initiatingShift" => crate::support::de_opt_struct(map, &mut self.initiating_shift, n, 2),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 3),
-            "target" => crate::support::de_opt(map, &mut self.target, n, 4),
+            "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for AddWorkPlanRotationAgentRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 0),
             "position" => crate::support::de_opt(map, &mut self.position, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
             _ => crate::support::skip(map),

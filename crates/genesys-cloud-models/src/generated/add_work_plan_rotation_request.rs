@@ -37,10 +37,10 @@ impl crate::support::Model for AddWorkPlanRotationRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 3),
+            "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 3),
             _ => crate::support::skip(map),
         }
     }

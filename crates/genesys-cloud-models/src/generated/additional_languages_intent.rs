@@ -34,7 +34,7 @@ impl crate::support::Model for AdditionalLanguagesIntent {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 1),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 1),
             _ => crate::support::skip(map),
         }
     }

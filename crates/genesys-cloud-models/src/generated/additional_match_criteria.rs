@@ -34,7 +34,7 @@ impl crate::support::Model for AdditionalMatchCriteria {
         let n = &mut self._nulls;
         match key {
             "mediaFilter" => crate::support::de_opt(map, &mut self.media_filter, n, 0),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 1),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for AdditionalMessage {
         let n = &mut self._nulls;
         match key {
             "mediaIds" => crate::support::de_opt(map, &mut self.media_ids, n, 0),
-            "messagingTemplate" => crate::support::de_opt(map, &mut self.messaging_template, n, 1),
+            "messagingTemplate" => crate::support::de_opt_struct(map, &mut self.messaging_template, n, 1),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 2),
             _ => crate::support::skip(map),
         }

@@ -47,11 +47,11 @@ impl crate::support::Model for AdherenceExplanationJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adherenceExplanation" => crate::support::de_opt(map, &mut self.adherence_explanation, n, 0),
-            "agentQueryResponseTemplate" => crate::support::de_opt(map, &mut self.agent_query_response_template, n, 1),
-            "buQueryResponseTemplate" => crate::support::de_opt(map, &mut self.bu_query_response_template, n, 2),
+            "adherenceExplanation" => crate::support::de_opt_struct(map, &mut self.adherence_explanation, n, 0),
+            "agentQueryResponseTemplate" => crate::support::de_opt_struct(map, &mut self.agent_query_response_template, n, 1),
+            "buQueryResponseTemplate" => crate::support::de_opt_struct(map, &mut self.bu_query_response_template, n, 2),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 3),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 4),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),

@@ -45,8 +45,8 @@ impl crate::support::Model for AdherenceSettings {
         match key {
             "adherenceExceptionThresholdSeconds" => crate::support::de_opt(map, &mut self.adherence_exception_threshold_seconds, n, 0),
             "adherenceTargetPercent" => crate::support::de_opt(map, &mut self.adherence_target_percent, n, 1),
-            "ignoredActivityCategories" => crate::support::de_opt(map, &mut self.ignored_activity_categories, n, 2),
-            "ignoredActivityCodeIds" => crate::support::de_opt(map, &mut self.ignored_activity_code_ids, n, 3),
+            "ignoredActivityCategories" => crate::support::de_opt_struct(map, &mut self.ignored_activity_categories, n, 2),
+            "ignoredActivityCodeIds" => crate::support::de_opt_struct(map, &mut self.ignored_activity_code_ids, n, 3),
             "nonOnQueueActivitiesEquivalent" => crate::support::de_opt(map, &mut self.non_on_queue_activities_equivalent, n, 4),
             "severeAlertThresholdMinutes" => crate::support::de_opt(map, &mut self.severe_alert_threshold_minutes, n, 5),
             "trackOnQueueActivity" => crate::support::de_opt(map, &mut self.track_on_queue_activity, n, 6),

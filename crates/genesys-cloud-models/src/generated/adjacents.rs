@@ -35,9 +35,9 @@ impl crate::support::Model for Adjacents {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "directReports" => crate::support::de_opt(map, &mut self.direct_reports, n, 0),
-            "siblings" => crate::support::de_opt(map, &mut self.siblings, n, 1),
-            "superiors" => crate::support::de_opt(map, &mut self.superiors, n, 2),
+            "directReports" => crate::support::de_opt_structs(map, &mut self.direct_reports, n, 0),
+            "siblings" => crate::support::de_opt_structs(map, &mut self.siblings, n, 1),
+            "superiors" => crate::support::de_opt_structs(map, &mut self.superiors, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -43,8 +43,8 @@ impl crate::support::Model for AdminAgentScheduleBidBiddingPreference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "agentScheduleBidPreferencePriorities" => crate::support::de_opt(map, &mut self.agent_schedule_bid_preference_priorities, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "agentScheduleBidPreferencePriorities" => crate::support::de_opt_structs(map, &mut self.agent_schedule_bid_preference_priorities, n, 1),
             "assignedScheduleSetId" => crate::support::de_opt(map, &mut self.assigned_schedule_set_id, n, 2),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 3),
             "overriddenScheduleSetId" => crate::support::de_opt(map, &mut self.overridden_schedule_set_id, n, 4),

@@ -34,7 +34,7 @@ impl crate::support::Model for AdminAgentScheduleBidPreferenceResponse {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 1),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,9 +39,9 @@ impl crate::support::Model for AdminAgentScheduleSetPreferences {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentsScheduleBidPreferences" => crate::support::de_opt(map, &mut self.agents_schedule_bid_preferences, n, 0),
-            "bid" => crate::support::de_opt(map, &mut self.bid, n, 1),
-            "bidGroup" => crate::support::de_opt(map, &mut self.bid_group, n, 2),
+            "agentsScheduleBidPreferences" => crate::support::de_opt_structs(map, &mut self.agents_schedule_bid_preferences, n, 0),
+            "bid" => crate::support::de_opt_struct(map, &mut self.bid, n, 1),
+            "bidGroup" => crate::support::de_opt_struct(map, &mut self.bid_group, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

@@ -41,9 +41,9 @@ impl crate::support::Model for AdminAgentWorkPlanBiddingPreference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "assignedWorkPlan" => crate::support::de_opt(map, &mut self.assigned_work_plan, n, 1),
-            "overriddenWorkPlan" => crate::support::de_opt(map, &mut self.overridden_work_plan, n, 2),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "assignedWorkPlan" => crate::support::de_opt_struct(map, &mut self.assigned_work_plan, n, 1),
+            "overriddenWorkPlan" => crate::support::de_opt_struct(map, &mut self.overridden_work_plan, n, 2),
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 3),
             "priorities" => crate::support::de_opt(map, &mut self.priorities, n, 4),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 5),

@@ -37,10 +37,10 @@ impl crate::support::Model for AdminAgentWorkPlanPreferenceResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentWorkPlanBidPreferences" => crate::support::de_opt(map, &mut self.agent_work_plan_bid_preferences, n, 0),
+            "agentWorkPlanBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_work_plan_bid_preferences, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 3),
+            "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for AdminBulkUpdateAlternativeShiftTradeStateRequest 
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 1),
             _ => crate::support::skip(map),
         }

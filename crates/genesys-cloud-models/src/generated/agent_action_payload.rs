@@ -34,7 +34,7 @@ impl crate::support::Model for AgentActionPayload {
         let n = &mut self._nulls;
         match key {
             "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
-            "checklistItems" => crate::support::de_opt(map, &mut self.checklist_items, n, 1),
+            "checklistItems" => crate::support::de_opt_structs(map, &mut self.checklist_items, n, 1),
             _ => crate::support::skip(map),
         }
     }

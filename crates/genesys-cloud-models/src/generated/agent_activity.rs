@@ -57,8 +57,8 @@ impl crate::support::Model for AgentActivity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "agentEvaluatorActivityList" => crate::support::de_opt(map, &mut self.agent_evaluator_activity_list, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "agentEvaluatorActivityList" => crate::support::de_opt_structs(map, &mut self.agent_evaluator_activity_list, n, 1),
             "averageCriticalScore" => crate::support::de_opt(map, &mut self.average_critical_score, n, 2),
             "averageEvaluationScore" => crate::support::de_opt(map, &mut self.average_evaluation_score, n, 3),
             "highestCriticalScore" => crate::support::de_opt(map, &mut self.highest_critical_score, n, 4),

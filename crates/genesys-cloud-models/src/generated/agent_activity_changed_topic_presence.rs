@@ -36,7 +36,7 @@ impl crate::support::Model for AgentActivityChangedTopicPresence {
         let n = &mut self._nulls;
         match key {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 0),
-            "presenceDefinition" => crate::support::de_opt(map, &mut self.presence_definition, n, 1),
+            "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 1),
             "presenceMessage" => crate::support::de_opt(map, &mut self.presence_message, n, 2),
             _ => crate::support::skip(map),
         }

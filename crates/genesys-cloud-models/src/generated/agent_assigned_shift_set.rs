@@ -37,10 +37,10 @@ impl crate::support::Model for AgentAssignedShiftSet {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "effectiveWorkPlan" => crate::support::de_opt(map, &mut self.effective_work_plan, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "effectiveWorkPlan" => crate::support::de_opt_struct(map, &mut self.effective_work_plan, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 3),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
             _ => crate::support::skip(map),
         }
     }

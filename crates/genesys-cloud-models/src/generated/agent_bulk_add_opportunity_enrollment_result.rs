@@ -35,8 +35,8 @@ impl crate::support::Model for AgentBulkAddOpportunityEnrollmentResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "enrollment" => crate::support::de_opt(map, &mut self.enrollment, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "enrollment" => crate::support::de_opt_struct(map, &mut self.enrollment, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for AgentBulkStatusUpdateOpportunityEnrollmentsRespon
         let n = &mut self._nulls;
         match key {
             "errorCount" => crate::support::de_opt(map, &mut self.error_count, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

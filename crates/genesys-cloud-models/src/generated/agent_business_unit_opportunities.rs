@@ -36,7 +36,7 @@ impl crate::support::Model for AgentBusinessUnitOpportunities {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "opportunities" => crate::support::de_opt(map, &mut self.opportunities, n, 1),
+            "opportunities" => crate::support::de_opt_structs(map, &mut self.opportunities, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

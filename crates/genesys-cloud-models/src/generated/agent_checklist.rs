@@ -47,13 +47,13 @@ impl crate::support::Model for AgentChecklist {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "checklistItems" => crate::support::de_opt(map, &mut self.checklist_items, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "checklistItems" => crate::support::de_opt_structs(map, &mut self.checklist_items, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             _ => crate::support::skip(map),

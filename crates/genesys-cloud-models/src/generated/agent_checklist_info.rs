@@ -37,7 +37,7 @@ impl crate::support::Model for AgentChecklistInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "checklistItems" => crate::support::de_opt(map, &mut self.checklist_items, n, 0),
+            "checklistItems" => crate::support::de_opt_structs(map, &mut self.checklist_items, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),

@@ -73,10 +73,10 @@ impl crate::support::Model for AgentChecklistResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activationTriggers" => crate::support::de_opt(map, &mut self.activation_triggers, n, 0),
+            "activationTriggers" => crate::support::de_opt_structs(map, &mut self.activation_triggers, n, 0),
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 1),
             "assistantId" => crate::support::de_opt(map, &mut self.assistant_id, n, 2),
-            "checklistItems" => crate::support::de_opt(map, &mut self.checklist_items, n, 3),
+            "checklistItems" => crate::support::de_opt_structs(map, &mut self.checklist_items, n, 3),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 4),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 5),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 6),

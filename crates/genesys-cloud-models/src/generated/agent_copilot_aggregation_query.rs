@@ -54,7 +54,7 @@ impl crate::support::Model for AgentCopilotAggregationQuery {
         let n = &mut self._nulls;
         match key {
             "alternateTimeDimension" => crate::support::de_opt(map, &mut self.alternate_time_dimension, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "flattenMultivaluedDimensions" => crate::support::de_opt(map, &mut self.flatten_multivalued_dimensions, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 4),
@@ -62,9 +62,9 @@ impl crate::support::Model for AgentCopilotAggregationQuery {
             "limit" => crate::support::de_opt(map, &mut self.limit, n, 6),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 7),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 8),
-            "sortMetric" => crate::support::de_opt(map, &mut self.sort_metric, n, 9),
+            "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
-            "views" => crate::support::de_opt(map, &mut self.views, n, 11),
+            "views" => crate::support::de_opt_structs(map, &mut self.views, n, 11),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for AgentEffectiveBid {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "downloadTemplate" => crate::support::de_opt(map, &mut self.download_template, n, 0),
+            "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "effectiveDate" => crate::support::de_opt(map, &mut self.effective_date, n, 2),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 3),

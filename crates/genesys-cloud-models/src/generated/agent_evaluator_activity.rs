@@ -45,9 +45,9 @@ impl crate::support::Model for AgentEvaluatorActivity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "averageEvaluationScore" => crate::support::de_opt(map, &mut self.average_evaluation_score, n, 1),
-            "evaluator" => crate::support::de_opt(map, &mut self.evaluator, n, 2),
+            "evaluator" => crate::support::de_opt_struct(map, &mut self.evaluator, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "numEvaluations" => crate::support::de_opt(map, &mut self.num_evaluations, n, 5),

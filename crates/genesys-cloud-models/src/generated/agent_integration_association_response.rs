@@ -36,7 +36,7 @@ impl crate::support::Model for AgentIntegrationAssociationResponse {
         let n = &mut self._nulls;
         match key {
             "agentExternalId" => crate::support::de_opt(map, &mut self.agent_external_id, n, 0),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 1),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 1),
             "locked" => crate::support::de_opt(map, &mut self.locked, n, 2),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for AgentIntegrationsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedIntegrations" => crate::support::de_opt(map, &mut self.associated_integrations, n, 0),
+            "associatedIntegrations" => crate::support::de_opt_structs(map, &mut self.associated_integrations, n, 0),
             "selectedIntegrationId" => crate::support::de_opt(map, &mut self.selected_integration_id, n, 1),
             _ => crate::support::skip(map),
         }

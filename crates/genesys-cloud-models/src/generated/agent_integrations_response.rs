@@ -37,9 +37,9 @@ impl crate::support::Model for AgentIntegrationsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "associatedIntegrations" => crate::support::de_opt(map, &mut self.associated_integrations, n, 1),
-            "selectedIntegration" => crate::support::de_opt(map, &mut self.selected_integration, n, 2),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "associatedIntegrations" => crate::support::de_opt_structs(map, &mut self.associated_integrations, n, 1),
+            "selectedIntegration" => crate::support::de_opt_struct(map, &mut self.selected_integration, n, 2),
             "userSelected" => crate::support::de_opt(map, &mut self.user_selected, n, 3),
             _ => crate::support::skip(map),
         }

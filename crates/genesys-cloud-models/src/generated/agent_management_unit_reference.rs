@@ -35,9 +35,9 @@ impl crate::support::Model for AgentManagementUnitReference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

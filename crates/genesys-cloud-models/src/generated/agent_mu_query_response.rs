@@ -40,9 +40,9 @@ impl crate::support::Model for AgentMuQueryResponse {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 3),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             _ => crate::support::skip(map),
         }

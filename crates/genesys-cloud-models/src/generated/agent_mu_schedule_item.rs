@@ -35,9 +35,9 @@ impl crate::support::Model for AgentMuScheduleItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "fullDayTimeOffMarkerDates" => crate::support::de_opt(map, &mut self.full_day_time_off_marker_dates, n, 1),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 2),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 2),
             _ => crate::support::skip(map),
         }
     }

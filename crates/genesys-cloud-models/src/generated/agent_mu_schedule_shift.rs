@@ -35,7 +35,7 @@ impl crate::support::Model for AgentMuScheduleShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 1),
             "startOffsetMinutes" => crate::support::de_opt(map, &mut self.start_offset_minutes, n, 2),
             _ => crate::support::skip(map),

@@ -45,9 +45,9 @@ impl crate::support::Model for AgentOpportunityEnrollmentResult {
         match key {
             "denialCode" => crate::support::de_opt(map, &mut self.denial_code, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 3),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 6),
             _ => crate::support::skip(map),

@@ -43,7 +43,7 @@ impl crate::support::Model for AgentPossibleWorkShiftsResponse {
             "schedulerIntervalLengthMinutes" => crate::support::de_opt(map, &mut self.scheduler_interval_length_minutes, n, 1),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 2),
             "weekStartDate" => crate::support::de_opt(map, &mut self.week_start_date, n, 3),
-            "weeklyPossibleWorkShifts" => crate::support::de_opt(map, &mut self.weekly_possible_work_shifts, n, 4),
+            "weeklyPossibleWorkShifts" => crate::support::de_opt_structs(map, &mut self.weekly_possible_work_shifts, n, 4),
             _ => crate::support::skip(map),
         }
     }

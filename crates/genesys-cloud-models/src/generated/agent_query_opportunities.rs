@@ -33,7 +33,7 @@ impl crate::support::Model for AgentQueryOpportunities {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnits" => crate::support::de_opt(map, &mut self.business_units, n, 0),
+            "businessUnits" => crate::support::de_opt_structs(map, &mut self.business_units, n, 0),
             "nextStartDate" => crate::support::de_opt(map, &mut self.next_start_date, n, 1),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for AgentScheduleBiddingPreferenceResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentScheduleBidPreferences" => crate::support::de_opt(map, &mut self.agent_schedule_bid_preferences, n, 0),
+            "agentScheduleBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_schedule_bid_preferences, n, 0),
             "assignedScheduleSetId" => crate::support::de_opt(map, &mut self.assigned_schedule_set_id, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "overriddenScheduleSetId" => crate::support::de_opt(map, &mut self.overridden_schedule_set_id, n, 3),

@@ -37,8 +37,8 @@ impl crate::support::Model for AgentScheduleBids {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentScheduleBids" => crate::support::de_opt(map, &mut self.agent_schedule_bids, n, 0),
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 1),
+            "agentScheduleBids" => crate::support::de_opt_structs(map, &mut self.agent_schedule_bids, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),

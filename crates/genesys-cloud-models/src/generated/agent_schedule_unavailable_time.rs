@@ -34,7 +34,7 @@ impl crate::support::Model for AgentScheduleUnavailableTime {
         let n = &mut self._nulls;
         match key {
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 0),
-            "timeSpan" => crate::support::de_opt(map, &mut self.time_span, n, 1),
+            "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 1),
             _ => crate::support::skip(map),
         }
     }

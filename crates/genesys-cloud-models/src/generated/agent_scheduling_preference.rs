@@ -37,7 +37,7 @@ impl crate::support::Model for AgentSchedulingPreference {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "preferenceLevel" => crate::support::de_opt(map, &mut self.preference_level, n, 1),
-            "timeSpan" => crate::support::de_opt(map, &mut self.time_span, n, 2),
+            "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 2),
             _ => crate::support::skip(map),
         }
     }

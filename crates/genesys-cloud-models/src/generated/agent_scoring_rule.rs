@@ -60,7 +60,7 @@ impl crate::support::Model for AgentScoringRule {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "evaluationFormContextId" => crate::support::de_opt(map, &mut self.evaluation_form_context_id, n, 4),
-            "evaluator" => crate::support::de_opt(map, &mut self.evaluator, n, 5),
+            "evaluator" => crate::support::de_opt_struct(map, &mut self.evaluator, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "programId" => crate::support::de_opt(map, &mut self.program_id, n, 7),
             "published" => crate::support::de_opt(map, &mut self.published, n, 8),

@@ -33,8 +33,8 @@ impl crate::support::Model for AgentStateCountsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "sessionFilter" => crate::support::de_opt(map, &mut self.session_filter, n, 0),
-            "userFilter" => crate::support::de_opt(map, &mut self.user_filter, n, 1),
+            "sessionFilter" => crate::support::de_opt_struct(map, &mut self.session_filter, n, 0),
+            "userFilter" => crate::support::de_opt_struct(map, &mut self.user_filter, n, 1),
             _ => crate::support::skip(map),
         }
     }

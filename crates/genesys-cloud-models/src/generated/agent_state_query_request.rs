@@ -41,10 +41,10 @@ impl crate::support::Model for AgentStateQueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "sessionFilter" => crate::support::de_opt(map, &mut self.session_filter, n, 0),
+            "sessionFilter" => crate::support::de_opt_struct(map, &mut self.session_filter, n, 0),
             "sessionOrder" => crate::support::de_opt(map, &mut self.session_order, n, 1),
             "sessionOrderBy" => crate::support::de_opt(map, &mut self.session_order_by, n, 2),
-            "userFilter" => crate::support::de_opt(map, &mut self.user_filter, n, 3),
+            "userFilter" => crate::support::de_opt_struct(map, &mut self.user_filter, n, 3),
             "userOrder" => crate::support::de_opt(map, &mut self.user_order, n, 4),
             "userOrderBy" => crate::support::de_opt(map, &mut self.user_order_by, n, 5),
             _ => crate::support::skip(map),

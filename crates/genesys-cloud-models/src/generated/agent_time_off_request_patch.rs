@@ -39,8 +39,8 @@ impl crate::support::Model for AgentTimeOffRequestPatch {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fullDayEarliestStartOffsetMinutes" => crate::support::de_opt(map, &mut self.full_day_earliest_start_offset_minutes, n, 0),
-            "fullDayLatestEndOffsetMinutes" => crate::support::de_opt(map, &mut self.full_day_latest_end_offset_minutes, n, 1),
+            "fullDayEarliestStartOffsetMinutes" => crate::support::de_opt_struct(map, &mut self.full_day_earliest_start_offset_minutes, n, 0),
+            "fullDayLatestEndOffsetMinutes" => crate::support::de_opt_struct(map, &mut self.full_day_latest_end_offset_minutes, n, 1),
             "markedAsRead" => crate::support::de_opt(map, &mut self.marked_as_read, n, 2),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),

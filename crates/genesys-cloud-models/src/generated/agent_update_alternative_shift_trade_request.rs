@@ -35,7 +35,7 @@ impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
             _ => crate::support::skip(map),

@@ -43,7 +43,7 @@ impl crate::support::Model for AgentVideoSettings {
             "allowMicrophone" => crate::support::de_opt(map, &mut self.allow_microphone, n, 1),
             "allowScreenShare" => crate::support::de_opt(map, &mut self.allow_screen_share, n, 2),
             "background" => crate::support::de_opt(map, &mut self.background, n, 3),
-            "backgroundImage" => crate::support::de_opt(map, &mut self.background_image, n, 4),
+            "backgroundImage" => crate::support::de_opt_struct(map, &mut self.background_image, n, 4),
             _ => crate::support::skip(map),
         }
     }

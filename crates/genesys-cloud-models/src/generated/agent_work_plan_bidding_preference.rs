@@ -34,7 +34,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreference {
         let n = &mut self._nulls;
         match key {
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 0),
-            "workPlan" => crate::support::de_opt(map, &mut self.work_plan, n, 1),
+            "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -43,10 +43,10 @@ impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentWorkPlanBidPreferences" => crate::support::de_opt(map, &mut self.agent_work_plan_bid_preferences, n, 0),
-            "assignedWorkPlan" => crate::support::de_opt(map, &mut self.assigned_work_plan, n, 1),
+            "agentWorkPlanBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_work_plan_bid_preferences, n, 0),
+            "assignedWorkPlan" => crate::support::de_opt_struct(map, &mut self.assigned_work_plan, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "overriddenWorkPlan" => crate::support::de_opt(map, &mut self.overridden_work_plan, n, 3),
+            "overriddenWorkPlan" => crate::support::de_opt_struct(map, &mut self.overridden_work_plan, n, 3),
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 6),

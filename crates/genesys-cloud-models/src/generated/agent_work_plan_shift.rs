@@ -55,9 +55,9 @@ impl crate::support::Model for AgentWorkPlanShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "constrainLatestStopTime" => crate::support::de_opt(map, &mut self.constrain_latest_stop_time, n, 1),
-            "days" => crate::support::de_opt(map, &mut self.days, n, 2),
+            "days" => crate::support::de_opt_struct(map, &mut self.days, n, 2),
             "earliestStartTimeMinutesFromMidnight" => crate::support::de_opt(map, &mut self.earliest_start_time_minutes_from_midnight, n, 3),
             "earliestStopTimeMinutesFromMidnight" => crate::support::de_opt(map, &mut self.earliest_stop_time_minutes_from_midnight, n, 4),
             "exactPaidTimeMinutes" => crate::support::de_opt(map, &mut self.exact_paid_time_minutes, n, 5),

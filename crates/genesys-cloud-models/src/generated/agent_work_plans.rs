@@ -33,7 +33,7 @@ impl crate::support::Model for AgentWorkPlans {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "user" => crate::support::de_opt(map, &mut self.user, n, 0),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 0),
             "workPlanLookupKeysPerWeek" => crate::support::de_opt(map, &mut self.work_plan_lookup_keys_per_week, n, 1),
             _ => crate::support::skip(map),
         }

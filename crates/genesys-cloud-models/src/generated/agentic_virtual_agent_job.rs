@@ -37,7 +37,7 @@ impl crate::support::Model for AgenticVirtualAgentJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),

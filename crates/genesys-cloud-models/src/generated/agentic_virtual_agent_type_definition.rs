@@ -57,7 +57,7 @@ impl crate::support::Model for AgenticVirtualAgentTypeDefinition {
             "enum" => crate::support::de_opt(map, &mut self.r#enum, n, 3),
             "items" => crate::support::de_opt(map, &mut self.items, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 6),
+            "properties" => crate::support::de_opt_structs(map, &mut self.properties, n, 6),
             "statusCodes" => crate::support::de_opt(map, &mut self.status_codes, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
             "undisclosed" => crate::support::de_opt(map, &mut self.undisclosed, n, 9),

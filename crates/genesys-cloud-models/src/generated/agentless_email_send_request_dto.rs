@@ -46,13 +46,13 @@ impl crate::support::Model for AgentlessEmailSendRequestDto {
         let n = &mut self._nulls;
         match key {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 0),
-            "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 1),
+            "fromAddress" => crate::support::de_opt_struct(map, &mut self.from_address, n, 1),
             "htmlBody" => crate::support::de_opt(map, &mut self.html_body, n, 2),
-            "replyToAddress" => crate::support::de_opt(map, &mut self.reply_to_address, n, 3),
+            "replyToAddress" => crate::support::de_opt_struct(map, &mut self.reply_to_address, n, 3),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 4),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 5),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 6),
-            "toAddresses" => crate::support::de_opt(map, &mut self.to_addresses, n, 7),
+            "toAddresses" => crate::support::de_opt_structs(map, &mut self.to_addresses, n, 7),
             _ => crate::support::skip(map),
         }
     }

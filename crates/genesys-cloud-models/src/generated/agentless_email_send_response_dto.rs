@@ -49,13 +49,13 @@ impl crate::support::Model for AgentlessEmailSendResponseDto {
         match key {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
-            "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 2),
+            "fromAddress" => crate::support::de_opt_struct(map, &mut self.from_address, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "replyToAddress" => crate::support::de_opt(map, &mut self.reply_to_address, n, 4),
+            "replyToAddress" => crate::support::de_opt_struct(map, &mut self.reply_to_address, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 6),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 7),
-            "toAddresses" => crate::support::de_opt(map, &mut self.to_addresses, n, 8),
+            "toAddresses" => crate::support::de_opt_structs(map, &mut self.to_addresses, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for AggregateViewData {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "stats" => crate::support::de_opt(map, &mut self.stats, n, 1),
+            "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 1),
             _ => crate::support::skip(map),
         }
     }

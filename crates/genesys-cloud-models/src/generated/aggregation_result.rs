@@ -42,7 +42,7 @@ impl crate::support::Model for AggregationResult {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
             "dimension" => crate::support::de_opt(map, &mut self.dimension, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 3),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             _ => crate::support::skip(map),
         }

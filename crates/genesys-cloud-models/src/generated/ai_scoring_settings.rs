@@ -36,7 +36,7 @@ impl crate::support::Model for AiScoringSettings {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "questionGroupSettings" => crate::support::de_opt(map, &mut self.question_group_settings, n, 1),
+            "questionGroupSettings" => crate::support::de_opt_structs(map, &mut self.question_group_settings, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

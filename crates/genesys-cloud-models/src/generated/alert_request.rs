@@ -42,7 +42,7 @@ impl crate::support::Model for AlertRequest {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 0),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            "unread" => crate::support::de_opt(map, &mut self.unread, n, 3),
+            "unread" => crate::support::de_opt_struct(map, &mut self.unread, n, 3),
             "validRequest" => crate::support::de_opt(map, &mut self.valid_request, n, 4),
             _ => crate::support::skip(map),
         }

@@ -37,8 +37,8 @@ impl crate::support::Model for AlertSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "entitiesAreTeamMembers" => crate::support::de_opt(map, &mut self.entities_are_team_members, n, 2),
             "metricType" => crate::support::de_opt(map, &mut self.metric_type, n, 3),
             _ => crate::support::skip(map),

@@ -43,10 +43,10 @@ impl crate::support::Model for AlertSummaryEntity {
         match key {
             "alerting" => crate::support::de_opt(map, &mut self.alerting, n, 0),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 1),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 2),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 3),
-            "team" => crate::support::de_opt(map, &mut self.team, n, 4),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 5),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 2),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 3),
+            "team" => crate::support::de_opt_struct(map, &mut self.team, n, 4),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
             _ => crate::support::skip(map),
         }
     }

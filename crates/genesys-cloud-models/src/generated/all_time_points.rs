@@ -37,7 +37,7 @@ impl crate::support::Model for AllTimePoints {
         match key {
             "allTimePoints" => crate::support::de_opt(map, &mut self.all_time_points, n, 0),
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for AllocationOutputsTemplate {
         match key {
             "calculationIntervalLengthMinutes" => crate::support::de_opt(map, &mut self.calculation_interval_length_minutes, n, 0),
             "calculationStartDate" => crate::support::de_opt(map, &mut self.calculation_start_date, n, 1),
-            "planningGroupAllocationResults" => crate::support::de_opt(map, &mut self.planning_group_allocation_results, n, 2),
+            "planningGroupAllocationResults" => crate::support::de_opt_structs(map, &mut self.planning_group_allocation_results, n, 2),
             _ => crate::support::skip(map),
         }
     }

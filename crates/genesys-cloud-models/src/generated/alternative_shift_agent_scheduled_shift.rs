@@ -39,7 +39,7 @@ impl crate::support::Model for AlternativeShiftAgentScheduledShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "dayIndex" => crate::support::de_opt(map, &mut self.day_index, n, 1),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 2),
             "referenceKey" => crate::support::de_opt(map, &mut self.reference_key, n, 3),

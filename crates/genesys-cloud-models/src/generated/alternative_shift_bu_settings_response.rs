@@ -38,7 +38,7 @@ impl crate::support::Model for AlternativeShiftBuSettingsResponse {
         let n = &mut self._nulls;
         match key {
             "enabledGranularities" => crate::support::de_opt(map, &mut self.enabled_granularities, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "minMinutesBeforeStartTime" => crate::support::de_opt(map, &mut self.min_minutes_before_start_time, n, 2),
             "retainedActivityCategories" => crate::support::de_opt(map, &mut self.retained_activity_categories, n, 3),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for AlternativeShiftOffersRequest {
         let n = &mut self._nulls;
         match key {
             "queryWeekDate" => crate::support::de_opt(map, &mut self.query_week_date, n, 0),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 1),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -46,13 +46,13 @@ impl crate::support::Model for AlternativeShiftOffersViewResponseTemplate {
         let n = &mut self._nulls;
         match key {
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 0),
-            "alternativeDays" => crate::support::de_opt(map, &mut self.alternative_days, n, 1),
+            "alternativeDays" => crate::support::de_opt_structs(map, &mut self.alternative_days, n, 1),
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 2),
             "jobId" => crate::support::de_opt(map, &mut self.job_id, n, 3),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 4),
             "offerWeekDate" => crate::support::de_opt(map, &mut self.offer_week_date, n, 5),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 6),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 7),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 6),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -38,9 +38,9 @@ impl crate::support::Model for AlternativeShiftSearchOffersRequest {
         let n = &mut self._nulls;
         match key {
             "acceptableIntervals" => crate::support::de_opt(map, &mut self.acceptable_intervals, n, 0),
-            "initiatingShift" => crate::support::de_opt(map, &mut self.initiating_shift, n, 1),
+            "initiatingShift" => crate::support::de_opt_struct(map, &mut self.initiating_shift, n, 1),
             "queryWeekDate" => crate::support::de_opt(map, &mut self.query_week_date, n, 2),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 3),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -42,9 +42,9 @@ impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItem {
         let n = &mut self._nulls;
         match key {
             "adminDateReviewed" => crate::support::de_opt(map, &mut self.admin_date_reviewed, n, 0),
-            "adminReviewedBy" => crate::support::de_opt(map, &mut self.admin_reviewed_by, n, 1),
+            "adminReviewedBy" => crate::support::de_opt_struct(map, &mut self.admin_reviewed_by, n, 1),
             "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "tradeId" => crate::support::de_opt(map, &mut self.trade_id, n, 5),
             _ => crate::support::skip(map),

@@ -85,7 +85,7 @@ impl crate::support::Model for AnalyticsAgentStateAgentResponse {
             "scheduledActivityCategory" => crate::support::de_opt(map, &mut self.scheduled_activity_category, n, 13),
             "scheduledActivityCodeId" => crate::support::de_opt(map, &mut self.scheduled_activity_code_id, n, 14),
             "sessionCount" => crate::support::de_opt(map, &mut self.session_count, n, 15),
-            "sessions" => crate::support::de_opt(map, &mut self.sessions, n, 16),
+            "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 16),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 17),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 18),
             "userName" => crate::support::de_opt(map, &mut self.user_name, n, 19),

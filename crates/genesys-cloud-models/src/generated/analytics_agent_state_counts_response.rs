@@ -43,13 +43,13 @@ impl crate::support::Model for AnalyticsAgentStateCountsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actualActivityCategoryCounts" => crate::support::de_opt(map, &mut self.actual_activity_category_counts, n, 0),
-            "adherenceStateCounts" => crate::support::de_opt(map, &mut self.adherence_state_counts, n, 1),
-            "isOutOfOfficeCounts" => crate::support::de_opt(map, &mut self.is_out_of_office_counts, n, 2),
-            "presenceCounts" => crate::support::de_opt(map, &mut self.presence_counts, n, 3),
-            "routingStatusCounts" => crate::support::de_opt(map, &mut self.routing_status_counts, n, 4),
-            "scheduledActivityCategoryCounts" => crate::support::de_opt(map, &mut self.scheduled_activity_category_counts, n, 5),
-            "segmentCounts" => crate::support::de_opt(map, &mut self.segment_counts, n, 6),
+            "actualActivityCategoryCounts" => crate::support::de_opt_structs(map, &mut self.actual_activity_category_counts, n, 0),
+            "adherenceStateCounts" => crate::support::de_opt_structs(map, &mut self.adherence_state_counts, n, 1),
+            "isOutOfOfficeCounts" => crate::support::de_opt_structs(map, &mut self.is_out_of_office_counts, n, 2),
+            "presenceCounts" => crate::support::de_opt_structs(map, &mut self.presence_counts, n, 3),
+            "routingStatusCounts" => crate::support::de_opt_structs(map, &mut self.routing_status_counts, n, 4),
+            "scheduledActivityCategoryCounts" => crate::support::de_opt_structs(map, &mut self.scheduled_activity_category_counts, n, 5),
+            "segmentCounts" => crate::support::de_opt_structs(map, &mut self.segment_counts, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -35,8 +35,8 @@ impl crate::support::Model for AnalyticsConversationQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
-            "conversations" => crate::support::de_opt(map, &mut self.conversations, n, 1),
+            "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
+            "conversations" => crate::support::de_opt_structs(map, &mut self.conversations, n, 1),
             "totalHits" => crate::support::de_opt(map, &mut self.total_hits, n, 2),
             _ => crate::support::skip(map),
         }

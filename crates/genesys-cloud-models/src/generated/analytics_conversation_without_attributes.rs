@@ -83,7 +83,7 @@ impl crate::support::Model for AnalyticsConversationWithoutAttributes {
             "conversationStart" => crate::support::de_opt(map, &mut self.conversation_start, n, 7),
             "customerParticipation" => crate::support::de_opt(map, &mut self.customer_participation, n, 8),
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 9),
-            "evaluations" => crate::support::de_opt(map, &mut self.evaluations, n, 10),
+            "evaluations" => crate::support::de_opt_structs(map, &mut self.evaluations, n, 10),
             "externalTag" => crate::support::de_opt(map, &mut self.external_tag, n, 11),
             "inactivityTimeout" => crate::support::de_opt(map, &mut self.inactivity_timeout, n, 12),
             "knowledgeBaseIds" => crate::support::de_opt(map, &mut self.knowledge_base_ids, n, 13),
@@ -91,10 +91,10 @@ impl crate::support::Model for AnalyticsConversationWithoutAttributes {
             "mediaStatsMinConversationRFactor" => crate::support::de_opt(map, &mut self.media_stats_min_conversation_r_factor, n, 15),
             "originatingDirection" => crate::support::de_opt(map, &mut self.originating_direction, n, 16),
             "originatingSocialMediaPublic" => crate::support::de_opt(map, &mut self.originating_social_media_public, n, 17),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 18),
-            "resolutions" => crate::support::de_opt(map, &mut self.resolutions, n, 19),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 18),
+            "resolutions" => crate::support::de_opt_structs(map, &mut self.resolutions, n, 19),
             "selfServed" => crate::support::de_opt(map, &mut self.self_served, n, 20),
-            "surveys" => crate::support::de_opt(map, &mut self.surveys, n, 21),
+            "surveys" => crate::support::de_opt_structs(map, &mut self.surveys, n, 21),
             _ => crate::support::skip(map),
         }
     }

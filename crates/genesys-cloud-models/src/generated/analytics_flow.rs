@@ -68,7 +68,7 @@ impl crate::support::Model for AnalyticsFlow {
             "flowType" => crate::support::de_opt(map, &mut self.flow_type, n, 6),
             "flowVersion" => crate::support::de_opt(map, &mut self.flow_version, n, 7),
             "issuedCallback" => crate::support::de_opt(map, &mut self.issued_callback, n, 8),
-            "outcomes" => crate::support::de_opt(map, &mut self.outcomes, n, 9),
+            "outcomes" => crate::support::de_opt_structs(map, &mut self.outcomes, n, 9),
             "recognitionFailureReason" => crate::support::de_opt(map, &mut self.recognition_failure_reason, n, 10),
             "startingLanguage" => crate::support::de_opt(map, &mut self.starting_language, n, 11),
             "transferTargetAddress" => crate::support::de_opt(map, &mut self.transfer_target_address, n, 12),

@@ -59,7 +59,7 @@ impl crate::support::Model for AnalyticsParticipant {
             "participantName" => crate::support::de_opt(map, &mut self.participant_name, n, 5),
             "purpose" => crate::support::de_opt(map, &mut self.purpose, n, 6),
             "screenRecording" => crate::support::de_opt(map, &mut self.screen_recording, n, 7),
-            "sessions" => crate::support::de_opt(map, &mut self.sessions, n, 8),
+            "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 8),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),
             _ => crate::support::skip(map),

@@ -56,7 +56,7 @@ impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
             "participantName" => crate::support::de_opt(map, &mut self.participant_name, n, 4),
             "purpose" => crate::support::de_opt(map, &mut self.purpose, n, 5),
             "screenRecording" => crate::support::de_opt(map, &mut self.screen_recording, n, 6),
-            "sessions" => crate::support::de_opt(map, &mut self.sessions, n, 7),
+            "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 7),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
             _ => crate::support::skip(map),

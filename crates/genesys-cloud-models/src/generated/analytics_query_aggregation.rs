@@ -41,7 +41,7 @@ impl crate::support::Model for AnalyticsQueryAggregation {
         match key {
             "dimension" => crate::support::de_opt(map, &mut self.dimension, n, 0),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
-            "ranges" => crate::support::de_opt(map, &mut self.ranges, n, 2),
+            "ranges" => crate::support::de_opt_structs(map, &mut self.ranges, n, 2),
             "size" => crate::support::de_opt(map, &mut self.size, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             _ => crate::support::skip(map),

@@ -35,8 +35,8 @@ impl crate::support::Model for AnalyticsUserDetail {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "primaryPresence" => crate::support::de_opt(map, &mut self.primary_presence, n, 0),
-            "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 1),
+            "primaryPresence" => crate::support::de_opt_structs(map, &mut self.primary_presence, n, 0),
+            "routingStatus" => crate::support::de_opt_structs(map, &mut self.routing_status, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
             _ => crate::support::skip(map),
         }

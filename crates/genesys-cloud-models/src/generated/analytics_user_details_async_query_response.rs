@@ -37,7 +37,7 @@ impl crate::support::Model for AnalyticsUserDetailsAsyncQueryResponse {
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
             "dataAvailabilityDate" => crate::support::de_opt(map, &mut self.data_availability_date, n, 1),
-            "userDetails" => crate::support::de_opt(map, &mut self.user_details, n, 2),
+            "userDetails" => crate::support::de_opt_structs(map, &mut self.user_details, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for AnalyticsUserDetailsQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
+            "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
             "totalHits" => crate::support::de_opt(map, &mut self.total_hits, n, 1),
-            "userDetails" => crate::support::de_opt(map, &mut self.user_details, n, 2),
+            "userDetails" => crate::support::de_opt_structs(map, &mut self.user_details, n, 2),
             _ => crate::support::skip(map),
         }
     }

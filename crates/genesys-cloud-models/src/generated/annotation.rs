@@ -61,7 +61,7 @@ impl crate::support::Model for Annotation {
         match key {
             "absoluteDurationMs" => crate::support::de_opt(map, &mut self.absolute_duration_ms, n, 0),
             "absoluteLocation" => crate::support::de_opt(map, &mut self.absolute_location, n, 1),
-            "annotations" => crate::support::de_opt(map, &mut self.annotations, n, 2),
+            "annotations" => crate::support::de_opt_structs(map, &mut self.annotations, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "durationMs" => crate::support::de_opt(map, &mut self.duration_ms, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
@@ -73,7 +73,7 @@ impl crate::support::Model for Annotation {
             "recordingLocation" => crate::support::de_opt(map, &mut self.recording_location, n, 11),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 13),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 14),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 14),
             _ => crate::support::skip(map),
         }
     }

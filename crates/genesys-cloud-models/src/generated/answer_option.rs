@@ -41,7 +41,7 @@ impl crate::support::Model for AnswerOption {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assistanceConditions" => crate::support::de_opt(map, &mut self.assistance_conditions, n, 0),
+            "assistanceConditions" => crate::support::de_opt_structs(map, &mut self.assistance_conditions, n, 0),
             "builtInType" => crate::support::de_opt(map, &mut self.built_in_type, n, 1),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -35,9 +35,9 @@ impl crate::support::Model for ApiUsageQueryResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cursors" => crate::support::de_opt(map, &mut self.cursors, n, 0),
+            "cursors" => crate::support::de_opt_struct(map, &mut self.cursors, n, 0),
             "queryStatus" => crate::support::de_opt(map, &mut self.query_status, n, 1),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 2),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -55,17 +55,17 @@ impl crate::support::Model for AppEventRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "app" => crate::support::de_opt(map, &mut self.app, n, 0),
+            "app" => crate::support::de_opt_struct(map, &mut self.app, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "customerCookieId" => crate::support::de_opt(map, &mut self.customer_cookie_id, n, 3),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 4),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 4),
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 5),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 6),
-            "networkConnectivity" => crate::support::de_opt(map, &mut self.network_connectivity, n, 7),
+            "networkConnectivity" => crate::support::de_opt_struct(map, &mut self.network_connectivity, n, 7),
             "referrerUrl" => crate::support::de_opt(map, &mut self.referrer_url, n, 8),
             "screenName" => crate::support::de_opt(map, &mut self.screen_name, n, 9),
-            "sdkLibrary" => crate::support::de_opt(map, &mut self.sdk_library, n, 10),
+            "sdkLibrary" => crate::support::de_opt_struct(map, &mut self.sdk_library, n, 10),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 11),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 12),
             _ => crate::support::skip(map),

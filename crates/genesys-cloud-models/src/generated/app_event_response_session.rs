@@ -47,7 +47,7 @@ impl crate::support::Model for AppEventResponseSession {
             "durationInSeconds" => crate::support::de_opt(map, &mut self.duration_in_seconds, n, 1),
             "eventCount" => crate::support::de_opt(map, &mut self.event_count, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "referrer" => crate::support::de_opt(map, &mut self.referrer, n, 4),
+            "referrer" => crate::support::de_opt_struct(map, &mut self.referrer, n, 4),
             "screenviewCount" => crate::support::de_opt(map, &mut self.screenview_count, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),

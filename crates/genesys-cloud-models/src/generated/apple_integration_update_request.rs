@@ -49,16 +49,16 @@ impl crate::support::Model for AppleIntegrationUpdateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "appleAuthentication" => crate::support::de_opt(map, &mut self.apple_authentication, n, 0),
-            "appleIMessageApp" => crate::support::de_opt(map, &mut self.apple_i_message_app, n, 1),
-            "applePay" => crate::support::de_opt(map, &mut self.apple_pay, n, 2),
+            "appleAuthentication" => crate::support::de_opt_struct(map, &mut self.apple_authentication, n, 0),
+            "appleIMessageApp" => crate::support::de_opt_struct(map, &mut self.apple_i_message_app, n, 1),
+            "applePay" => crate::support::de_opt_struct(map, &mut self.apple_pay, n, 2),
             "businessName" => crate::support::de_opt(map, &mut self.business_name, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "logoUrl" => crate::support::de_opt(map, &mut self.logo_url, n, 5),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 6),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 9),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for ArchitectDependencyTrackingBuildNotificationDepen
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "client" => crate::support::de_opt(map, &mut self.client, n, 0),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 0),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -44,7 +44,7 @@ impl crate::support::Model for ArchitectExportJobStateResponse {
             "command" => crate::support::de_opt(map, &mut self.command, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 3),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             _ => crate::support::skip(map),

@@ -33,8 +33,8 @@ impl crate::support::Model for ArchitectFlowFields {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "architectFlow" => crate::support::de_opt(map, &mut self.architect_flow, n, 0),
-            "flowRequestMappings" => crate::support::de_opt(map, &mut self.flow_request_mappings, n, 1),
+            "architectFlow" => crate::support::de_opt_struct(map, &mut self.architect_flow, n, 0),
+            "flowRequestMappings" => crate::support::de_opt_structs(map, &mut self.flow_request_mappings, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -45,14 +45,14 @@ impl crate::support::Model for ArchitectFlowNotificationFlowNotification {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "checkedInVersion" => crate::support::de_opt(map, &mut self.checked_in_version, n, 0),
-            "currentOperation" => crate::support::de_opt(map, &mut self.current_operation, n, 1),
+            "checkedInVersion" => crate::support::de_opt_struct(map, &mut self.checked_in_version, n, 0),
+            "currentOperation" => crate::support::de_opt_struct(map, &mut self.current_operation, n, 1),
             "deleted" => crate::support::de_opt(map, &mut self.deleted, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "publishedVersion" => crate::support::de_opt(map, &mut self.published_version, n, 6),
-            "savedVersion" => crate::support::de_opt(map, &mut self.saved_version, n, 7),
+            "publishedVersion" => crate::support::de_opt_struct(map, &mut self.published_version, n, 6),
+            "savedVersion" => crate::support::de_opt_struct(map, &mut self.saved_version, n, 7),
             _ => crate::support::skip(map),
         }
     }

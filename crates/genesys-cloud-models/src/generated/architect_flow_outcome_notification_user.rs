@@ -35,7 +35,7 @@ impl crate::support::Model for ArchitectFlowOutcomeNotificationUser {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "homeOrg" => crate::support::de_opt(map, &mut self.home_org, n, 0),
+            "homeOrg" => crate::support::de_opt_struct(map, &mut self.home_org, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),

@@ -38,7 +38,7 @@ impl crate::support::Model for ArchitectJobMessage {
         let n = &mut self._nulls;
         match key {
             "dateTime" => crate::support::de_opt(map, &mut self.date_time, n, 0),
-            "details" => crate::support::de_opt(map, &mut self.details, n, 1),
+            "details" => crate::support::de_opt_structs(map, &mut self.details, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),

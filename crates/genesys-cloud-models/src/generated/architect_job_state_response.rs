@@ -42,9 +42,9 @@ impl crate::support::Model for ArchitectJobStateResponse {
         let n = &mut self._nulls;
         match key {
             "command" => crate::support::de_opt(map, &mut self.command, n, 0),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 1),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 3),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             _ => crate::support::skip(map),

@@ -51,14 +51,14 @@ impl crate::support::Model for ArchitectPromptNotificationArchitectOperation {
         match key {
             "actionName" => crate::support::de_opt(map, &mut self.action_name, n, 0),
             "actionStatus" => crate::support::de_opt(map, &mut self.action_status, n, 1),
-            "client" => crate::support::de_opt(map, &mut self.client, n, 2),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 2),
             "complete" => crate::support::de_opt(map, &mut self.complete, n, 3),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 4),
-            "errorDetails" => crate::support::de_opt(map, &mut self.error_details, n, 5),
+            "errorDetails" => crate::support::de_opt_structs(map, &mut self.error_details, n, 5),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 6),
-            "errorMessageParams" => crate::support::de_opt(map, &mut self.error_message_params, n, 7),
+            "errorMessageParams" => crate::support::de_opt_struct(map, &mut self.error_message_params, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 9),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for ArchitectPromptNotificationPromptNotification {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "currentOperation" => crate::support::de_opt(map, &mut self.current_operation, n, 0),
+            "currentOperation" => crate::support::de_opt_struct(map, &mut self.current_operation, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

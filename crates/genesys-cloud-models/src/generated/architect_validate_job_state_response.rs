@@ -41,7 +41,7 @@ impl crate::support::Model for ArchitectValidateJobStateResponse {
         match key {
             "command" => crate::support::de_opt(map, &mut self.command, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 2),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             _ => crate::support::skip(map),

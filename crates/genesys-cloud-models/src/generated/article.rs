@@ -48,8 +48,8 @@ impl crate::support::Model for Article {
             "snippets" => crate::support::de_opt(map, &mut self.snippets, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 4),
-            "variations" => crate::support::de_opt(map, &mut self.variations, n, 5),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 6),
+            "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 5),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for ArticlesFilter {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "categories" => crate::support::de_opt(map, &mut self.categories, n, 0),
-            "labels" => crate::support::de_opt(map, &mut self.labels, n, 1),
+            "categories" => crate::support::de_opt_struct(map, &mut self.categories, n, 0),
+            "labels" => crate::support::de_opt_struct(map, &mut self.labels, n, 1),
             _ => crate::support::skip(map),
         }
     }

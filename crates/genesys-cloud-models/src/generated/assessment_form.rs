@@ -48,7 +48,7 @@ impl crate::support::Model for AssessmentForm {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "passPercent" => crate::support::de_opt(map, &mut self.pass_percent, n, 3),
             "published" => crate::support::de_opt(map, &mut self.published, n, 4),
-            "questionGroups" => crate::support::de_opt(map, &mut self.question_groups, n, 5),
+            "questionGroups" => crate::support::de_opt_structs(map, &mut self.question_groups, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

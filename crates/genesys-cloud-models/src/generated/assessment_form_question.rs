@@ -53,7 +53,7 @@ impl crate::support::Model for AssessmentFormQuestion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerOptions" => crate::support::de_opt(map, &mut self.answer_options, n, 0),
+            "answerOptions" => crate::support::de_opt_structs(map, &mut self.answer_options, n, 0),
             "commentsRequired" => crate::support::de_opt(map, &mut self.comments_required, n, 1),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 2),
             "helpText" => crate::support::de_opt(map, &mut self.help_text, n, 3),
@@ -64,7 +64,7 @@ impl crate::support::Model for AssessmentFormQuestion {
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 8),
             "text" => crate::support::de_opt(map, &mut self.text, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 11),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 11),
             _ => crate::support::skip(map),
         }
     }

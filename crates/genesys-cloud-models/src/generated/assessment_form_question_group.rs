@@ -60,10 +60,10 @@ impl crate::support::Model for AssessmentFormQuestionGroup {
             "manualWeight" => crate::support::de_opt(map, &mut self.manual_weight, n, 4),
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "questions" => crate::support::de_opt(map, &mut self.questions, n, 7),
+            "questions" => crate::support::de_opt_structs(map, &mut self.questions, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 10),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 10),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 11),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for AssessmentScoringSet {
             "comments" => crate::support::de_opt(map, &mut self.comments, n, 1),
             "failureReasons" => crate::support::de_opt(map, &mut self.failure_reasons, n, 2),
             "isPassed" => crate::support::de_opt(map, &mut self.is_passed, n, 3),
-            "questionGroupScores" => crate::support::de_opt(map, &mut self.question_group_scores, n, 4),
+            "questionGroupScores" => crate::support::de_opt_structs(map, &mut self.question_group_scores, n, 4),
             "totalCriticalScore" => crate::support::de_opt(map, &mut self.total_critical_score, n, 5),
             "totalNonCriticalScore" => crate::support::de_opt(map, &mut self.total_non_critical_score, n, 6),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 7),

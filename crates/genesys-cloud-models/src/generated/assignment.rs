@@ -35,9 +35,9 @@ impl crate::support::Model for Assignment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assignedMembers" => crate::support::de_opt(map, &mut self.assigned_members, n, 0),
-            "assignmentErrors" => crate::support::de_opt(map, &mut self.assignment_errors, n, 1),
-            "removedMembers" => crate::support::de_opt(map, &mut self.removed_members, n, 2),
+            "assignedMembers" => crate::support::de_opt_structs(map, &mut self.assigned_members, n, 0),
+            "assignmentErrors" => crate::support::de_opt_structs(map, &mut self.assignment_errors, n, 1),
+            "removedMembers" => crate::support::de_opt_structs(map, &mut self.removed_members, n, 2),
             _ => crate::support::skip(map),
         }
     }

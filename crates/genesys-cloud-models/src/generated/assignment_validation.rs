@@ -37,10 +37,10 @@ impl crate::support::Model for AssignmentValidation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "invalidMemberAssignments" => crate::support::de_opt(map, &mut self.invalid_member_assignments, n, 0),
-            "membersAlreadyAssigned" => crate::support::de_opt(map, &mut self.members_already_assigned, n, 1),
-            "membersAlreadyAssignedToOther" => crate::support::de_opt(map, &mut self.members_already_assigned_to_other, n, 2),
-            "membersNotAssigned" => crate::support::de_opt(map, &mut self.members_not_assigned, n, 3),
+            "invalidMemberAssignments" => crate::support::de_opt_structs(map, &mut self.invalid_member_assignments, n, 0),
+            "membersAlreadyAssigned" => crate::support::de_opt_structs(map, &mut self.members_already_assigned, n, 1),
+            "membersAlreadyAssignedToOther" => crate::support::de_opt_structs(map, &mut self.members_already_assigned_to_other, n, 2),
+            "membersNotAssigned" => crate::support::de_opt_structs(map, &mut self.members_not_assigned, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -55,19 +55,19 @@ impl crate::support::Model for AssistantCopilotVariation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "copilot" => crate::support::de_opt(map, &mut self.copilot, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "copilot" => crate::support::de_opt_struct(map, &mut self.copilot, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
-            "googleDialogflowConfig" => crate::support::de_opt(map, &mut self.google_dialogflow_config, n, 4),
+            "googleDialogflowConfig" => crate::support::de_opt_struct(map, &mut self.google_dialogflow_config, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "knowledgeSuggestionConfig" => crate::support::de_opt(map, &mut self.knowledge_suggestion_config, n, 6),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 7),
+            "knowledgeSuggestionConfig" => crate::support::de_opt_struct(map, &mut self.knowledge_suggestion_config, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
-            "transcriptionConfig" => crate::support::de_opt(map, &mut self.transcription_config, n, 11),
-            "variationParent" => crate::support::de_opt(map, &mut self.variation_parent, n, 12),
+            "transcriptionConfig" => crate::support::de_opt_struct(map, &mut self.transcription_config, n, 11),
+            "variationParent" => crate::support::de_opt_struct(map, &mut self.variation_parent, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -49,16 +49,16 @@ impl crate::support::Model for AsyncConversationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversationFilters" => crate::support::de_opt(map, &mut self.conversation_filters, n, 0),
-            "evaluationFilters" => crate::support::de_opt(map, &mut self.evaluation_filters, n, 1),
+            "conversationFilters" => crate::support::de_opt_structs(map, &mut self.conversation_filters, n, 0),
+            "evaluationFilters" => crate::support::de_opt_structs(map, &mut self.evaluation_filters, n, 1),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 2),
             "limit" => crate::support::de_opt(map, &mut self.limit, n, 3),
             "order" => crate::support::de_opt(map, &mut self.order, n, 4),
             "orderBy" => crate::support::de_opt(map, &mut self.order_by, n, 5),
-            "resolutionFilters" => crate::support::de_opt(map, &mut self.resolution_filters, n, 6),
-            "segmentFilters" => crate::support::de_opt(map, &mut self.segment_filters, n, 7),
+            "resolutionFilters" => crate::support::de_opt_structs(map, &mut self.resolution_filters, n, 6),
+            "segmentFilters" => crate::support::de_opt_structs(map, &mut self.segment_filters, n, 7),
             "startOfDayIntervalMatching" => crate::support::de_opt(map, &mut self.start_of_day_interval_matching, n, 8),
-            "surveyFilters" => crate::support::de_opt(map, &mut self.survey_filters, n, 9),
+            "surveyFilters" => crate::support::de_opt_structs(map, &mut self.survey_filters, n, 9),
             _ => crate::support::skip(map),
         }
     }

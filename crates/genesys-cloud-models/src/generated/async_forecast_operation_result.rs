@@ -39,7 +39,7 @@ impl crate::support::Model for AsyncForecastOperationResult {
         match key {
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 0),
             "progress" => crate::support::de_opt(map, &mut self.progress, n, 1),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 2),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),
         }

@@ -44,9 +44,9 @@ impl crate::support::Model for AsyncUserDetailsQuery {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "limit" => crate::support::de_opt(map, &mut self.limit, n, 1),
             "order" => crate::support::de_opt(map, &mut self.order, n, 2),
-            "presenceFilters" => crate::support::de_opt(map, &mut self.presence_filters, n, 3),
-            "routingStatusFilters" => crate::support::de_opt(map, &mut self.routing_status_filters, n, 4),
-            "userFilters" => crate::support::de_opt(map, &mut self.user_filters, n, 5),
+            "presenceFilters" => crate::support::de_opt_structs(map, &mut self.presence_filters, n, 3),
+            "routingStatusFilters" => crate::support::de_opt_structs(map, &mut self.routing_status_filters, n, 4),
+            "userFilters" => crate::support::de_opt_structs(map, &mut self.user_filters, n, 5),
             _ => crate::support::skip(map),
         }
     }

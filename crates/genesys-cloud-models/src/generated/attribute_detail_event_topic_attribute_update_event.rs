@@ -46,7 +46,7 @@ impl crate::support::Model for AttributeDetailEventTopicAttributeUpdateEvent {
         let n = &mut self._nulls;
         match key {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
-            "communications" => crate::support::de_opt(map, &mut self.communications, n, 1),
+            "communications" => crate::support::de_opt_structs(map, &mut self.communications, n, 1),
             "conversationExternalContactIds" => crate::support::de_opt(map, &mut self.conversation_external_contact_ids, n, 2),
             "conversationExternalOrganizationIds" => crate::support::de_opt(map, &mut self.conversation_external_organization_ids, n, 3),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 4),

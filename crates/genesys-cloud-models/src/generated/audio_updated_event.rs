@@ -39,7 +39,7 @@ impl crate::support::Model for AudioUpdatedEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "audioState" => crate::support::de_opt(map, &mut self.audio_state, n, 0),
+            "audioState" => crate::support::de_opt_struct(map, &mut self.audio_state, n, 0),
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 1),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 2),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),

@@ -38,7 +38,7 @@ impl crate::support::Model for AuditQueryExecutionResultsResponse {
         let n = &mut self._nulls;
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             _ => crate::support::skip(map),

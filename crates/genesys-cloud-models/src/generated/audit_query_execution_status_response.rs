@@ -43,11 +43,11 @@ impl crate::support::Model for AuditQueryExecutionStatusResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 2),
             "serviceName" => crate::support::de_opt(map, &mut self.service_name, n, 3),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 4),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             _ => crate::support::skip(map),

@@ -37,10 +37,10 @@ impl crate::support::Model for AuditQueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "serviceName" => crate::support::de_opt(map, &mut self.service_name, n, 2),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 3),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for AuditRealtimeQueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "serviceName" => crate::support::de_opt(map, &mut self.service_name, n, 4),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 5),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 5),
             _ => crate::support::skip(map),
         }
     }

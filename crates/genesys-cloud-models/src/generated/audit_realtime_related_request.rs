@@ -36,7 +36,7 @@ impl crate::support::Model for AuditRealtimeRelatedRequest {
         let n = &mut self._nulls;
         match key {
             "auditId" => crate::support::de_opt(map, &mut self.audit_id, n, 0),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 1),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 1),
             "trustorOrgId" => crate::support::de_opt(map, &mut self.trustor_org_id, n, 2),
             _ => crate::support::skip(map),
         }

@@ -62,21 +62,21 @@ impl crate::support::Model for AuditTopicAuditLogMessage {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "clientId" => crate::support::de_opt(map, &mut self.client_id, n, 1),
+            "clientId" => crate::support::de_opt_struct(map, &mut self.client_id, n, 1),
             "context" => crate::support::de_opt(map, &mut self.context, n, 2),
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 3),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 3),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 4),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "level" => crate::support::de_opt(map, &mut self.level, n, 7),
-            "message" => crate::support::de_opt(map, &mut self.message, n, 8),
-            "propertyChanges" => crate::support::de_opt(map, &mut self.property_changes, n, 9),
+            "message" => crate::support::de_opt_struct(map, &mut self.message, n, 8),
+            "propertyChanges" => crate::support::de_opt_structs(map, &mut self.property_changes, n, 9),
             "remoteIp" => crate::support::de_opt(map, &mut self.remote_ip, n, 10),
             "serviceName" => crate::support::de_opt(map, &mut self.service_name, n, 11),
             "userDisplay" => crate::support::de_opt(map, &mut self.user_display, n, 12),
             "userHomeOrgId" => crate::support::de_opt(map, &mut self.user_home_org_id, n, 13),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 14),
-            "username" => crate::support::de_opt(map, &mut self.username, n, 15),
+            "username" => crate::support::de_opt_struct(map, &mut self.username, n, 15),
             _ => crate::support::skip(map),
         }
     }

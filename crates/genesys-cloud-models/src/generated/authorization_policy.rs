@@ -63,7 +63,7 @@ impl crate::support::Model for AuthorizationPolicy {
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "presetAttributes" => crate::support::de_opt(map, &mut self.preset_attributes, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            "subject" => crate::support::de_opt(map, &mut self.subject, n, 10),
+            "subject" => crate::support::de_opt_struct(map, &mut self.subject, n, 10),
             "targetResource" => crate::support::de_opt(map, &mut self.target_resource, n, 11),
             _ => crate::support::skip(map),
         }

@@ -37,9 +37,9 @@ impl crate::support::Model for AuthzGrant {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
             "grantMadeAt" => crate::support::de_opt(map, &mut self.grant_made_at, n, 1),
-            "role" => crate::support::de_opt(map, &mut self.role, n, 2),
+            "role" => crate::support::de_opt_struct(map, &mut self.role, n, 2),
             "subjectId" => crate::support::de_opt(map, &mut self.subject_id, n, 3),
             _ => crate::support::skip(map),
         }

@@ -45,7 +45,7 @@ impl crate::support::Model for AuthzGrantRole {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "policies" => crate::support::de_opt(map, &mut self.policies, n, 4),
+            "policies" => crate::support::de_opt_structs(map, &mut self.policies, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),
         }

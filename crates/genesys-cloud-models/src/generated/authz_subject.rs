@@ -39,7 +39,7 @@ impl crate::support::Model for AuthzSubject {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "grants" => crate::support::de_opt(map, &mut self.grants, n, 0),
+            "grants" => crate::support::de_opt_structs(map, &mut self.grants, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),

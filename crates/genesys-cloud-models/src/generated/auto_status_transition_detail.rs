@@ -36,8 +36,8 @@ impl crate::support::Model for AutoStatusTransitionDetail {
         let n = &mut self._nulls;
         match key {
             "dateOfTransition" => crate::support::de_opt(map, &mut self.date_of_transition, n, 0),
-            "errorDetails" => crate::support::de_opt(map, &mut self.error_details, n, 1),
-            "nextStatus" => crate::support::de_opt(map, &mut self.next_status, n, 2),
+            "errorDetails" => crate::support::de_opt_struct(map, &mut self.error_details, n, 1),
+            "nextStatus" => crate::support::de_opt_struct(map, &mut self.next_status, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for AutomaticTimeZoneMappingSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "callableWindows" => crate::support::de_opt(map, &mut self.callable_windows, n, 0),
+            "callableWindows" => crate::support::de_opt_structs(map, &mut self.callable_windows, n, 0),
             "supportedCountries" => crate::support::de_opt(map, &mut self.supported_countries, n, 1),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for AvailableTime {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "isPaid" => crate::support::de_opt(map, &mut self.is_paid, n, 2),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 3),
-            "wfmSchedule" => crate::support::de_opt(map, &mut self.wfm_schedule, n, 4),
+            "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 4),
             _ => crate::support::skip(map),
         }
     }

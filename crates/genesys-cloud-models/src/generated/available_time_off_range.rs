@@ -44,7 +44,7 @@ impl crate::support::Model for AvailableTimeOffRange {
             "availableMinutesPerInterval" => crate::support::de_opt(map, &mut self.available_minutes_per_interval, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
-            "timeOffLimit" => crate::support::de_opt(map, &mut self.time_off_limit, n, 3),
+            "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 3),
             "waitlistEnabled" => crate::support::de_opt(map, &mut self.waitlist_enabled, n, 4),
             "waitlistedRequestsPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_requests_per_interval, n, 5),
             _ => crate::support::skip(map),

@@ -36,7 +36,7 @@ impl crate::support::Model for AvailableTimeOffRequest {
         let n = &mut self._nulls;
         match key {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
-            "dateRanges" => crate::support::de_opt(map, &mut self.date_ranges, n, 1),
+            "dateRanges" => crate::support::de_opt_structs(map, &mut self.date_ranges, n, 1),
             "supportedGranularities" => crate::support::de_opt(map, &mut self.supported_granularities, n, 2),
             _ => crate::support::skip(map),
         }

@@ -60,7 +60,7 @@ impl crate::support::Model for AvailableTopic {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "enforced" => crate::support::de_opt(map, &mut self.enforced, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "permissionDetails" => crate::support::de_opt(map, &mut self.permission_details, n, 3),
+            "permissionDetails" => crate::support::de_opt_structs(map, &mut self.permission_details, n, 3),
             "publicApiTemplateUriPaths" => crate::support::de_opt(map, &mut self.public_api_template_uri_paths, n, 4),
             "requiresAnyValidator" => crate::support::de_opt(map, &mut self.requires_any_validator, n, 5),
             "requiresCurrentUser" => crate::support::de_opt(map, &mut self.requires_current_user, n, 6),

@@ -50,7 +50,7 @@ impl crate::support::Model for BatchDownloadJobStatusResult {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "jobId" => crate::support::de_opt(map, &mut self.job_id, n, 3),
             "resultCount" => crate::support::de_opt(map, &mut self.result_count, n, 4),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 5),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             _ => crate::support::skip(map),

@@ -31,7 +31,7 @@ impl crate::support::Model for BeginWebAuthnRegistrationResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "publicKey" => crate::support::de_opt(map, &mut self.public_key, n, 0),
+            "publicKey" => crate::support::de_opt_struct(map, &mut self.public_key, n, 0),
             _ => crate::support::skip(map),
         }
     }

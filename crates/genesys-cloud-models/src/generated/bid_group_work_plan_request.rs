@@ -37,7 +37,7 @@ impl crate::support::Model for BidGroupWorkPlanRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentCountRange" => crate::support::de_opt(map, &mut self.agent_count_range, n, 0),
+            "agentCountRange" => crate::support::de_opt_struct(map, &mut self.agent_count_range, n, 0),
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 1),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 2),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),

@@ -41,9 +41,9 @@ impl crate::support::Model for BidGroupWorkPlanResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentCountRange" => crate::support::de_opt(map, &mut self.agent_count_range, n, 0),
+            "agentCountRange" => crate::support::de_opt_struct(map, &mut self.agent_count_range, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 5),

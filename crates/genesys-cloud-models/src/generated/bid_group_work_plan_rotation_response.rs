@@ -39,7 +39,7 @@ impl crate::support::Model for BidGroupWorkPlanRotationResponse {
         match key {
             "agentCount" => crate::support::de_opt(map, &mut self.agent_count, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

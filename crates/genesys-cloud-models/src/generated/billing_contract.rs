@@ -57,19 +57,19 @@ impl crate::support::Model for BillingContract {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "billToCustomer" => crate::support::de_opt(map, &mut self.bill_to_customer, n, 0),
-            "billingPeriods" => crate::support::de_opt(map, &mut self.billing_periods, n, 1),
+            "billToCustomer" => crate::support::de_opt_struct(map, &mut self.bill_to_customer, n, 0),
+            "billingPeriods" => crate::support::de_opt_structs(map, &mut self.billing_periods, n, 1),
             "commercialModel" => crate::support::de_opt(map, &mut self.commercial_model, n, 2),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 3),
             "dateRampEnd" => crate::support::de_opt(map, &mut self.date_ramp_end, n, 4),
             "dateRampStart" => crate::support::de_opt(map, &mut self.date_ramp_start, n, 5),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 6),
-            "endCustomer" => crate::support::de_opt(map, &mut self.end_customer, n, 7),
+            "endCustomer" => crate::support::de_opt_struct(map, &mut self.end_customer, n, 7),
             "externalNumber" => crate::support::de_opt(map, &mut self.external_number, n, 8),
             "id" => crate::support::de_opt(map, &mut self.id, n, 9),
-            "plans" => crate::support::de_opt(map, &mut self.plans, n, 10),
+            "plans" => crate::support::de_opt_structs(map, &mut self.plans, n, 10),
             "purchaseOrderNumbers" => crate::support::de_opt(map, &mut self.purchase_order_numbers, n, 11),
-            "soldToCustomer" => crate::support::de_opt(map, &mut self.sold_to_customer, n, 12),
+            "soldToCustomer" => crate::support::de_opt_struct(map, &mut self.sold_to_customer, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             _ => crate::support::skip(map),
         }

@@ -41,12 +41,12 @@ impl crate::support::Model for BillingContractPeriodDetail {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "charges" => crate::support::de_opt(map, &mut self.charges, n, 0),
+            "charges" => crate::support::de_opt_structs(map, &mut self.charges, n, 0),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 1),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            "wallets" => crate::support::de_opt(map, &mut self.wallets, n, 5),
+            "wallets" => crate::support::de_opt_structs(map, &mut self.wallets, n, 5),
             _ => crate::support::skip(map),
         }
     }

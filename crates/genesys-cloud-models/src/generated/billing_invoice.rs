@@ -58,8 +58,8 @@ impl crate::support::Model for BillingInvoice {
         let n = &mut self._nulls;
         match key {
             "amount" => crate::support::de_opt(map, &mut self.amount, n, 0),
-            "billToAddress" => crate::support::de_opt(map, &mut self.bill_to_address, n, 1),
-            "billToCustomer" => crate::support::de_opt(map, &mut self.bill_to_customer, n, 2),
+            "billToAddress" => crate::support::de_opt_struct(map, &mut self.bill_to_address, n, 1),
+            "billToCustomer" => crate::support::de_opt_struct(map, &mut self.bill_to_customer, n, 2),
             "currencyIsoCode" => crate::support::de_opt(map, &mut self.currency_iso_code, n, 3),
             "customerInvoiceType" => crate::support::de_opt(map, &mut self.customer_invoice_type, n, 4),
             "customerPoNumber" => crate::support::de_opt(map, &mut self.customer_po_number, n, 5),
@@ -68,9 +68,9 @@ impl crate::support::Model for BillingInvoice {
             "paymentLink" => crate::support::de_opt(map, &mut self.payment_link, n, 8),
             "paymentStatus" => crate::support::de_opt(map, &mut self.payment_status, n, 9),
             "paymentTerms" => crate::support::de_opt(map, &mut self.payment_terms, n, 10),
-            "shipToAddress" => crate::support::de_opt(map, &mut self.ship_to_address, n, 11),
-            "shipToCustomer" => crate::support::de_opt(map, &mut self.ship_to_customer, n, 12),
-            "soldToCustomer" => crate::support::de_opt(map, &mut self.sold_to_customer, n, 13),
+            "shipToAddress" => crate::support::de_opt_struct(map, &mut self.ship_to_address, n, 11),
+            "shipToCustomer" => crate::support::de_opt_struct(map, &mut self.ship_to_customer, n, 12),
+            "soldToCustomer" => crate::support::de_opt_struct(map, &mut self.sold_to_customer, n, 13),
             _ => crate::support::skip(map),
         }
     }

@@ -40,10 +40,10 @@ impl crate::support::Model for BillingPlan {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 1),
+            "items" => crate::support::de_opt_structs(map, &mut self.items, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "organizations" => crate::support::de_opt(map, &mut self.organizations, n, 3),
-            "product" => crate::support::de_opt(map, &mut self.product, n, 4),
+            "organizations" => crate::support::de_opt_structs(map, &mut self.organizations, n, 3),
+            "product" => crate::support::de_opt_struct(map, &mut self.product, n, 4),
             _ => crate::support::skip(map),
         }
     }

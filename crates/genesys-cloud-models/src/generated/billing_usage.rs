@@ -36,7 +36,7 @@ impl crate::support::Model for BillingUsage {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 1),
+            "resources" => crate::support::de_opt_structs(map, &mut self.resources, n, 1),
             "totalUsage" => crate::support::de_opt(map, &mut self.total_usage, n, 2),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for BillingUsageReport {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            "usages" => crate::support::de_opt(map, &mut self.usages, n, 6),
+            "usages" => crate::support::de_opt_structs(map, &mut self.usages, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for Biography {
         let n = &mut self._nulls;
         match key {
             "biography" => crate::support::de_opt(map, &mut self.biography, n, 0),
-            "education" => crate::support::de_opt(map, &mut self.education, n, 1),
+            "education" => crate::support::de_opt_structs(map, &mut self.education, n, 1),
             "hobbies" => crate::support::de_opt(map, &mut self.hobbies, n, 2),
             "interests" => crate::support::de_opt(map, &mut self.interests, n, 3),
             "spouse" => crate::support::de_opt(map, &mut self.spouse, n, 4),

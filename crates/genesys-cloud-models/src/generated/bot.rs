@@ -49,7 +49,7 @@ impl crate::support::Model for Bot {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "versions" => crate::support::de_opt(map, &mut self.versions, n, 6),
+            "versions" => crate::support::de_opt_structs(map, &mut self.versions, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -56,7 +56,7 @@ impl crate::support::Model for BotAsyncAggregationQuery {
         let n = &mut self._nulls;
         match key {
             "alternateTimeDimension" => crate::support::de_opt(map, &mut self.alternate_time_dimension, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "flattenMultivaluedDimensions" => crate::support::de_opt(map, &mut self.flatten_multivalued_dimensions, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 4),
@@ -65,9 +65,9 @@ impl crate::support::Model for BotAsyncAggregationQuery {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 7),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 8),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 9),
-            "sortMetric" => crate::support::de_opt(map, &mut self.sort_metric, n, 10),
+            "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 10),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 11),
-            "views" => crate::support::de_opt(map, &mut self.views, n, 12),
+            "views" => crate::support::de_opt_structs(map, &mut self.views, n, 12),
             _ => crate::support::skip(map),
         }
     }

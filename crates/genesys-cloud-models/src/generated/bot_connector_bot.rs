@@ -46,7 +46,7 @@ impl crate::support::Model for BotConnectorBot {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "versions" => crate::support::de_opt(map, &mut self.versions, n, 5),
+            "versions" => crate::support::de_opt_structs(map, &mut self.versions, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for BotConnectorSummary {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "versions" => crate::support::de_opt(map, &mut self.versions, n, 4),
+            "versions" => crate::support::de_opt_structs(map, &mut self.versions, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for BotExecutionConfiguration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "botCredentials" => crate::support::de_opt(map, &mut self.bot_credentials, n, 0),
+            "botCredentials" => crate::support::de_opt_struct(map, &mut self.bot_credentials, n, 0),
             "botId" => crate::support::de_opt(map, &mut self.bot_id, n, 1),
             "executionHost" => crate::support::de_opt(map, &mut self.execution_host, n, 2),
             _ => crate::support::skip(map),

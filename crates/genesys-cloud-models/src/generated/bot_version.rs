@@ -35,7 +35,7 @@ impl crate::support::Model for BotVersion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 0),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 0),
             "supportedLanguages" => crate::support::de_opt(map, &mut self.supported_languages, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for BuAdherenceAdjustmentsSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "submissionRangeConstraintDays" => crate::support::de_opt(map, &mut self.submission_range_constraint_days, n, 1),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for BuAgentScheduleHistoryChange {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "deletes" => crate::support::de_opt(map, &mut self.deletes, n, 0),
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 3),
+            "deletes" => crate::support::de_opt_struct(map, &mut self.deletes, n, 0),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for BuAgentScheduleHistoryChangeMetadata {
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 1),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 1),
             _ => crate::support::skip(map),
         }
     }

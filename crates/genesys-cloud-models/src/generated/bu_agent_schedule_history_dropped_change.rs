@@ -37,9 +37,9 @@ impl crate::support::Model for BuAgentScheduleHistoryDroppedChange {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "deletes" => crate::support::de_opt(map, &mut self.deletes, n, 0),
+            "deletes" => crate::support::de_opt_struct(map, &mut self.deletes, n, 0),
             "fullDayTimeOffMarkerDates" => crate::support::de_opt(map, &mut self.full_day_time_off_marker_dates, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "shiftIds" => crate::support::de_opt(map, &mut self.shift_ids, n, 3),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for BuAgentScheduleHistoryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "basePublishedSchedule" => crate::support::de_opt(map, &mut self.base_published_schedule, n, 0),
-            "changes" => crate::support::de_opt(map, &mut self.changes, n, 1),
-            "droppedChanges" => crate::support::de_opt(map, &mut self.dropped_changes, n, 2),
-            "priorPublishedSchedules" => crate::support::de_opt(map, &mut self.prior_published_schedules, n, 3),
+            "basePublishedSchedule" => crate::support::de_opt_struct(map, &mut self.base_published_schedule, n, 0),
+            "changes" => crate::support::de_opt_structs(map, &mut self.changes, n, 1),
+            "droppedChanges" => crate::support::de_opt_structs(map, &mut self.dropped_changes, n, 2),
+            "priorPublishedSchedules" => crate::support::de_opt_structs(map, &mut self.prior_published_schedules, n, 3),
             _ => crate::support::skip(map),
         }
     }

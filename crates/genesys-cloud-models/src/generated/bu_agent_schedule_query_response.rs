@@ -41,12 +41,12 @@ impl crate::support::Model for BuAgentScheduleQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
-            "workPlan" => crate::support::de_opt(map, &mut self.work_plan, n, 4),
-            "workPlansPerWeek" => crate::support::de_opt(map, &mut self.work_plans_per_week, n, 5),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
+            "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 4),
+            "workPlansPerWeek" => crate::support::de_opt_structs(map, &mut self.work_plans_per_week, n, 5),
             _ => crate::support::skip(map),
         }
     }

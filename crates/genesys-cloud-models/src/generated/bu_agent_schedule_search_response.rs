@@ -35,9 +35,9 @@ impl crate::support::Model for BuAgentScheduleSearchResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 0),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 0),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

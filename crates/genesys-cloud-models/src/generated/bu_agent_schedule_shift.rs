@@ -45,11 +45,11 @@ impl crate::support::Model for BuAgentScheduleShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 2),
             "manuallyEdited" => crate::support::de_opt(map, &mut self.manually_edited, n, 3),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 6),
             "workPlanShiftId" => crate::support::de_opt(map, &mut self.work_plan_shift_id, n, 7),

@@ -47,15 +47,15 @@ impl crate::support::Model for BuAlternativeShiftJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bulkUpdateTradesResults" => crate::support::de_opt(map, &mut self.bulk_update_trades_results, n, 0),
+            "bulkUpdateTradesResults" => crate::support::de_opt_struct(map, &mut self.bulk_update_trades_results, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            "viewOffersResults" => crate::support::de_opt(map, &mut self.view_offers_results, n, 7),
-            "viewTradesResults" => crate::support::de_opt(map, &mut self.view_trades_results, n, 8),
+            "viewOffersResults" => crate::support::de_opt_struct(map, &mut self.view_offers_results, n, 7),
+            "viewTradesResults" => crate::support::de_opt_struct(map, &mut self.view_trades_results, n, 8),
             _ => crate::support::skip(map),
         }
     }

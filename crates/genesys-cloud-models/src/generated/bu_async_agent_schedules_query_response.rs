@@ -42,7 +42,7 @@ impl crate::support::Model for BuAsyncAgentSchedulesQueryResponse {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 1),
             "progress" => crate::support::de_opt(map, &mut self.progress, n, 2),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 3),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             _ => crate::support::skip(map),
         }

@@ -41,12 +41,12 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "progress" => crate::support::de_opt(map, &mut self.progress, n, 2),
+            "progress" => crate::support::de_opt_struct(map, &mut self.progress, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            "timeOffLimit" => crate::support::de_opt(map, &mut self.time_off_limit, n, 5),
+            "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 5),
             _ => crate::support::skip(map),
         }
     }

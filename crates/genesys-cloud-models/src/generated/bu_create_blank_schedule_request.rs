@@ -36,7 +36,7 @@ impl crate::support::Model for BuCreateBlankScheduleRequest {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 1),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
             _ => crate::support::skip(map),
         }

@@ -41,12 +41,12 @@ impl crate::support::Model for BuCurrentAgentScheduleSearchResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentSchedules" => crate::support::de_opt(map, &mut self.agent_schedules, n, 0),
+            "agentSchedules" => crate::support::de_opt_structs(map, &mut self.agent_schedules, n, 0),
             "businessUnitTimeZone" => crate::support::de_opt(map, &mut self.business_unit_time_zone, n, 1),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 2),
-            "publishedSchedules" => crate::support::de_opt(map, &mut self.published_schedules, n, 3),
+            "publishedSchedules" => crate::support::de_opt_structs(map, &mut self.published_schedules, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
-            "updates" => crate::support::de_opt(map, &mut self.updates, n, 5),
+            "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for BuForecastResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 0),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 0),
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
             "weekNumber" => crate::support::de_opt(map, &mut self.week_number, n, 3),

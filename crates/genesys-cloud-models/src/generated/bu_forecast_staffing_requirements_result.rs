@@ -39,7 +39,7 @@ impl crate::support::Model for BuForecastStaffingRequirementsResult {
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
             "downloadUrlExpirationDate" => crate::support::de_opt(map, &mut self.download_url_expiration_date, n, 1),
-            "planningGroupStaffingRequirements" => crate::support::de_opt(map, &mut self.planning_group_staffing_requirements, n, 2),
+            "planningGroupStaffingRequirements" => crate::support::de_opt_structs(map, &mut self.planning_group_staffing_requirements, n, 2),
             "weekNumber" => crate::support::de_opt(map, &mut self.week_number, n, 3),
             _ => crate::support::skip(map),
         }

@@ -38,8 +38,8 @@ impl crate::support::Model for BuGenerateScheduleRequest {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "options" => crate::support::de_opt(map, &mut self.options, n, 1),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 2),
+            "options" => crate::support::de_opt_struct(map, &mut self.options, n, 1),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 2),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 3),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for BuHeadcountForecastBuPlanningGroupHeadcountForeca
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 1),
             _ => crate::support::skip(map),
         }

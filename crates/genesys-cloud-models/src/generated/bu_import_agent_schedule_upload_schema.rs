@@ -39,11 +39,11 @@ impl crate::support::Model for BuImportAgentScheduleUploadSchema {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 0),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 1),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 0),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
-            "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),
-            "workPlanIdsPerWeek" => crate::support::de_opt(map, &mut self.work_plan_ids_per_week, n, 4),
+            "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 3),
+            "workPlanIdsPerWeek" => crate::support::de_opt_struct(map, &mut self.work_plan_ids_per_week, n, 4),
             _ => crate::support::skip(map),
         }
     }

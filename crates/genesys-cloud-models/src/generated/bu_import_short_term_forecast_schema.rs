@@ -41,8 +41,8 @@ impl crate::support::Model for BuImportShortTermForecastSchema {
         match key {
             "canUseForScheduling" => crate::support::de_opt(map, &mut self.can_use_for_scheduling, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "longTermPlanningGroups" => crate::support::de_opt(map, &mut self.long_term_planning_groups, n, 2),
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 3),
+            "longTermPlanningGroups" => crate::support::de_opt_structs(map, &mut self.long_term_planning_groups, n, 2),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 3),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 4),
             _ => crate::support::skip(map),
         }

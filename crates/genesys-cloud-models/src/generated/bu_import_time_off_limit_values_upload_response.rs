@@ -38,7 +38,7 @@ impl crate::support::Model for BuImportTimeOffLimitValuesUploadResponse {
         let n = &mut self._nulls;
         match key {
             "headers" => crate::support::de_opt(map, &mut self.headers, n, 0),
-            "uploadBodySchema" => crate::support::de_opt(map, &mut self.upload_body_schema, n, 1),
+            "uploadBodySchema" => crate::support::de_opt_struct(map, &mut self.upload_body_schema, n, 1),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
             _ => crate::support::skip(map),

@@ -48,10 +48,10 @@ impl crate::support::Model for BuIntradayResponse {
             "categories" => crate::support::de_opt(map, &mut self.categories, n, 0),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 1),
             "intervalLengthMinutes" => crate::support::de_opt(map, &mut self.interval_length_minutes, n, 2),
-            "intradayDataGroupings" => crate::support::de_opt(map, &mut self.intraday_data_groupings, n, 3),
+            "intradayDataGroupings" => crate::support::de_opt_structs(map, &mut self.intraday_data_groupings, n, 3),
             "noDataReason" => crate::support::de_opt(map, &mut self.no_data_reason, n, 4),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 5),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 6),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 5),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
             _ => crate::support::skip(map),
         }

@@ -40,9 +40,9 @@ impl crate::support::Model for BuManagementUnitScheduleSummary {
         let n = &mut self._nulls;
         match key {
             "agentCount" => crate::support::de_opt(map, &mut self.agent_count, n, 0),
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 1),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 2),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 3),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             _ => crate::support::skip(map),
         }

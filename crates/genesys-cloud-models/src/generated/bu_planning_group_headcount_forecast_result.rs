@@ -35,7 +35,7 @@ impl crate::support::Model for BuPlanningGroupHeadcountForecastResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "planningGroup" => crate::support::de_opt(map, &mut self.planning_group, n, 0),
+            "planningGroup" => crate::support::de_opt_struct(map, &mut self.planning_group, n, 0),
             "requiredPerInterval" => crate::support::de_opt(map, &mut self.required_per_interval, n, 1),
             "requiredWithoutShrinkagePerInterval" => crate::support::de_opt(map, &mut self.required_without_shrinkage_per_interval, n, 2),
             _ => crate::support::skip(map),

@@ -36,8 +36,8 @@ impl crate::support::Model for BuQueryAdherenceExplanationsResponse {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "job" => crate::support::de_opt(map, &mut self.job, n, 1),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 2),
+            "job" => crate::support::de_opt_struct(map, &mut self.job, n, 1),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for BuRescheduleAgentScheduleResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "downloadResult" => crate::support::de_opt(map, &mut self.download_result, n, 0),
+            "downloadResult" => crate::support::de_opt_struct(map, &mut self.download_result, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -39,10 +39,10 @@ impl crate::support::Model for BuRescheduleResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentSchedules" => crate::support::de_opt(map, &mut self.agent_schedules, n, 0),
-            "generationResults" => crate::support::de_opt(map, &mut self.generation_results, n, 1),
+            "agentSchedules" => crate::support::de_opt_structs(map, &mut self.agent_schedules, n, 0),
+            "generationResults" => crate::support::de_opt_struct(map, &mut self.generation_results, n, 1),
             "generationResultsDownloadUrl" => crate::support::de_opt(map, &mut self.generation_results_download_url, n, 2),
-            "headcountForecast" => crate::support::de_opt(map, &mut self.headcount_forecast, n, 3),
+            "headcountForecast" => crate::support::de_opt_struct(map, &mut self.headcount_forecast, n, 3),
             "headcountForecastDownloadUrl" => crate::support::de_opt(map, &mut self.headcount_forecast_download_url, n, 4),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for BuScheduleNotificationsSettingsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activityCategorySettings" => crate::support::de_opt(map, &mut self.activity_category_settings, n, 0),
+            "activityCategorySettings" => crate::support::de_opt_structs(map, &mut self.activity_category_settings, n, 0),
             "earlyReminderMinutes" => crate::support::de_opt(map, &mut self.early_reminder_minutes, n, 1),
             _ => crate::support::skip(map),
         }

@@ -47,8 +47,8 @@ impl crate::support::Model for BuSchedulingSettingsResponse {
             "allowWorkPlanPerMinuteGranularity" => crate::support::de_opt(map, &mut self.allow_work_plan_per_minute_granularity, n, 1),
             "enableTimeOffFullDayEstimation" => crate::support::de_opt(map, &mut self.enable_time_off_full_day_estimation, n, 2),
             "induceScheduleVariability" => crate::support::de_opt(map, &mut self.induce_schedule_variability, n, 3),
-            "messageSeverities" => crate::support::de_opt(map, &mut self.message_severities, n, 4),
-            "serviceGoalImpact" => crate::support::de_opt(map, &mut self.service_goal_impact, n, 5),
+            "messageSeverities" => crate::support::de_opt_structs(map, &mut self.message_severities, n, 4),
+            "serviceGoalImpact" => crate::support::de_opt_struct(map, &mut self.service_goal_impact, n, 5),
             "syncTimeOffProperties" => crate::support::de_opt(map, &mut self.sync_time_off_properties, n, 6),
             _ => crate::support::skip(map),
         }

@@ -52,7 +52,7 @@ impl crate::support::Model for BuShortTermForecastListItem {
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "legacy" => crate::support::de_opt(map, &mut self.legacy, n, 4),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 7),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 8),

@@ -46,10 +46,10 @@ impl crate::support::Model for BuTimeOffLimitResponse {
             "fullDayTimeOffStartTime" => crate::support::de_opt(map, &mut self.full_day_time_off_start_time, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "staffingGroup" => crate::support::de_opt(map, &mut self.staffing_group, n, 6),
+            "staffingGroup" => crate::support::de_opt_struct(map, &mut self.staffing_group, n, 6),
             _ => crate::support::skip(map),
         }
     }

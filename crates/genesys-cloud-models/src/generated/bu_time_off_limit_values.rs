@@ -36,8 +36,8 @@ impl crate::support::Model for BuTimeOffLimitValues {
         let n = &mut self._nulls;
         match key {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 0),
-            "valuesPerDay" => crate::support::de_opt(map, &mut self.values_per_day, n, 1),
-            "valuesPerFifteenMinutes" => crate::support::de_opt(map, &mut self.values_per_fifteen_minutes, n, 2),
+            "valuesPerDay" => crate::support::de_opt_struct(map, &mut self.values_per_day, n, 1),
+            "valuesPerFifteenMinutes" => crate::support::de_opt_struct(map, &mut self.values_per_fifteen_minutes, n, 2),
             _ => crate::support::skip(map),
         }
     }

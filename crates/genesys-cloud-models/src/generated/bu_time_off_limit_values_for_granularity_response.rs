@@ -38,9 +38,9 @@ impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponse {
         let n = &mut self._nulls;
         match key {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 0),
-            "limitValues" => crate::support::de_opt(map, &mut self.limit_values, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "timeOffLimit" => crate::support::de_opt(map, &mut self.time_off_limit, n, 3),
+            "limitValues" => crate::support::de_opt_structs(map, &mut self.limit_values, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 3),
             _ => crate::support::skip(map),
         }
     }

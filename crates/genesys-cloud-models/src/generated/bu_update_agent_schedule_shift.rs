@@ -47,15 +47,15 @@ impl crate::support::Model for BuUpdateAgentScheduleShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 3),
             "manuallyEdited" => crate::support::de_opt(map, &mut self.manually_edited, n, 4),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 5),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 5),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),
-            "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 7),
-            "workPlanShiftId" => crate::support::de_opt(map, &mut self.work_plan_shift_id, n, 8),
+            "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 7),
+            "workPlanShiftId" => crate::support::de_opt_struct(map, &mut self.work_plan_shift_id, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -55,19 +55,19 @@ impl crate::support::Model for BuUpdateTimeOffPlanRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 0),
+            "activityCodeIds" => crate::support::de_opt_struct(map, &mut self.activity_code_ids, n, 0),
             "autoApprovalRule" => crate::support::de_opt(map, &mut self.auto_approval_rule, n, 1),
             "autoPublishApprovedTimeOffRequests" => crate::support::de_opt(map, &mut self.auto_publish_approved_time_off_requests, n, 2),
-            "businessUnitAssociation" => crate::support::de_opt(map, &mut self.business_unit_association, n, 3),
+            "businessUnitAssociation" => crate::support::de_opt_struct(map, &mut self.business_unit_association, n, 3),
             "countAgainstTimeOffLimits" => crate::support::de_opt(map, &mut self.count_against_time_off_limits, n, 4),
             "daysBeforeStartToExpireFromWaitlist" => crate::support::de_opt(map, &mut self.days_before_start_to_expire_from_waitlist, n, 5),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 6),
-            "hrisTimeOffType" => crate::support::de_opt(map, &mut self.hris_time_off_type, n, 7),
-            "managementUnitAssociation" => crate::support::de_opt(map, &mut self.management_unit_association, n, 8),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 9),
+            "hrisTimeOffType" => crate::support::de_opt_struct(map, &mut self.hris_time_off_type, n, 7),
+            "managementUnitAssociation" => crate::support::de_opt_struct(map, &mut self.management_unit_association, n, 8),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
-            "overrideDates" => crate::support::de_opt(map, &mut self.override_dates, n, 11),
-            "restrictedActivityCodeIds" => crate::support::de_opt(map, &mut self.restricted_activity_code_ids, n, 12),
+            "overrideDates" => crate::support::de_opt_struct(map, &mut self.override_dates, n, 11),
+            "restrictedActivityCodeIds" => crate::support::de_opt_struct(map, &mut self.restricted_activity_code_ids, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -42,8 +42,8 @@ impl crate::support::Model for BulkEntityErrorContactEnrichRequest {
         let n = &mut self._nulls;
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
-            "details" => crate::support::de_opt(map, &mut self.details, n, 1),
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 2),
+            "details" => crate::support::de_opt_structs(map, &mut self.details, n, 1),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 2),
             "message" => crate::support::de_opt(map, &mut self.message, n, 3),
             "retryable" => crate::support::de_opt(map, &mut self.retryable, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

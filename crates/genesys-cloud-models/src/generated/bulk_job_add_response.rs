@@ -37,7 +37,7 @@ impl crate::support::Model for BulkJobAddResponse {
         match key {
             "errorCount" => crate::support::de_opt(map, &mut self.error_count, n, 0),
             "errorIndexes" => crate::support::de_opt(map, &mut self.error_indexes, n, 1),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 2),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -42,8 +42,8 @@ impl crate::support::Model for BulkJobAddWorkitemSummary {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            "workbin" => crate::support::de_opt(map, &mut self.workbin, n, 4),
+            "type" => crate::support::de_opt_struct(map, &mut self.r#type, n, 3),
+            "workbin" => crate::support::de_opt_struct(map, &mut self.workbin, n, 4),
             _ => crate::support::skip(map),
         }
     }

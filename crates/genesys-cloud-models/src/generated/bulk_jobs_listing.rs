@@ -40,7 +40,7 @@ impl crate::support::Model for BulkJobsListing {
         let n = &mut self._nulls;
         match key {
             "after" => crate::support::de_opt(map, &mut self.after, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

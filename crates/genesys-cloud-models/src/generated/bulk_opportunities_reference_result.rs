@@ -35,8 +35,8 @@ impl crate::support::Model for BulkOpportunitiesReferenceResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
-            "opportunity" => crate::support::de_opt(map, &mut self.opportunity, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
+            "opportunity" => crate::support::de_opt_struct(map, &mut self.opportunity, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

@@ -39,8 +39,8 @@ impl crate::support::Model for BulkResponseResultNoteNoteBulkEntityErrorNote {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "success" => crate::support::de_opt(map, &mut self.success, n, 4),

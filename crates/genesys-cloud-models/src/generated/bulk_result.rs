@@ -34,7 +34,7 @@ impl crate::support::Model for BulkResult {
         let n = &mut self._nulls;
         match key {
             "entity" => crate::support::de_opt(map, &mut self.entity, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             _ => crate::support::skip(map),
         }
     }

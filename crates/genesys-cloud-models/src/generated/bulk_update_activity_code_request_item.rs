@@ -63,11 +63,11 @@ impl crate::support::Model for BulkUpdateActivityCodeRequestItem {
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "interruptible" => crate::support::de_opt(map, &mut self.interruptible, n, 6),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 7),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 8),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "plannedShrinkage" => crate::support::de_opt(map, &mut self.planned_shrinkage, n, 10),
-            "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 11),
-            "style" => crate::support::de_opt(map, &mut self.style, n, 12),
+            "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 11),
+            "style" => crate::support::de_opt_struct(map, &mut self.style, n, 12),
             _ => crate::support::skip(map),
         }
     }

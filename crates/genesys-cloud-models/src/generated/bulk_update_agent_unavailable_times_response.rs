@@ -33,8 +33,8 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItem {
         let n = &mut self._nulls;
         match key {
             "status" => crate::support::de_opt(map, &mut self.status, n, 0),
-            "unavailableTime" => crate::support::de_opt(map, &mut self.unavailable_time, n, 1),
+            "unavailableTime" => crate::support::de_opt_struct(map, &mut self.unavailable_time, n, 1),
             _ => crate::support::skip(map),
         }
     }

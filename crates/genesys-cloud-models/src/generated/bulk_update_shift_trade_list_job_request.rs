@@ -35,7 +35,7 @@ impl crate::support::Model for BulkUpdateShiftTradeListJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 1),
             "weekDates" => crate::support::de_opt(map, &mut self.week_dates, n, 2),
             _ => crate::support::skip(map),

@@ -36,7 +36,7 @@ impl crate::support::Model for BulkUpdateShiftTradeStateRequestItem {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,8 +43,8 @@ impl crate::support::Model for BulkUpdateShiftTradeStateResultItem {
         match key {
             "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "reviewedBy" => crate::support::de_opt(map, &mut self.reviewed_by, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 3),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             _ => crate::support::skip(map),

@@ -48,11 +48,11 @@ impl crate::support::Model for BusinessRulesDataSchema {
         let n = &mut self._nulls;
         match key {
             "appliesTo" => crate::support::de_opt(map, &mut self.applies_to, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "jsonSchema" => crate::support::de_opt(map, &mut self.json_schema, n, 5),
+            "jsonSchema" => crate::support::de_opt_struct(map, &mut self.json_schema, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),

@@ -36,7 +36,7 @@ impl crate::support::Model for BusinessRulesSchemaUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "jsonSchema" => crate::support::de_opt(map, &mut self.json_schema, n, 1),
+            "jsonSchema" => crate::support::de_opt_struct(map, &mut self.json_schema, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
             _ => crate::support::skip(map),
         }

@@ -73,13 +73,13 @@ impl crate::support::Model for BusinessUnitActivityCode {
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "interruptible" => crate::support::de_opt(map, &mut self.interruptible, n, 8),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 9),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 10),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 10),
             "name" => crate::support::de_opt(map, &mut self.name, n, 11),
             "plannedShrinkage" => crate::support::de_opt(map, &mut self.planned_shrinkage, n, 12),
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 13),
-            "secondaryPresences" => crate::support::de_opt(map, &mut self.secondary_presences, n, 14),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 13),
+            "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 14),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
-            "style" => crate::support::de_opt(map, &mut self.style, n, 16),
+            "style" => crate::support::de_opt_struct(map, &mut self.style, n, 16),
             _ => crate::support::skip(map),
         }
     }

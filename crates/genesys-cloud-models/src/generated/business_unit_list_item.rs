@@ -40,7 +40,7 @@ impl crate::support::Model for BusinessUnitListItem {
         let n = &mut self._nulls;
         match key {
             "authorized" => crate::support::de_opt(map, &mut self.authorized, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

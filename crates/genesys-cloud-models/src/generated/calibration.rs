@@ -61,16 +61,16 @@ impl crate::support::Model for Calibration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "averageScore" => crate::support::de_opt(map, &mut self.average_score, n, 1),
-            "calibrator" => crate::support::de_opt(map, &mut self.calibrator, n, 2),
+            "calibrator" => crate::support::de_opt_struct(map, &mut self.calibrator, n, 2),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 3),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 4),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 4),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 5),
-            "evaluationForm" => crate::support::de_opt(map, &mut self.evaluation_form, n, 6),
-            "evaluations" => crate::support::de_opt(map, &mut self.evaluations, n, 7),
-            "evaluators" => crate::support::de_opt(map, &mut self.evaluators, n, 8),
-            "expertEvaluator" => crate::support::de_opt(map, &mut self.expert_evaluator, n, 9),
+            "evaluationForm" => crate::support::de_opt_struct(map, &mut self.evaluation_form, n, 6),
+            "evaluations" => crate::support::de_opt_structs(map, &mut self.evaluations, n, 7),
+            "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 8),
+            "expertEvaluator" => crate::support::de_opt_struct(map, &mut self.expert_evaluator, n, 9),
             "highScore" => crate::support::de_opt(map, &mut self.high_score, n, 10),
             "id" => crate::support::de_opt(map, &mut self.id, n, 11),
             "lowScore" => crate::support::de_opt(map, &mut self.low_score, n, 12),

@@ -37,10 +37,10 @@ impl crate::support::Model for CalibrationAssignment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "calibrator" => crate::support::de_opt(map, &mut self.calibrator, n, 0),
-            "evaluationForm" => crate::support::de_opt(map, &mut self.evaluation_form, n, 1),
-            "evaluators" => crate::support::de_opt(map, &mut self.evaluators, n, 2),
-            "expertEvaluator" => crate::support::de_opt(map, &mut self.expert_evaluator, n, 3),
+            "calibrator" => crate::support::de_opt_struct(map, &mut self.calibrator, n, 0),
+            "evaluationForm" => crate::support::de_opt_struct(map, &mut self.evaluation_form, n, 1),
+            "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 2),
+            "expertEvaluator" => crate::support::de_opt_struct(map, &mut self.expert_evaluator, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -53,14 +53,14 @@ impl crate::support::Model for CallConversation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "divisions" => crate::support::de_opt(map, &mut self.divisions, n, 0),
+            "divisions" => crate::support::de_opt_structs(map, &mut self.divisions, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "inactivityTimeout" => crate::support::de_opt(map, &mut self.inactivity_timeout, n, 2),
             "maxParticipants" => crate::support::de_opt(map, &mut self.max_participants, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "otherMediaUris" => crate::support::de_opt(map, &mut self.other_media_uris, n, 5),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 6),
-            "recentTransfers" => crate::support::de_opt(map, &mut self.recent_transfers, n, 7),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 6),
+            "recentTransfers" => crate::support::de_opt_structs(map, &mut self.recent_transfers, n, 7),
             "recordingState" => crate::support::de_opt(map, &mut self.recording_state, n, 8),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),

@@ -47,14 +47,14 @@ impl crate::support::Model for CallForwarding {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "calls" => crate::support::de_opt(map, &mut self.calls, n, 0),
+            "calls" => crate::support::de_opt_structs(map, &mut self.calls, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 8),
             _ => crate::support::skip(map),
         }

@@ -39,10 +39,10 @@ impl crate::support::Model for CallForwardingEventCallForwarding {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "calls" => crate::support::de_opt(map, &mut self.calls, n, 0),
+            "calls" => crate::support::de_opt_structs(map, &mut self.calls, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 4),
             _ => crate::support::skip(map),
         }

@@ -61,7 +61,7 @@ impl crate::support::Model for CallHistoryConversation {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "missedCall" => crate::support::de_opt(map, &mut self.missed_call, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 6),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 8),
             "wasCallback" => crate::support::de_opt(map, &mut self.was_callback, n, 9),

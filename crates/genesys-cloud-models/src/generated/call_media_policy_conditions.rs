@@ -49,13 +49,13 @@ impl crate::support::Model for CallMediaPolicyConditions {
         match key {
             "dateRanges" => crate::support::de_opt(map, &mut self.date_ranges, n, 0),
             "directions" => crate::support::de_opt(map, &mut self.directions, n, 1),
-            "duration" => crate::support::de_opt(map, &mut self.duration, n, 2),
-            "forQueues" => crate::support::de_opt(map, &mut self.for_queues, n, 3),
-            "forUsers" => crate::support::de_opt(map, &mut self.for_users, n, 4),
-            "languages" => crate::support::de_opt(map, &mut self.languages, n, 5),
-            "teams" => crate::support::de_opt(map, &mut self.teams, n, 6),
-            "timeAllowed" => crate::support::de_opt(map, &mut self.time_allowed, n, 7),
-            "wrapupCodes" => crate::support::de_opt(map, &mut self.wrapup_codes, n, 8),
+            "duration" => crate::support::de_opt_struct(map, &mut self.duration, n, 2),
+            "forQueues" => crate::support::de_opt_structs(map, &mut self.for_queues, n, 3),
+            "forUsers" => crate::support::de_opt_structs(map, &mut self.for_users, n, 4),
+            "languages" => crate::support::de_opt_structs(map, &mut self.languages, n, 5),
+            "teams" => crate::support::de_opt_structs(map, &mut self.teams, n, 6),
+            "timeAllowed" => crate::support::de_opt_struct(map, &mut self.time_allowed, n, 7),
+            "wrapupCodes" => crate::support::de_opt_structs(map, &mut self.wrapup_codes, n, 8),
             _ => crate::support::skip(map),
         }
     }

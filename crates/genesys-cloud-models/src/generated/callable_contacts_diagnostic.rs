@@ -37,10 +37,10 @@ impl crate::support::Model for CallableContactsDiagnostic {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attemptLimits" => crate::support::de_opt(map, &mut self.attempt_limits, n, 0),
-            "callableTimeSet" => crate::support::de_opt(map, &mut self.callable_time_set, n, 1),
-            "dncLists" => crate::support::de_opt(map, &mut self.dnc_lists, n, 2),
-            "ruleSets" => crate::support::de_opt(map, &mut self.rule_sets, n, 3),
+            "attemptLimits" => crate::support::de_opt_struct(map, &mut self.attempt_limits, n, 0),
+            "callableTimeSet" => crate::support::de_opt_struct(map, &mut self.callable_time_set, n, 1),
+            "dncLists" => crate::support::de_opt_structs(map, &mut self.dnc_lists, n, 2),
+            "ruleSets" => crate::support::de_opt_structs(map, &mut self.rule_sets, n, 3),
             _ => crate::support::skip(map),
         }
     }

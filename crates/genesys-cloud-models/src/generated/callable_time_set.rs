@@ -43,7 +43,7 @@ impl crate::support::Model for CallableTimeSet {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "callableTimes" => crate::support::de_opt(map, &mut self.callable_times, n, 0),
+            "callableTimes" => crate::support::de_opt_structs(map, &mut self.callable_times, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

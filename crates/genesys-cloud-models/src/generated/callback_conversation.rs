@@ -47,13 +47,13 @@ impl crate::support::Model for CallbackConversation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "divisions" => crate::support::de_opt(map, &mut self.divisions, n, 0),
+            "divisions" => crate::support::de_opt_structs(map, &mut self.divisions, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "inactivityTimeout" => crate::support::de_opt(map, &mut self.inactivity_timeout, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "otherMediaUris" => crate::support::de_opt(map, &mut self.other_media_uris, n, 4),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 5),
-            "recentTransfers" => crate::support::de_opt(map, &mut self.recent_transfers, n, 6),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 5),
+            "recentTransfers" => crate::support::de_opt_structs(map, &mut self.recent_transfers, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 8),
             _ => crate::support::skip(map),

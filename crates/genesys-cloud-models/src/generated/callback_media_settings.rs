@@ -66,23 +66,23 @@ impl crate::support::Model for CallbackMediaSettings {
         let n = &mut self._nulls;
         match key {
             "alertingTimeoutSeconds" => crate::support::de_opt(map, &mut self.alerting_timeout_seconds, n, 0),
-            "answeringMachineFlow" => crate::support::de_opt(map, &mut self.answering_machine_flow, n, 1),
+            "answeringMachineFlow" => crate::support::de_opt_struct(map, &mut self.answering_machine_flow, n, 1),
             "answeringMachineReactionType" => crate::support::de_opt(map, &mut self.answering_machine_reaction_type, n, 2),
             "autoAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.auto_answer_alert_tone_seconds, n, 3),
             "autoDialDelaySeconds" => crate::support::de_opt(map, &mut self.auto_dial_delay_seconds, n, 4),
             "autoEndDelaySeconds" => crate::support::de_opt(map, &mut self.auto_end_delay_seconds, n, 5),
-            "edgeGroup" => crate::support::de_opt(map, &mut self.edge_group, n, 6),
+            "edgeGroup" => crate::support::de_opt_struct(map, &mut self.edge_group, n, 6),
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 7),
             "enableAutoDialAndEnd" => crate::support::de_opt(map, &mut self.enable_auto_dial_and_end, n, 8),
-            "liveVoiceFlow" => crate::support::de_opt(map, &mut self.live_voice_flow, n, 9),
+            "liveVoiceFlow" => crate::support::de_opt_struct(map, &mut self.live_voice_flow, n, 9),
             "liveVoiceReactionType" => crate::support::de_opt(map, &mut self.live_voice_reaction_type, n, 10),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 11),
             "maxRetryCount" => crate::support::de_opt(map, &mut self.max_retry_count, n, 12),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 13),
             "pacingModifier" => crate::support::de_opt(map, &mut self.pacing_modifier, n, 14),
             "retryDelaySeconds" => crate::support::de_opt(map, &mut self.retry_delay_seconds, n, 15),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 16),
-            "site" => crate::support::de_opt(map, &mut self.site, n, 17),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 16),
+            "site" => crate::support::de_opt_struct(map, &mut self.site, n, 17),
             _ => crate::support::skip(map),
         }
     }

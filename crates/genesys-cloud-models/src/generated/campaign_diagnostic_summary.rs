@@ -43,11 +43,11 @@ impl crate::support::Model for CampaignDiagnosticSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaignHealthStates" => crate::support::de_opt(map, &mut self.campaign_health_states, n, 0),
+            "campaignHealthStates" => crate::support::de_opt_structs(map, &mut self.campaign_health_states, n, 0),
             "campaignId" => crate::support::de_opt(map, &mut self.campaign_id, n, 1),
-            "campaignInfo" => crate::support::de_opt(map, &mut self.campaign_info, n, 2),
-            "campaignStates" => crate::support::de_opt(map, &mut self.campaign_states, n, 3),
-            "configChanges" => crate::support::de_opt(map, &mut self.config_changes, n, 4),
+            "campaignInfo" => crate::support::de_opt_structs(map, &mut self.campaign_info, n, 2),
+            "campaignStates" => crate::support::de_opt_structs(map, &mut self.campaign_states, n, 3),
+            "configChanges" => crate::support::de_opt_structs(map, &mut self.config_changes, n, 4),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 5),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 6),
             _ => crate::support::skip(map),

@@ -57,17 +57,17 @@ impl crate::support::Model for CampaignDiagnostics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "callableContacts" => crate::support::de_opt(map, &mut self.callable_contacts, n, 0),
-            "campaignErrors" => crate::support::de_opt(map, &mut self.campaign_errors, n, 1),
-            "campaignSkillStatistics" => crate::support::de_opt(map, &mut self.campaign_skill_statistics, n, 2),
+            "callableContacts" => crate::support::de_opt_struct(map, &mut self.callable_contacts, n, 0),
+            "campaignErrors" => crate::support::de_opt_structs(map, &mut self.campaign_errors, n, 1),
+            "campaignSkillStatistics" => crate::support::de_opt_struct(map, &mut self.campaign_skill_statistics, n, 2),
             "effectiveIdleAgents" => crate::support::de_opt(map, &mut self.effective_idle_agents, n, 3),
             "filteredOutContactsCount" => crate::support::de_opt(map, &mut self.filtered_out_contacts_count, n, 4),
             "idleAgents" => crate::support::de_opt(map, &mut self.idle_agents, n, 5),
-            "linesUtilization" => crate::support::de_opt(map, &mut self.lines_utilization, n, 6),
+            "linesUtilization" => crate::support::de_opt_struct(map, &mut self.lines_utilization, n, 6),
             "numberOfContactsCalled" => crate::support::de_opt(map, &mut self.number_of_contacts_called, n, 7),
             "outstandingInteractionsCount" => crate::support::de_opt(map, &mut self.outstanding_interactions_count, n, 8),
-            "queueUtilizationDiagnostic" => crate::support::de_opt(map, &mut self.queue_utilization_diagnostic, n, 9),
-            "ruleSetDiagnostics" => crate::support::de_opt(map, &mut self.rule_set_diagnostics, n, 10),
+            "queueUtilizationDiagnostic" => crate::support::de_opt_struct(map, &mut self.queue_utilization_diagnostic, n, 9),
+            "ruleSetDiagnostics" => crate::support::de_opt_structs(map, &mut self.rule_set_diagnostics, n, 10),
             "scheduledInteractionsCount" => crate::support::de_opt(map, &mut self.scheduled_interactions_count, n, 11),
             "timeZoneRescheduledCallsCount" => crate::support::de_opt(map, &mut self.time_zone_rescheduled_calls_count, n, 12),
             "totalNumberOfContacts" => crate::support::de_opt(map, &mut self.total_number_of_contacts, n, 13),

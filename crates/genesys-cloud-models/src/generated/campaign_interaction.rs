@@ -72,14 +72,14 @@ impl crate::support::Model for CampaignInteraction {
         let n = &mut self._nulls;
         match key {
             "activePreviewCall" => crate::support::de_opt(map, &mut self.active_preview_call, n, 0),
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 1),
             "callPlacedTime" => crate::support::de_opt(map, &mut self.call_placed_time, n, 2),
             "callRoutedTime" => crate::support::de_opt(map, &mut self.call_routed_time, n, 3),
             "callerAddress" => crate::support::de_opt(map, &mut self.caller_address, n, 4),
             "callerName" => crate::support::de_opt(map, &mut self.caller_name, n, 5),
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 6),
-            "contact" => crate::support::de_opt(map, &mut self.contact, n, 7),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 8),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 6),
+            "contact" => crate::support::de_opt_struct(map, &mut self.contact, n, 7),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 8),
             "creationTime" => crate::support::de_opt(map, &mut self.creation_time, n, 9),
             "destinationAddress" => crate::support::de_opt(map, &mut self.destination_address, n, 10),
             "dialerSystemParticipantId" => crate::support::de_opt(map, &mut self.dialer_system_participant_id, n, 11),
@@ -89,9 +89,9 @@ impl crate::support::Model for CampaignInteraction {
             "lastActivePreviewWrapupTime" => crate::support::de_opt(map, &mut self.last_active_preview_wrapup_time, n, 15),
             "previewConnectedTime" => crate::support::de_opt(map, &mut self.preview_connected_time, n, 16),
             "previewPopDeliveredTime" => crate::support::de_opt(map, &mut self.preview_pop_delivered_time, n, 17),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 18),
-            "script" => crate::support::de_opt(map, &mut self.script, n, 19),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 20),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 18),
+            "script" => crate::support::de_opt_struct(map, &mut self.script, n, 19),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 20),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for CampaignInteractions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
-            "interactingInteractions" => crate::support::de_opt(map, &mut self.interacting_interactions, n, 1),
-            "pendingInteractions" => crate::support::de_opt(map, &mut self.pending_interactions, n, 2),
-            "previewingInteractions" => crate::support::de_opt(map, &mut self.previewing_interactions, n, 3),
-            "proceedingInteractions" => crate::support::de_opt(map, &mut self.proceeding_interactions, n, 4),
-            "scheduledInteractions" => crate::support::de_opt(map, &mut self.scheduled_interactions, n, 5),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
+            "interactingInteractions" => crate::support::de_opt_structs(map, &mut self.interacting_interactions, n, 1),
+            "pendingInteractions" => crate::support::de_opt_structs(map, &mut self.pending_interactions, n, 2),
+            "previewingInteractions" => crate::support::de_opt_structs(map, &mut self.previewing_interactions, n, 3),
+            "proceedingInteractions" => crate::support::de_opt_structs(map, &mut self.proceeding_interactions, n, 4),
+            "scheduledInteractions" => crate::support::de_opt_structs(map, &mut self.scheduled_interactions, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for CampaignOutboundLinesAllocation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
             "campaignWeight" => crate::support::de_opt(map, &mut self.campaign_weight, n, 1),
             "legacyWeight" => crate::support::de_opt(map, &mut self.legacy_weight, n, 2),
             "linesAssigned" => crate::support::de_opt(map, &mut self.lines_assigned, n, 3),

@@ -44,9 +44,9 @@ impl crate::support::Model for CampaignOutboundLinesDistribution {
         let n = &mut self._nulls;
         match key {
             "availableOutboundLines" => crate::support::de_opt(map, &mut self.available_outbound_lines, n, 0),
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 1),
-            "campaignsWithDynamicallyAllocatedLines" => crate::support::de_opt(map, &mut self.campaigns_with_dynamically_allocated_lines, n, 2),
-            "campaignsWithReservedLines" => crate::support::de_opt(map, &mut self.campaigns_with_reserved_lines, n, 3),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 1),
+            "campaignsWithDynamicallyAllocatedLines" => crate::support::de_opt_structs(map, &mut self.campaigns_with_dynamically_allocated_lines, n, 2),
+            "campaignsWithReservedLines" => crate::support::de_opt_structs(map, &mut self.campaigns_with_reserved_lines, n, 3),
             "maxLineUtilization" => crate::support::de_opt(map, &mut self.max_line_utilization, n, 4),
             "maxOutboundLineCount" => crate::support::de_opt(map, &mut self.max_outbound_line_count, n, 5),
             "reservedLines" => crate::support::de_opt(map, &mut self.reserved_lines, n, 6),

@@ -33,7 +33,7 @@ impl crate::support::Model for CampaignOutboundLinesReservation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
             "linesReserved" => crate::support::de_opt(map, &mut self.lines_reserved, n, 1),
             _ => crate::support::skip(map),
         }

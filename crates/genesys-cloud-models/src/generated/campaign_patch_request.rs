@@ -40,10 +40,10 @@ impl crate::support::Model for CampaignPatchRequest {
         let n = &mut self._nulls;
         match key {
             "abandonRate" => crate::support::de_opt(map, &mut self.abandon_rate, n, 0),
-            "dynamicLineBalancingSettings" => crate::support::de_opt(map, &mut self.dynamic_line_balancing_settings, n, 1),
+            "dynamicLineBalancingSettings" => crate::support::de_opt_struct(map, &mut self.dynamic_line_balancing_settings, n, 1),
             "maxCallsPerAgent" => crate::support::de_opt(map, &mut self.max_calls_per_agent, n, 2),
             "outboundLineCount" => crate::support::de_opt(map, &mut self.outbound_line_count, n, 3),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 4),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -43,8 +43,8 @@ impl crate::support::Model for CampaignProgress {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 1),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 1),
             "numberOfContactsCalled" => crate::support::de_opt(map, &mut self.number_of_contacts_called, n, 2),
             "numberOfContactsMessaged" => crate::support::de_opt(map, &mut self.number_of_contacts_messaged, n, 3),
             "numberOfContactsSkipped" => crate::support::de_opt(map, &mut self.number_of_contacts_skipped, n, 4),

@@ -61,22 +61,22 @@ impl crate::support::Model for CampaignRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaignRuleActions" => crate::support::de_opt(map, &mut self.campaign_rule_actions, n, 0),
-            "campaignRuleConditions" => crate::support::de_opt(map, &mut self.campaign_rule_conditions, n, 1),
-            "campaignRuleEntities" => crate::support::de_opt(map, &mut self.campaign_rule_entities, n, 2),
+            "campaignRuleActions" => crate::support::de_opt_structs(map, &mut self.campaign_rule_actions, n, 0),
+            "campaignRuleConditions" => crate::support::de_opt_structs(map, &mut self.campaign_rule_conditions, n, 1),
+            "campaignRuleEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_entities, n, 2),
             "campaignRuleProcessing" => crate::support::de_opt(map, &mut self.campaign_rule_processing, n, 3),
-            "conditionGroups" => crate::support::de_opt(map, &mut self.condition_groups, n, 4),
+            "conditionGroups" => crate::support::de_opt_structs(map, &mut self.condition_groups, n, 4),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 5),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 6),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 7),
-            "executionSettings" => crate::support::de_opt(map, &mut self.execution_settings, n, 8),
+            "executionSettings" => crate::support::de_opt_struct(map, &mut self.execution_settings, n, 8),
             "id" => crate::support::de_opt(map, &mut self.id, n, 9),
             "matchAnyConditions" => crate::support::de_opt(map, &mut self.match_any_conditions, n, 10),
             "name" => crate::support::de_opt(map, &mut self.name, n, 11),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            "warnings" => crate::support::de_opt(map, &mut self.warnings, n, 15),
+            "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 15),
             _ => crate::support::skip(map),
         }
     }

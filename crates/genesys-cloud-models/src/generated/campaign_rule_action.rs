@@ -38,9 +38,9 @@ impl crate::support::Model for CampaignRuleAction {
         let n = &mut self._nulls;
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
-            "campaignRuleActionEntities" => crate::support::de_opt(map, &mut self.campaign_rule_action_entities, n, 1),
+            "campaignRuleActionEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_action_entities, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 3),
+            "parameters" => crate::support::de_opt_struct(map, &mut self.parameters, n, 3),
             _ => crate::support::skip(map),
         }
     }

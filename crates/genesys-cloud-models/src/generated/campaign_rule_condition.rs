@@ -41,12 +41,12 @@ impl crate::support::Model for CampaignRuleCondition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaignRunTimeSettings" => crate::support::de_opt(map, &mut self.campaign_run_time_settings, n, 0),
-            "campaignWaitTimeSettings" => crate::support::de_opt(map, &mut self.campaign_wait_time_settings, n, 1),
+            "campaignRunTimeSettings" => crate::support::de_opt_struct(map, &mut self.campaign_run_time_settings, n, 0),
+            "campaignWaitTimeSettings" => crate::support::de_opt_struct(map, &mut self.campaign_wait_time_settings, n, 1),
             "conditionType" => crate::support::de_opt(map, &mut self.condition_type, n, 2),
-            "dateTimeParameters" => crate::support::de_opt(map, &mut self.date_time_parameters, n, 3),
+            "dateTimeParameters" => crate::support::de_opt_struct(map, &mut self.date_time_parameters, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 5),
+            "parameters" => crate::support::de_opt_struct(map, &mut self.parameters, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for CampaignRuleConditionGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 0),
+            "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 0),
             "matchAnyConditions" => crate::support::de_opt(map, &mut self.match_any_conditions, n, 1),
             _ => crate::support::skip(map),
         }

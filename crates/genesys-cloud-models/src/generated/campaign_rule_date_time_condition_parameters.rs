@@ -41,12 +41,12 @@ impl crate::support::Model for CampaignRuleDateTimeConditionParameters {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dayOfMonth" => crate::support::de_opt(map, &mut self.day_of_month, n, 0),
-            "dayOfWeek" => crate::support::de_opt(map, &mut self.day_of_week, n, 1),
+            "dayOfMonth" => crate::support::de_opt_struct(map, &mut self.day_of_month, n, 0),
+            "dayOfWeek" => crate::support::de_opt_struct(map, &mut self.day_of_week, n, 1),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 2),
-            "specificDate" => crate::support::de_opt(map, &mut self.specific_date, n, 3),
-            "timeOfDay" => crate::support::de_opt(map, &mut self.time_of_day, n, 4),
-            "weekDayOfMonth" => crate::support::de_opt(map, &mut self.week_day_of_month, n, 5),
+            "specificDate" => crate::support::de_opt_struct(map, &mut self.specific_date, n, 3),
+            "timeOfDay" => crate::support::de_opt_struct(map, &mut self.time_of_day, n, 4),
+            "weekDayOfMonth" => crate::support::de_opt_struct(map, &mut self.week_day_of_month, n, 5),
             _ => crate::support::skip(map),
         }
     }

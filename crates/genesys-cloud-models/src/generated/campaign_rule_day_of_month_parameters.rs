@@ -36,7 +36,7 @@ impl crate::support::Model for CampaignRuleDayOfMonthParameters {
         let n = &mut self._nulls;
         match key {
             "inSet" => crate::support::de_opt(map, &mut self.in_set, n, 0),
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 1),
             "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 2),
             _ => crate::support::skip(map),
         }

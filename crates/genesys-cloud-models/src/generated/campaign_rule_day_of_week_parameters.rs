@@ -34,7 +34,7 @@ impl crate::support::Model for CampaignRuleDayOfWeekParameters {
         let n = &mut self._nulls;
         match key {
             "inSet" => crate::support::de_opt(map, &mut self.in_set, n, 0),
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 1),
             _ => crate::support::skip(map),
         }
     }

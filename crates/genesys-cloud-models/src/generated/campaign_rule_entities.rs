@@ -37,10 +37,10 @@ impl crate::support::Model for CampaignRuleEntities {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaigns" => crate::support::de_opt(map, &mut self.campaigns, n, 0),
-            "emailCampaigns" => crate::support::de_opt(map, &mut self.email_campaigns, n, 1),
-            "sequences" => crate::support::de_opt(map, &mut self.sequences, n, 2),
-            "smsCampaigns" => crate::support::de_opt(map, &mut self.sms_campaigns, n, 3),
+            "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 0),
+            "emailCampaigns" => crate::support::de_opt_structs(map, &mut self.email_campaigns, n, 1),
+            "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 2),
+            "smsCampaigns" => crate::support::de_opt_structs(map, &mut self.sms_campaigns, n, 3),
             _ => crate::support::skip(map),
         }
     }

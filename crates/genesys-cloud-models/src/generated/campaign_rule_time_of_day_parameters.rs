@@ -33,7 +33,7 @@ impl crate::support::Model for CampaignRuleTimeOfDayParameters {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 0),
             "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 1),
             _ => crate::support::skip(map),
         }

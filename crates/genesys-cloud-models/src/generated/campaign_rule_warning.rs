@@ -37,7 +37,7 @@ impl crate::support::Model for CampaignRuleWarning {
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
-            "params" => crate::support::de_opt(map, &mut self.params, n, 2),
+            "params" => crate::support::de_opt_struct(map, &mut self.params, n, 2),
             _ => crate::support::skip(map),
         }
     }

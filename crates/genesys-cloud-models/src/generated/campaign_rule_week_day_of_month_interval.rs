@@ -33,8 +33,8 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonthInterval {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "max" => crate::support::de_opt(map, &mut self.max, n, 0),
-            "min" => crate::support::de_opt(map, &mut self.min, n, 1),
+            "max" => crate::support::de_opt_struct(map, &mut self.max, n, 0),
+            "min" => crate::support::de_opt_struct(map, &mut self.min, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonthParameters {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
-            "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 1),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 0),
+            "thresholdValue" => crate::support::de_opt_struct(map, &mut self.threshold_value, n, 1),
             _ => crate::support::skip(map),
         }
     }

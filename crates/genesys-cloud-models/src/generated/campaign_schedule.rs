@@ -49,13 +49,13 @@ impl crate::support::Model for CampaignSchedule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 4),
+            "intervals" => crate::support::de_opt_structs(map, &mut self.intervals, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "recurrences" => crate::support::de_opt(map, &mut self.recurrences, n, 6),
+            "recurrences" => crate::support::de_opt_structs(map, &mut self.recurrences, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),

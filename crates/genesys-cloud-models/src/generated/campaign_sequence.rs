@@ -51,7 +51,7 @@ impl crate::support::Model for CampaignSequence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaigns" => crate::support::de_opt(map, &mut self.campaigns, n, 0),
+            "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 0),
             "currentCampaign" => crate::support::de_opt(map, &mut self.current_campaign, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),

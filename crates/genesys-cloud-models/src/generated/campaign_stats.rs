@@ -54,12 +54,12 @@ impl crate::support::Model for CampaignStats {
         let n = &mut self._nulls;
         match key {
             "adjustedCallsPerAgent" => crate::support::de_opt(map, &mut self.adjusted_calls_per_agent, n, 0),
-            "businessCategoryMetrics" => crate::support::de_opt(map, &mut self.business_category_metrics, n, 1),
-            "contactRate" => crate::support::de_opt(map, &mut self.contact_rate, n, 2),
+            "businessCategoryMetrics" => crate::support::de_opt_struct(map, &mut self.business_category_metrics, n, 1),
+            "contactRate" => crate::support::de_opt_struct(map, &mut self.contact_rate, n, 2),
             "effectiveIdleAgents" => crate::support::de_opt(map, &mut self.effective_idle_agents, n, 3),
             "filteredOutContactsCount" => crate::support::de_opt(map, &mut self.filtered_out_contacts_count, n, 4),
             "idleAgents" => crate::support::de_opt(map, &mut self.idle_agents, n, 5),
-            "linesUtilization" => crate::support::de_opt(map, &mut self.lines_utilization, n, 6),
+            "linesUtilization" => crate::support::de_opt_struct(map, &mut self.lines_utilization, n, 6),
             "outstandingCalls" => crate::support::de_opt(map, &mut self.outstanding_calls, n, 7),
             "rightPartyContactsCount" => crate::support::de_opt(map, &mut self.right_party_contacts_count, n, 8),
             "scheduledCalls" => crate::support::de_opt(map, &mut self.scheduled_calls, n, 9),

@@ -37,9 +37,9 @@ impl crate::support::Model for CapacityPlanForecastInputsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
-            "capacityPlan" => crate::support::de_opt(map, &mut self.capacity_plan, n, 1),
-            "downloadTemplate" => crate::support::de_opt(map, &mut self.download_template, n, 2),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
+            "capacityPlan" => crate::support::de_opt_struct(map, &mut self.capacity_plan, n, 1),
+            "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 2),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 3),
             _ => crate::support::skip(map),
         }

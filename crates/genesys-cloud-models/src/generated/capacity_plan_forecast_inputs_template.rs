@@ -39,10 +39,10 @@ impl crate::support::Model for CapacityPlanForecastInputsTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "capacityPlanForecastSummary" => crate::support::de_opt(map, &mut self.capacity_plan_forecast_summary, n, 0),
+            "capacityPlanForecastSummary" => crate::support::de_opt_struct(map, &mut self.capacity_plan_forecast_summary, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "months" => crate::support::de_opt(map, &mut self.months, n, 2),
-            "planningGroupsForecastData" => crate::support::de_opt(map, &mut self.planning_groups_forecast_data, n, 3),
+            "planningGroupsForecastData" => crate::support::de_opt_structs(map, &mut self.planning_groups_forecast_data, n, 3),
             "referenceBusinessUnitDate" => crate::support::de_opt(map, &mut self.reference_business_unit_date, n, 4),
             _ => crate::support::skip(map),
         }

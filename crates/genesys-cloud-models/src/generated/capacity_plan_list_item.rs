@@ -43,7 +43,7 @@ impl crate::support::Model for CapacityPlanListItem {
         match key {
             "endBusinessUnitDate" => crate::support::de_opt(map, &mut self.end_business_unit_date, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 5),

@@ -45,10 +45,10 @@ impl crate::support::Model for CapacityPlanRequest {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "endBusinessUnitDate" => crate::support::de_opt(map, &mut self.end_business_unit_date, n, 1),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 2),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 2),
             "fullTimeEquivalentWeeklyHours" => crate::support::de_opt(map, &mut self.full_time_equivalent_weekly_hours, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "staffingGroupAllocations" => crate::support::de_opt(map, &mut self.staffing_group_allocations, n, 5),
+            "staffingGroupAllocations" => crate::support::de_opt_structs(map, &mut self.staffing_group_allocations, n, 5),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 6),
             _ => crate::support::skip(map),
         }

@@ -49,10 +49,10 @@ impl crate::support::Model for CapacityPlanResponse {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "endBusinessUnitDate" => crate::support::de_opt(map, &mut self.end_business_unit_date, n, 1),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 2),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 2),
             "fullTimeEquivalentWeeklyHours" => crate::support::de_opt(map, &mut self.full_time_equivalent_weekly_hours, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 8),

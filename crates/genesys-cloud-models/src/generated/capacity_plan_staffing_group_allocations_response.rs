@@ -37,8 +37,8 @@ impl crate::support::Model for CapacityPlanStaffingGroupAllocationsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "capacityPlan" => crate::support::de_opt(map, &mut self.capacity_plan, n, 0),
-            "downloadTemplate" => crate::support::de_opt(map, &mut self.download_template, n, 1),
+            "capacityPlan" => crate::support::de_opt_struct(map, &mut self.capacity_plan, n, 0),
+            "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 1),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 2),
             "fullTimeEquivalentWeeklyHours" => crate::support::de_opt(map, &mut self.full_time_equivalent_weekly_hours, n, 3),
             _ => crate::support::skip(map),

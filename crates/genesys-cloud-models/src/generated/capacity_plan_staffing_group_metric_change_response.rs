@@ -49,13 +49,13 @@ impl crate::support::Model for CapacityPlanStaffingGroupMetricChangeResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 3),
             "numberOfWeeks" => crate::support::de_opt(map, &mut self.number_of_weeks, n, 4),
-            "staffingGroups" => crate::support::de_opt(map, &mut self.staffing_groups, n, 5),
-            "transfersFullTimeEquivalent" => crate::support::de_opt(map, &mut self.transfers_full_time_equivalent, n, 6),
+            "staffingGroups" => crate::support::de_opt_structs(map, &mut self.staffing_groups, n, 5),
+            "transfersFullTimeEquivalent" => crate::support::de_opt_struct(map, &mut self.transfers_full_time_equivalent, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
             "weekStartNumber" => crate::support::de_opt(map, &mut self.week_start_number, n, 9),

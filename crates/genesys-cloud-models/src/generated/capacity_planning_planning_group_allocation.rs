@@ -42,7 +42,7 @@ impl crate::support::Model for CapacityPlanningPlanningGroupAllocation {
             "overUnderFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.over_under_full_time_equivalent_count, n, 0),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 1),
             "requiredStaffFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.required_staff_full_time_equivalent_count, n, 2),
-            "staffingGroupFullTimeEquivalentContributions" => crate::support::de_opt(map, &mut self.staffing_group_full_time_equivalent_contributions, n, 3),
+            "staffingGroupFullTimeEquivalentContributions" => crate::support::de_opt_structs(map, &mut self.staffing_group_full_time_equivalent_contributions, n, 3),
             "totalPlannedFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.total_planned_full_time_equivalent_count, n, 4),
             _ => crate::support::skip(map),
         }

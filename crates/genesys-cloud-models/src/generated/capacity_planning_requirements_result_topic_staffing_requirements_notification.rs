@@ -43,8 +43,8 @@ impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRe
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
-            "capacityPlan" => crate::support::de_opt(map, &mut self.capacity_plan, n, 1),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
+            "capacityPlan" => crate::support::de_opt_struct(map, &mut self.capacity_plan, n, 1),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 2),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 3),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 4),

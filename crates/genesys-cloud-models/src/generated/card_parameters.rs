@@ -35,8 +35,8 @@ impl crate::support::Model for CardParameters {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bodyParameters" => crate::support::de_opt(map, &mut self.body_parameters, n, 0),
-            "buttonUrlParameters" => crate::support::de_opt(map, &mut self.button_url_parameters, n, 1),
+            "bodyParameters" => crate::support::de_opt_structs(map, &mut self.body_parameters, n, 0),
+            "buttonUrlParameters" => crate::support::de_opt_structs(map, &mut self.button_url_parameters, n, 1),
             "index" => crate::support::de_opt(map, &mut self.index, n, 2),
             _ => crate::support::skip(map),
         }

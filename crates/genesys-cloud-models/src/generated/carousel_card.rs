@@ -35,9 +35,9 @@ impl crate::support::Model for CarouselCard {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "buttons" => crate::support::de_opt(map, &mut self.buttons, n, 0),
-            "cardBodyText" => crate::support::de_opt(map, &mut self.card_body_text, n, 1),
-            "header" => crate::support::de_opt(map, &mut self.header, n, 2),
+            "buttons" => crate::support::de_opt_structs(map, &mut self.buttons, n, 0),
+            "cardBodyText" => crate::support::de_opt_struct(map, &mut self.card_body_text, n, 1),
+            "header" => crate::support::de_opt_struct(map, &mut self.header, n, 2),
             _ => crate::support::skip(map),
         }
     }

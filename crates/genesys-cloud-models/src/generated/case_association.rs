@@ -50,15 +50,15 @@ impl crate::support::Model for CaseAssociation {
         let n = &mut self._nulls;
         match key {
             "associationType" => crate::support::de_opt(map, &mut self.association_type, n, 0),
-            "case" => crate::support::de_opt(map, &mut self.case, n, 1),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 2),
+            "case" => crate::support::de_opt_struct(map, &mut self.case, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 2),
             "dateAssociated" => crate::support::de_opt(map, &mut self.date_associated, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "stage" => crate::support::de_opt(map, &mut self.stage, n, 7),
-            "step" => crate::support::de_opt(map, &mut self.step, n, 8),
-            "workitem" => crate::support::de_opt(map, &mut self.workitem, n, 9),
+            "stage" => crate::support::de_opt_struct(map, &mut self.stage, n, 7),
+            "step" => crate::support::de_opt_struct(map, &mut self.step, n, 8),
+            "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 9),
             _ => crate::support::skip(map),
         }
     }

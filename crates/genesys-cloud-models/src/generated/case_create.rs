@@ -54,7 +54,7 @@ impl crate::support::Model for CaseCreate {
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 3),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 4),
-            "intake" => crate::support::de_opt(map, &mut self.intake, n, 5),
+            "intake" => crate::support::de_opt_structs(map, &mut self.intake, n, 5),
             "ownerId" => crate::support::de_opt(map, &mut self.owner_id, n, 6),
             "summary" => crate::support::de_opt(map, &mut self.summary, n, 7),
             "ttlSeconds" => crate::support::de_opt(map, &mut self.ttl_seconds, n, 8),

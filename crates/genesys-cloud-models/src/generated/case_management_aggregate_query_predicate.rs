@@ -41,7 +41,7 @@ impl crate::support::Model for CaseManagementAggregateQueryPredicate {
         match key {
             "dimension" => crate::support::de_opt(map, &mut self.dimension, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 2),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
             _ => crate::support::skip(map),

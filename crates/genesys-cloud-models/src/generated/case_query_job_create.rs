@@ -43,10 +43,10 @@ impl crate::support::Model for CaseQueryJobCreate {
         match key {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
             "expands" => crate::support::de_opt(map, &mut self.expands, n, 1),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 2),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 2),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 5),
+            "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for CaseQueryJobResponse {
         match key {
             "dateFinished" => crate::support::de_opt(map, &mut self.date_finished, n, 0),
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),

@@ -40,9 +40,9 @@ impl crate::support::Model for CaseUserReference {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 1),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 3),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),
         }

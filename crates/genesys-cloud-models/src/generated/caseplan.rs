@@ -63,18 +63,18 @@ impl crate::support::Model for Caseplan {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customerIntent" => crate::support::de_opt(map, &mut self.customer_intent, n, 0),
+            "customerIntent" => crate::support::de_opt_struct(map, &mut self.customer_intent, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "datePublished" => crate::support::de_opt(map, &mut self.date_published, n, 3),
-            "defaultCaseOwner" => crate::support::de_opt(map, &mut self.default_case_owner, n, 4),
+            "defaultCaseOwner" => crate::support::de_opt_struct(map, &mut self.default_case_owner, n, 4),
             "defaultDueDurationInSeconds" => crate::support::de_opt(map, &mut self.default_due_duration_in_seconds, n, 5),
             "defaultTtlSeconds" => crate::support::de_opt(map, &mut self.default_ttl_seconds, n, 6),
             "description" => crate::support::de_opt(map, &mut self.description, n, 7),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 8),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 8),
             "id" => crate::support::de_opt(map, &mut self.id, n, 9),
             "latest" => crate::support::de_opt(map, &mut self.latest, n, 10),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 11),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 11),
             "name" => crate::support::de_opt(map, &mut self.name, n, 12),
             "published" => crate::support::de_opt(map, &mut self.published, n, 13),
             "referencePrefix" => crate::support::de_opt(map, &mut self.reference_prefix, n, 14),

@@ -50,13 +50,13 @@ impl crate::support::Model for CaseplanCreate {
         let n = &mut self._nulls;
         match key {
             "customerIntentId" => crate::support::de_opt(map, &mut self.customer_intent_id, n, 0),
-            "dataSchemas" => crate::support::de_opt(map, &mut self.data_schemas, n, 1),
+            "dataSchemas" => crate::support::de_opt_structs(map, &mut self.data_schemas, n, 1),
             "defaultCaseOwnerId" => crate::support::de_opt(map, &mut self.default_case_owner_id, n, 2),
             "defaultDueDurationInSeconds" => crate::support::de_opt(map, &mut self.default_due_duration_in_seconds, n, 3),
             "defaultTtlSeconds" => crate::support::de_opt(map, &mut self.default_ttl_seconds, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 6),
-            "intakeSettings" => crate::support::de_opt(map, &mut self.intake_settings, n, 7),
+            "intakeSettings" => crate::support::de_opt_structs(map, &mut self.intake_settings, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "referencePrefix" => crate::support::de_opt(map, &mut self.reference_prefix, n, 9),
             _ => crate::support::skip(map),

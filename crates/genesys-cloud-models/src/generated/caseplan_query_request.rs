@@ -46,7 +46,7 @@ impl crate::support::Model for CaseplanQueryRequest {
             "after" => crate::support::de_opt(map, &mut self.after, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 2),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 3),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "nameSearchType" => crate::support::de_opt(map, &mut self.name_search_type, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),

@@ -55,9 +55,9 @@ impl crate::support::Model for CategoryResponse {
             "documentCount" => crate::support::de_opt(map, &mut self.document_count, n, 3),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 6),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "parentCategory" => crate::support::de_opt(map, &mut self.parent_category, n, 8),
+            "parentCategory" => crate::support::de_opt_struct(map, &mut self.parent_category, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             _ => crate::support::skip(map),
         }

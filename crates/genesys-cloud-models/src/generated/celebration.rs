@@ -47,13 +47,13 @@ impl crate::support::Model for Celebration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "note" => crate::support::de_opt(map, &mut self.note, n, 3),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 4),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "sourceEntity" => crate::support::de_opt(map, &mut self.source_entity, n, 6),
+            "sourceEntity" => crate::support::de_opt_struct(map, &mut self.source_entity, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for ChatBadgeTopicChatBadge {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 0),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "lastUnreadNotificationDate" => crate::support::de_opt(map, &mut self.last_unread_notification_date, n, 1),
             "unreadCount" => crate::support::de_opt(map, &mut self.unread_count, n, 2),
             _ => crate::support::skip(map),

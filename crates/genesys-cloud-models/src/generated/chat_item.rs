@@ -54,14 +54,14 @@ impl crate::support::Model for ChatItem {
             "chatType" => crate::support::de_opt(map, &mut self.chat_type, n, 0),
             "dateClosed" => crate::support::de_opt(map, &mut self.date_closed, n, 1),
             "dateLastMessage" => crate::support::de_opt(map, &mut self.date_last_message, n, 2),
-            "favorite" => crate::support::de_opt(map, &mut self.favorite, n, 3),
+            "favorite" => crate::support::de_opt_struct(map, &mut self.favorite, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 5),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "open" => crate::support::de_opt(map, &mut self.open, n, 7),
-            "room" => crate::support::de_opt(map, &mut self.room, n, 8),
+            "room" => crate::support::de_opt_struct(map, &mut self.room, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 10),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for ChatMediaPolicy {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 1),
+            "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -63,7 +63,7 @@ impl crate::support::Model for ChatMessage {
             "senderCommunicationId" => crate::support::de_opt(map, &mut self.sender_communication_id, n, 7),
             "to" => crate::support::de_opt(map, &mut self.to, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 10),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
             "utc" => crate::support::de_opt(map, &mut self.utc, n, 11),
             _ => crate::support::skip(map),
         }

@@ -68,12 +68,12 @@ impl crate::support::Model for ChatMessageResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "jid" => crate::support::de_opt(map, &mut self.jid, n, 7),
             "mentions" => crate::support::de_opt(map, &mut self.mentions, n, 8),
-            "parentThread" => crate::support::de_opt(map, &mut self.parent_thread, n, 9),
-            "reactions" => crate::support::de_opt(map, &mut self.reactions, n, 10),
-            "thread" => crate::support::de_opt(map, &mut self.thread, n, 11),
+            "parentThread" => crate::support::de_opt_struct(map, &mut self.parent_thread, n, 9),
+            "reactions" => crate::support::de_opt_structs(map, &mut self.reactions, n, 10),
+            "thread" => crate::support::de_opt_struct(map, &mut self.thread, n, 11),
             "toJid" => crate::support::de_opt(map, &mut self.to_jid, n, 12),
-            "toUser" => crate::support::de_opt(map, &mut self.to_user, n, 13),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 14),
+            "toUser" => crate::support::de_opt_struct(map, &mut self.to_user, n, 13),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 14),
             _ => crate::support::skip(map),
         }
     }

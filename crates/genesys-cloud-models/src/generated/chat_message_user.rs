@@ -41,7 +41,7 @@ impl crate::support::Model for ChatMessageUser {
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 2),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "username" => crate::support::de_opt(map, &mut self.username, n, 4),
             _ => crate::support::skip(map),

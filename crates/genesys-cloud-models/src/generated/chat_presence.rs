@@ -43,8 +43,8 @@ impl crate::support::Model for ChatPresence {
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
-            "organizationPresence" => crate::support::de_opt(map, &mut self.organization_presence, n, 2),
-            "outOfOffice" => crate::support::de_opt(map, &mut self.out_of_office, n, 3),
+            "organizationPresence" => crate::support::de_opt_struct(map, &mut self.organization_presence, n, 2),
+            "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 3),
             "source" => crate::support::de_opt(map, &mut self.source, n, 4),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 5),
             _ => crate::support::skip(map),

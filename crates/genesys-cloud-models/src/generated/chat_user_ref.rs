@@ -45,10 +45,10 @@ impl crate::support::Model for ChatUserRef {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "inactive" => crate::support::de_opt(map, &mut self.inactive, n, 1),
-            "integrations" => crate::support::de_opt(map, &mut self.integrations, n, 2),
+            "integrations" => crate::support::de_opt_structs(map, &mut self.integrations, n, 2),
             "jid" => crate::support::de_opt(map, &mut self.jid, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 5),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for ChecklistInferenceJobPayload {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 0),
+            "conversationContext" => crate::support::de_opt_structs(map, &mut self.conversation_context, n, 0),
             "preview" => crate::support::de_opt(map, &mut self.preview, n, 1),
             _ => crate::support::skip(map),
         }

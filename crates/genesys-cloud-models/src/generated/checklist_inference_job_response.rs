@@ -59,11 +59,11 @@ impl crate::support::Model for ChecklistInferenceJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentChecklistInfo" => crate::support::de_opt(map, &mut self.agent_checklist_info, n, 0),
+            "agentChecklistInfo" => crate::support::de_opt_struct(map, &mut self.agent_checklist_info, n, 0),
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 1),
             "assistantId" => crate::support::de_opt(map, &mut self.assistant_id, n, 2),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 3),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 4),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "jobEndTime" => crate::support::de_opt(map, &mut self.job_end_time, n, 6),
             "jobStartTime" => crate::support::de_opt(map, &mut self.job_start_time, n, 7),

@@ -36,7 +36,7 @@ impl crate::support::Model for ChunkSearchRegisterRequest {
         let n = &mut self._nulls;
         match key {
             "answered" => crate::support::de_opt(map, &mut self.answered, n, 0),
-            "selectedAnswers" => crate::support::de_opt(map, &mut self.selected_answers, n, 1),
+            "selectedAnswers" => crate::support::de_opt_structs(map, &mut self.selected_answers, n, 1),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 2),
             _ => crate::support::skip(map),
         }

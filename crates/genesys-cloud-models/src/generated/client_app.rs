@@ -48,13 +48,13 @@ impl crate::support::Model for ClientApp {
         let n = &mut self._nulls;
         match key {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
-            "config" => crate::support::de_opt(map, &mut self.config, n, 1),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "integrationType" => crate::support::de_opt(map, &mut self.integration_type, n, 3),
+            "integrationType" => crate::support::de_opt_struct(map, &mut self.integration_type, n, 3),
             "intendedState" => crate::support::de_opt(map, &mut self.intended_state, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 6),
-            "reportedState" => crate::support::de_opt(map, &mut self.reported_state, n, 7),
+            "reportedState" => crate::support::de_opt_struct(map, &mut self.reported_state, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for ClientAppConfigurationInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "current" => crate::support::de_opt(map, &mut self.current, n, 0),
-            "effective" => crate::support::de_opt(map, &mut self.effective, n, 1),
+            "current" => crate::support::de_opt_struct(map, &mut self.current, n, 0),
+            "effective" => crate::support::de_opt_struct(map, &mut self.effective, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -54,7 +54,7 @@ impl crate::support::Model for ClientPublicApiUsageQueryRequest {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 4),
             "organizationIds" => crate::support::de_opt(map, &mut self.organization_ids, n, 5),
             "platforms" => crate::support::de_opt(map, &mut self.platforms, n, 6),
-            "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
+            "sortBy" => crate::support::de_opt_structs(map, &mut self.sort_by, n, 7),
             "templateUris" => crate::support::de_opt(map, &mut self.template_uris, n, 8),
             _ => crate::support::skip(map),
         }

@@ -40,7 +40,7 @@ impl crate::support::Model for ClonedUser {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "trustor" => crate::support::de_opt(map, &mut self.trustor, n, 3),
+            "trustor" => crate::support::de_opt_struct(map, &mut self.trustor, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -43,12 +43,12 @@ impl crate::support::Model for Cluster {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clusterScan" => crate::support::de_opt(map, &mut self.cluster_scan, n, 0),
+            "clusterScan" => crate::support::de_opt_struct(map, &mut self.cluster_scan, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
-            "graph" => crate::support::de_opt(map, &mut self.graph, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
+            "graph" => crate::support::de_opt_struct(map, &mut self.graph, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "mergeInfo" => crate::support::de_opt(map, &mut self.merge_info, n, 5),
+            "mergeInfo" => crate::support::de_opt_struct(map, &mut self.merge_info, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

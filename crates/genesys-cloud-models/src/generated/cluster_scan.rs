@@ -40,7 +40,7 @@ impl crate::support::Model for ClusterScan {
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "statistics" => crate::support::de_opt(map, &mut self.statistics, n, 3),
+            "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for ClusterScanStatistics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregated" => crate::support::de_opt(map, &mut self.aggregated, n, 0),
+            "aggregated" => crate::support::de_opt_struct(map, &mut self.aggregated, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             _ => crate::support::skip(map),
         }

@@ -48,12 +48,12 @@ impl crate::support::Model for CoachingAnnotation {
         let n = &mut self._nulls;
         match key {
             "accessType" => crate::support::de_opt(map, &mut self.access_type, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "isDeleted" => crate::support::de_opt(map, &mut self.is_deleted, n, 5),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "text" => crate::support::de_opt(map, &mut self.text, n, 8),
             _ => crate::support::skip(map),

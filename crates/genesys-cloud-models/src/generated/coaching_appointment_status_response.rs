@@ -37,8 +37,8 @@ impl crate::support::Model for CoachingAppointmentStatusResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "appointment" => crate::support::de_opt(map, &mut self.appointment, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "appointment" => crate::support::de_opt_struct(map, &mut self.appointment, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),

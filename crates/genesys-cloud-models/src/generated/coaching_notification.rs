@@ -52,7 +52,7 @@ impl crate::support::Model for CoachingNotification {
         let n = &mut self._nulls;
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
-            "appointment" => crate::support::de_opt(map, &mut self.appointment, n, 1),
+            "appointment" => crate::support::de_opt_struct(map, &mut self.appointment, n, 1),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),
@@ -61,7 +61,7 @@ impl crate::support::Model for CoachingNotification {
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 10),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
             _ => crate::support::skip(map),
         }
     }

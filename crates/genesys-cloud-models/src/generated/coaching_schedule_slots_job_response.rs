@@ -53,7 +53,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResponse {
             "facilitatorIds" => crate::support::de_opt(map, &mut self.facilitator_ids, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 5),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 6),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 8),
             _ => crate::support::skip(map),

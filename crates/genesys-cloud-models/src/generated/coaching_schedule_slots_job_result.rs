@@ -39,7 +39,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResult {
         match key {
             "hasConflict" => crate::support::de_opt(map, &mut self.has_conflict, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
-            "slot" => crate::support::de_opt(map, &mut self.slot, n, 2),
+            "slot" => crate::support::de_opt_struct(map, &mut self.slot, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),
         }

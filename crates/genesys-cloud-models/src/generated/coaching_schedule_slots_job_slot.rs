@@ -34,7 +34,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobSlot {
         let n = &mut self._nulls;
         match key {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 0),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 1),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for CoachingSlot {
             "differenceRating" => crate::support::de_opt(map, &mut self.difference_rating, n, 1),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 2),
             "staffingDifference" => crate::support::de_opt(map, &mut self.staffing_difference, n, 3),
-            "wfmSchedule" => crate::support::de_opt(map, &mut self.wfm_schedule, n, 4),
+            "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 4),
             _ => crate::support::skip(map),
         }
     }

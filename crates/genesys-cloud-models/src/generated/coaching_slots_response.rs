@@ -37,10 +37,10 @@ impl crate::support::Model for CoachingSlotsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attendeeSchedules" => crate::support::de_opt(map, &mut self.attendee_schedules, n, 0),
-            "facilitatorSchedules" => crate::support::de_opt(map, &mut self.facilitator_schedules, n, 1),
-            "suggestedSlots" => crate::support::de_opt(map, &mut self.suggested_slots, n, 2),
-            "wfmScheduleActivities" => crate::support::de_opt(map, &mut self.wfm_schedule_activities, n, 3),
+            "attendeeSchedules" => crate::support::de_opt_structs(map, &mut self.attendee_schedules, n, 0),
+            "facilitatorSchedules" => crate::support::de_opt_structs(map, &mut self.facilitator_schedules, n, 1),
+            "suggestedSlots" => crate::support::de_opt_structs(map, &mut self.suggested_slots, n, 2),
+            "wfmScheduleActivities" => crate::support::de_opt_structs(map, &mut self.wfm_schedule_activities, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -51,7 +51,7 @@ impl crate::support::Model for CobrowseSettings {
             "channels" => crate::support::de_opt(map, &mut self.channels, n, 3),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 4),
             "maskSelectors" => crate::support::de_opt(map, &mut self.mask_selectors, n, 5),
-            "pauseCriteria" => crate::support::de_opt(map, &mut self.pause_criteria, n, 6),
+            "pauseCriteria" => crate::support::de_opt_structs(map, &mut self.pause_criteria, n, 6),
             "readonlySelectors" => crate::support::de_opt(map, &mut self.readonly_selectors, n, 7),
             _ => crate::support::skip(map),
         }

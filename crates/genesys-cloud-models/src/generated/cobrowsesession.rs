@@ -67,7 +67,7 @@ impl crate::support::Model for Cobrowsesession {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "cobrowseRole" => crate::support::de_opt(map, &mut self.cobrowse_role, n, 2),
             "cobrowseSessionId" => crate::support::de_opt(map, &mut self.cobrowse_session_id, n, 3),
@@ -80,12 +80,12 @@ impl crate::support::Model for Cobrowsesession {
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 10),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 11),
             "providerEventTime" => crate::support::de_opt(map, &mut self.provider_event_time, n, 12),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 13),
-            "self" => crate::support::de_opt(map, &mut self.self_, n, 14),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 13),
+            "self" => crate::support::de_opt_struct(map, &mut self.self_, n, 14),
             "startAlertingTime" => crate::support::de_opt(map, &mut self.start_alerting_time, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "viewerUrl" => crate::support::de_opt(map, &mut self.viewer_url, n, 17),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 18),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 18),
             _ => crate::support::skip(map),
         }
     }

@@ -50,12 +50,12 @@ impl crate::support::Model for CollaborateChatGroupMessageEventTopicCollaborateC
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
             "body" => crate::support::de_opt(map, &mut self.body, n, 1),
             "created" => crate::support::de_opt(map, &mut self.created, n, 2),
-            "from" => crate::support::de_opt(map, &mut self.from, n, 3),
-            "mentions" => crate::support::de_opt(map, &mut self.mentions, n, 4),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 3),
+            "mentions" => crate::support::de_opt_structs(map, &mut self.mentions, n, 4),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 5),
             "notifyAll" => crate::support::de_opt(map, &mut self.notify_all, n, 6),
             "reactions" => crate::support::de_opt(map, &mut self.reactions, n, 7),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 8),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -46,7 +46,7 @@ impl crate::support::Model for CommandStatus {
         let n = &mut self._nulls;
         match key {
             "commandType" => crate::support::de_opt(map, &mut self.command_type, n, 0),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 1),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 1),
             "expiration" => crate::support::de_opt(map, &mut self.expiration, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),

@@ -47,9 +47,9 @@ impl crate::support::Model for Comment {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 4),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -68,8 +68,8 @@ impl crate::support::Model for CommonAlert {
         let n = &mut self._nulls;
         match key {
             "active" => crate::support::de_opt(map, &mut self.active, n, 0),
-            "alertSummary" => crate::support::de_opt(map, &mut self.alert_summary, n, 1),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 2),
+            "alertSummary" => crate::support::de_opt_struct(map, &mut self.alert_summary, n, 1),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 2),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 3),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 4),
             "dateMutedUntil" => crate::support::de_opt(map, &mut self.date_muted_until, n, 5),
@@ -78,13 +78,13 @@ impl crate::support::Model for CommonAlert {
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "muted" => crate::support::de_opt(map, &mut self.muted, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 11),
-            "rule" => crate::support::de_opt(map, &mut self.rule, n, 12),
+            "notifications" => crate::support::de_opt_structs(map, &mut self.notifications, n, 11),
+            "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 12),
             "ruleUri" => crate::support::de_opt(map, &mut self.rule_uri, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "snoozed" => crate::support::de_opt(map, &mut self.snoozed, n, 15),
             "unread" => crate::support::de_opt(map, &mut self.unread, n, 16),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 17),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 17),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 18),
             _ => crate::support::skip(map),
         }

@@ -38,9 +38,9 @@ impl crate::support::Model for CommonAlertBulkUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "alertIds" => crate::support::de_opt(map, &mut self.alert_ids, n, 0),
-            "muteSnooze" => crate::support::de_opt(map, &mut self.mute_snooze, n, 1),
+            "muteSnooze" => crate::support::de_opt_struct(map, &mut self.mute_snooze, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            "unread" => crate::support::de_opt(map, &mut self.unread, n, 3),
+            "unread" => crate::support::de_opt_struct(map, &mut self.unread, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for CommonAllAlertUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 0),
-            "unread" => crate::support::de_opt(map, &mut self.unread, n, 1),
+            "unread" => crate::support::de_opt_struct(map, &mut self.unread, n, 1),
             _ => crate::support::skip(map),
         }
     }

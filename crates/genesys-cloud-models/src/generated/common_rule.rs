@@ -59,7 +59,7 @@ impl crate::support::Model for CommonRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 0),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateLastModified" => crate::support::de_opt(map, &mut self.date_last_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
@@ -67,11 +67,11 @@ impl crate::support::Model for CommonRule {
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "inAlarm" => crate::support::de_opt(map, &mut self.in_alarm, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 8),
+            "notifications" => crate::support::de_opt_structs(map, &mut self.notifications, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "sendExitingAlarmNotifications" => crate::support::de_opt(map, &mut self.send_exiting_alarm_notifications, n, 10),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 11),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 12),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 14),
             _ => crate::support::skip(map),

@@ -37,7 +37,7 @@ impl crate::support::Model for CommonRuleBulkUpdateNotificationsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 0),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 0),
             "ruleIds" => crate::support::de_opt(map, &mut self.rule_ids, n, 1),
             "typesToAdd" => crate::support::de_opt(map, &mut self.types_to_add, n, 2),
             "typesToRemove" => crate::support::de_opt(map, &mut self.types_to_remove, n, 3),

@@ -37,9 +37,9 @@ impl crate::support::Model for CommonRuleConditions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clauses" => crate::support::de_opt(map, &mut self.clauses, n, 0),
+            "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 2),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),
         }

@@ -51,7 +51,7 @@ impl crate::support::Model for CommonRulePredicate {
         match key {
             "characteristic" => crate::support::de_opt(map, &mut self.characteristic, n, 0),
             "comparisonOperator" => crate::support::de_opt(map, &mut self.comparison_operator, n, 1),
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 2),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 2),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 4),
             "metricType" => crate::support::de_opt(map, &mut self.metric_type, n, 5),

@@ -34,7 +34,7 @@ impl crate::support::Model for CommunicationTranslation {
         let n = &mut self._nulls;
         match key {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
-            "transcripts" => crate::support::de_opt(map, &mut self.transcripts, n, 1),
+            "transcripts" => crate::support::de_opt_structs(map, &mut self.transcripts, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -47,7 +47,7 @@ impl crate::support::Model for ComparisonPeriod {
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 3),
-            "kpiResults" => crate::support::de_opt(map, &mut self.kpi_results, n, 4),
+            "kpiResults" => crate::support::de_opt_structs(map, &mut self.kpi_results, n, 4),
             "percentageBenefit" => crate::support::de_opt(map, &mut self.percentage_benefit, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),

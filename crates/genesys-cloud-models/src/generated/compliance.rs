@@ -35,9 +35,9 @@ impl crate::support::Model for Compliance {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "helpSettings" => crate::support::de_opt(map, &mut self.help_settings, n, 0),
-            "optInSettings" => crate::support::de_opt(map, &mut self.opt_in_settings, n, 1),
-            "stopSettings" => crate::support::de_opt(map, &mut self.stop_settings, n, 2),
+            "helpSettings" => crate::support::de_opt_structs(map, &mut self.help_settings, n, 0),
+            "optInSettings" => crate::support::de_opt_structs(map, &mut self.opt_in_settings, n, 1),
+            "stopSettings" => crate::support::de_opt_structs(map, &mut self.stop_settings, n, 2),
             _ => crate::support::skip(map),
         }
     }

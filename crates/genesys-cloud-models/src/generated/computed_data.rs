@@ -33,8 +33,8 @@ impl crate::support::Model for ComputedData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "quarterHour" => crate::support::de_opt(map, &mut self.quarter_hour, n, 0),
-            "weekly" => crate::support::de_opt(map, &mut self.weekly, n, 1),
+            "quarterHour" => crate::support::de_opt_struct(map, &mut self.quarter_hour, n, 0),
+            "weekly" => crate::support::de_opt_struct(map, &mut self.weekly, n, 1),
             _ => crate::support::skip(map),
         }
     }

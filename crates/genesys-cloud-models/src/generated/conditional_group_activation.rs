@@ -33,8 +33,8 @@ impl crate::support::Model for ConditionalGroupActivation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "pilotRule" => crate::support::de_opt(map, &mut self.pilot_rule, n, 0),
-            "rules" => crate::support::de_opt(map, &mut self.rules, n, 1),
+            "pilotRule" => crate::support::de_opt_struct(map, &mut self.pilot_rule, n, 0),
+            "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 1),
             _ => crate::support::skip(map),
         }
     }

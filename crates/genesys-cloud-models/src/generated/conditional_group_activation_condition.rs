@@ -36,7 +36,7 @@ impl crate::support::Model for ConditionalGroupActivationCondition {
         let n = &mut self._nulls;
         match key {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
-            "simpleMetric" => crate::support::de_opt(map, &mut self.simple_metric, n, 1),
+            "simpleMetric" => crate::support::de_opt_struct(map, &mut self.simple_metric, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for ConditionalGroupActivationPilotRule {
         let n = &mut self._nulls;
         match key {
             "conditionExpression" => crate::support::de_opt(map, &mut self.condition_expression, n, 0),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 1),
+            "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,8 +36,8 @@ impl crate::support::Model for ConditionalGroupActivationRule {
         let n = &mut self._nulls;
         match key {
             "conditionExpression" => crate::support::de_opt(map, &mut self.condition_expression, n, 0),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 1),
-            "groups" => crate::support::de_opt(map, &mut self.groups, n, 2),
+            "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 1),
+            "groups" => crate::support::de_opt_structs(map, &mut self.groups, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for ConditionalGroupActivationSimpleMetric {
         let n = &mut self._nulls;
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 1),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 1),
             _ => crate::support::skip(map),
         }
     }

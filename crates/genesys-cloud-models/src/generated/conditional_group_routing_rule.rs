@@ -42,10 +42,10 @@ impl crate::support::Model for ConditionalGroupRoutingRule {
         let n = &mut self._nulls;
         match key {
             "conditionValue" => crate::support::de_opt(map, &mut self.condition_value, n, 0),
-            "groups" => crate::support::de_opt(map, &mut self.groups, n, 1),
+            "groups" => crate::support::de_opt_structs(map, &mut self.groups, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 3),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 4),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 4),
             "waitSeconds" => crate::support::de_opt(map, &mut self.wait_seconds, n, 5),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for ConfusionIntentDetails {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "utteranceCount" => crate::support::de_opt(map, &mut self.utterance_count, n, 3),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 4),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for ConnectedEdge {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "edgeConnectionList" => crate::support::de_opt(map, &mut self.edge_connection_list, n, 0),
+            "edgeConnectionList" => crate::support::de_opt_structs(map, &mut self.edge_connection_list, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "interfaceIpAddress" => crate::support::de_opt(map, &mut self.interface_ip_address, n, 2),
             "interfaceName" => crate::support::de_opt(map, &mut self.interface_name, n, 3),

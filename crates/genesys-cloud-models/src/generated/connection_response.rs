@@ -55,15 +55,15 @@ impl crate::support::Model for ConnectionResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "authenticationProperties" => crate::support::de_opt(map, &mut self.authentication_properties, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "authenticationProperties" => crate::support::de_opt_struct(map, &mut self.authentication_properties, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateExpiry" => crate::support::de_opt(map, &mut self.date_expiry, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 5),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 7),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 7),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),

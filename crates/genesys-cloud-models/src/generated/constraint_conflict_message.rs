@@ -33,8 +33,8 @@ impl crate::support::Model for ConstraintConflictMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conflictedConstraintMessages" => crate::support::de_opt(map, &mut self.conflicted_constraint_messages, n, 0),
-            "message" => crate::support::de_opt(map, &mut self.message, n, 1),
+            "conflictedConstraintMessages" => crate::support::de_opt_structs(map, &mut self.conflicted_constraint_messages, n, 0),
+            "message" => crate::support::de_opt_struct(map, &mut self.message, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for ConsultTransfer {
         let n = &mut self._nulls;
         match key {
             "consultingUserId" => crate::support::de_opt(map, &mut self.consulting_user_id, n, 0),
-            "destination" => crate::support::de_opt(map, &mut self.destination, n, 1),
+            "destination" => crate::support::de_opt_struct(map, &mut self.destination, n, 1),
             "speakTo" => crate::support::de_opt(map, &mut self.speak_to, n, 2),
             _ => crate::support::skip(map),
         }

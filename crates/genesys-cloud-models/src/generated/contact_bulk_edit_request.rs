@@ -39,10 +39,10 @@ impl crate::support::Model for ContactBulkEditRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contact" => crate::support::de_opt(map, &mut self.contact, n, 0),
+            "contact" => crate::support::de_opt_struct(map, &mut self.contact, n, 0),
             "contactIds" => crate::support::de_opt(map, &mut self.contact_ids, n, 1),
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 2),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 3),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 3),
             "generateDownloadURI" => crate::support::de_opt(map, &mut self.generate_download_uri, n, 4),
             _ => crate::support::skip(map),
         }

@@ -36,7 +36,7 @@ impl crate::support::Model for ContactBulkSearchParameters {
         let n = &mut self._nulls;
         match key {
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 0),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
             "generateDownloadURI" => crate::support::de_opt(map, &mut self.generate_download_uri, n, 2),
             _ => crate::support::skip(map),
         }

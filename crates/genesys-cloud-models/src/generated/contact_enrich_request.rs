@@ -44,12 +44,12 @@ impl crate::support::Model for ContactEnrichRequest {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "contact" => crate::support::de_opt(map, &mut self.contact, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
-            "fieldRules" => crate::support::de_opt(map, &mut self.field_rules, n, 3),
+            "contact" => crate::support::de_opt_struct(map, &mut self.contact, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
+            "fieldRules" => crate::support::de_opt_struct(map, &mut self.field_rules, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "matchingIdentifiers" => crate::support::de_opt(map, &mut self.matching_identifiers, n, 5),
-            "options" => crate::support::de_opt(map, &mut self.options, n, 6),
+            "matchingIdentifiers" => crate::support::de_opt_structs(map, &mut self.matching_identifiers, n, 5),
+            "options" => crate::support::de_opt_struct(map, &mut self.options, n, 6),
             _ => crate::support::skip(map),
         }
     }

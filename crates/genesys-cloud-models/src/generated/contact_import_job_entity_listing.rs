@@ -39,8 +39,8 @@ impl crate::support::Model for ContactImportJobEntityListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cursors" => crate::support::de_opt(map, &mut self.cursors, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "cursors" => crate::support::de_opt_struct(map, &mut self.cursors, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

@@ -33,7 +33,7 @@ impl crate::support::Model for ContactImportJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
             "settingsId" => crate::support::de_opt(map, &mut self.settings_id, n, 1),
             _ => crate::support::skip(map),
         }

@@ -48,12 +48,12 @@ impl crate::support::Model for ContactImportJobResponse {
         let n = &mut self._nulls;
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "executionStep" => crate::support::de_opt(map, &mut self.execution_step, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 6),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "statusDetails" => crate::support::de_opt(map, &mut self.status_details, n, 8),
             _ => crate::support::skip(map),

@@ -48,7 +48,7 @@ impl crate::support::Model for ContactImportSettings {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "externalSourceId" => crate::support::de_opt(map, &mut self.external_source_id, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "importFields" => crate::support::de_opt(map, &mut self.import_fields, n, 3),
+            "importFields" => crate::support::de_opt_structs(map, &mut self.import_fields, n, 3),
             "matchingCriteria" => crate::support::de_opt(map, &mut self.matching_criteria, n, 4),
             "mergeContacts" => crate::support::de_opt(map, &mut self.merge_contacts, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),

@@ -50,15 +50,15 @@ impl crate::support::Model for ContactListDivisionView {
         let n = &mut self._nulls;
         match key {
             "columnNames" => crate::support::de_opt(map, &mut self.column_names, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "emailColumns" => crate::support::de_opt(map, &mut self.email_columns, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "emailColumns" => crate::support::de_opt_structs(map, &mut self.email_columns, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "importStatus" => crate::support::de_opt(map, &mut self.import_status, n, 4),
+            "importStatus" => crate::support::de_opt_struct(map, &mut self.import_status, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "phoneColumns" => crate::support::de_opt(map, &mut self.phone_columns, n, 6),
+            "phoneColumns" => crate::support::de_opt_structs(map, &mut self.phone_columns, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "size" => crate::support::de_opt(map, &mut self.size, n, 8),
-            "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 9),
+            "whatsAppColumns" => crate::support::de_opt_structs(map, &mut self.whats_app_columns, n, 9),
             _ => crate::support::skip(map),
         }
     }

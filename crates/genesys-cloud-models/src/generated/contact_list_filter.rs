@@ -51,9 +51,9 @@ impl crate::support::Model for ContactListFilter {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clauses" => crate::support::de_opt(map, &mut self.clauses, n, 0),
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 1),
-            "contactListTemplate" => crate::support::de_opt(map, &mut self.contact_list_template, n, 2),
+            "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 1),
+            "contactListTemplate" => crate::support::de_opt_struct(map, &mut self.contact_list_template, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "filterType" => crate::support::de_opt(map, &mut self.filter_type, n, 5),

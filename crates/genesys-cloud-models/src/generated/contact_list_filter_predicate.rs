@@ -45,7 +45,7 @@ impl crate::support::Model for ContactListFilterPredicate {
             "columnType" => crate::support::de_opt(map, &mut self.column_type, n, 1),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 2),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 3),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 4),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             _ => crate::support::skip(map),
         }

@@ -69,16 +69,16 @@ impl crate::support::Model for ContactListTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attemptLimits" => crate::support::de_opt(map, &mut self.attempt_limits, n, 0),
+            "attemptLimits" => crate::support::de_opt_struct(map, &mut self.attempt_limits, n, 0),
             "automaticTimeZoneMapping" => crate::support::de_opt(map, &mut self.automatic_time_zone_mapping, n, 1),
-            "columnDataTypeSpecifications" => crate::support::de_opt(map, &mut self.column_data_type_specifications, n, 2),
+            "columnDataTypeSpecifications" => crate::support::de_opt_structs(map, &mut self.column_data_type_specifications, n, 2),
             "columnNames" => crate::support::de_opt(map, &mut self.column_names, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
-            "emailColumns" => crate::support::de_opt(map, &mut self.email_columns, n, 6),
+            "emailColumns" => crate::support::de_opt_structs(map, &mut self.email_columns, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
-            "phoneColumns" => crate::support::de_opt(map, &mut self.phone_columns, n, 9),
+            "phoneColumns" => crate::support::de_opt_structs(map, &mut self.phone_columns, n, 9),
             "previewModeAcceptedValues" => crate::support::de_opt(map, &mut self.preview_mode_accepted_values, n, 10),
             "previewModeColumnName" => crate::support::de_opt(map, &mut self.preview_mode_column_name, n, 11),
             "retentionDays" => crate::support::de_opt(map, &mut self.retention_days, n, 12),
@@ -87,7 +87,7 @@ impl crate::support::Model for ContactListTemplate {
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 15),
             "trimWhitespace" => crate::support::de_opt(map, &mut self.trim_whitespace, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 18),
+            "whatsAppColumns" => crate::support::de_opt_structs(map, &mut self.whats_app_columns, n, 18),
             "zipCodeColumnName" => crate::support::de_opt(map, &mut self.zip_code_column_name, n, 19),
             _ => crate::support::skip(map),
         }

@@ -40,8 +40,8 @@ impl crate::support::Model for ContactListingRequest {
         let n = &mut self._nulls;
         match key {
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 0),
-            "contactSorts" => crate::support::de_opt(map, &mut self.contact_sorts, n, 1),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 2),
+            "contactSorts" => crate::support::de_opt_structs(map, &mut self.contact_sorts, n, 1),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 2),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             _ => crate::support::skip(map),

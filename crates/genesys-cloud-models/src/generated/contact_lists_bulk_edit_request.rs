@@ -33,7 +33,7 @@ impl crate::support::Model for ContactListsBulkEditRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 0),
             "contactListIds" => crate::support::de_opt(map, &mut self.contact_list_ids, n, 1),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for ContactSearchRequest {
         match key {
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 0),
             "expand" => crate::support::de_opt(map, &mut self.expand, n, 1),
-            "operation" => crate::support::de_opt(map, &mut self.operation, n, 2),
+            "operation" => crate::support::de_opt_struct(map, &mut self.operation, n, 2),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for ContactVertex {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contact" => crate::support::de_opt(map, &mut self.contact, n, 0),
+            "contact" => crate::support::de_opt_struct(map, &mut self.contact, n, 0),
             "vertexId" => crate::support::de_opt(map, &mut self.vertex_id, n, 1),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for ContactsBulkOperationJob {
         match key {
             "completedRecords" => crate::support::de_opt(map, &mut self.completed_records, n, 0),
             "downloadURI" => crate::support::de_opt(map, &mut self.download_uri, n, 1),
-            "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 2),
+            "failureReason" => crate::support::de_opt_struct(map, &mut self.failure_reason, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "percentComplete" => crate::support::de_opt(map, &mut self.percent_complete, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

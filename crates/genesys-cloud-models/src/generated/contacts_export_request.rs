@@ -37,7 +37,7 @@ impl crate::support::Model for ContactsExportRequest {
         match key {
             "contactIds" => crate::support::de_opt(map, &mut self.contact_ids, n, 0),
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 1),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 2),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for ContentDatePicker {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "availableTimes" => crate::support::de_opt(map, &mut self.available_times, n, 0),
+            "availableTimes" => crate::support::de_opt_structs(map, &mut self.available_times, n, 0),
             "dateMaximum" => crate::support::de_opt(map, &mut self.date_maximum, n, 1),
             "dateMinimum" => crate::support::de_opt(map, &mut self.date_minimum, n, 2),
             "imageUrl" => crate::support::de_opt(map, &mut self.image_url, n, 3),

@@ -48,13 +48,13 @@ impl crate::support::Model for ContentOffer {
         let n = &mut self._nulls;
         match key {
             "body" => crate::support::de_opt(map, &mut self.body, n, 0),
-            "callToAction" => crate::support::de_opt(map, &mut self.call_to_action, n, 1),
+            "callToAction" => crate::support::de_opt_struct(map, &mut self.call_to_action, n, 1),
             "displayMode" => crate::support::de_opt(map, &mut self.display_mode, n, 2),
             "headline" => crate::support::de_opt(map, &mut self.headline, n, 3),
             "imageAltText" => crate::support::de_opt(map, &mut self.image_alt_text, n, 4),
             "imageUrl" => crate::support::de_opt(map, &mut self.image_url, n, 5),
             "layoutMode" => crate::support::de_opt(map, &mut self.layout_mode, n, 6),
-            "style" => crate::support::de_opt(map, &mut self.style, n, 7),
+            "style" => crate::support::de_opt_struct(map, &mut self.style, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
             _ => crate::support::skip(map),
         }

@@ -31,7 +31,7 @@ impl crate::support::Model for ContentSetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "story" => crate::support::de_opt(map, &mut self.story, n, 0),
+            "story" => crate::support::de_opt_struct(map, &mut self.story, n, 0),
             _ => crate::support::skip(map),
         }
     }

@@ -41,9 +41,9 @@ impl crate::support::Model for ContestCompleteData {
         match key {
             "anonymization" => crate::support::de_opt(map, &mut self.anonymization, n, 0),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 1),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
-            "prizes" => crate::support::de_opt(map, &mut self.prizes, n, 3),
-            "winners" => crate::support::de_opt(map, &mut self.winners, n, 4),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 2),
+            "prizes" => crate::support::de_opt_structs(map, &mut self.prizes, n, 3),
+            "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 4),
             _ => crate::support::skip(map),
         }
     }

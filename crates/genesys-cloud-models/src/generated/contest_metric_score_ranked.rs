@@ -39,7 +39,7 @@ impl crate::support::Model for ContestMetricScoreRanked {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 0),
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 1),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 2),
             "score" => crate::support::de_opt(map, &mut self.score, n, 3),

@@ -33,7 +33,7 @@ impl crate::support::Model for ContestRequesingParticipantDailyInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contestScore" => crate::support::de_opt(map, &mut self.contest_score, n, 0),
+            "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for ContestScoresAgentTrend {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contestScore" => crate::support::de_opt(map, &mut self.contest_score, n, 0),
+            "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             "disqualified" => crate::support::de_opt(map, &mut self.disqualified, n, 2),
-            "metricScores" => crate::support::de_opt(map, &mut self.metric_scores, n, 3),
+            "metricScores" => crate::support::de_opt_structs(map, &mut self.metric_scores, n, 3),
             _ => crate::support::skip(map),
         }
     }

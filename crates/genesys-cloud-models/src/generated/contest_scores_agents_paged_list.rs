@@ -42,7 +42,7 @@ impl crate::support::Model for ContestScoresAgentsPagedList {
         let n = &mut self._nulls;
         match key {
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "pageCount" => crate::support::de_opt(map, &mut self.page_count, n, 2),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),

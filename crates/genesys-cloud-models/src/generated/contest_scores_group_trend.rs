@@ -35,9 +35,9 @@ impl crate::support::Model for ContestScoresGroupTrend {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contestScore" => crate::support::de_opt(map, &mut self.contest_score, n, 0),
+            "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
-            "metricScores" => crate::support::de_opt(map, &mut self.metric_scores, n, 2),
+            "metricScores" => crate::support::de_opt_structs(map, &mut self.metric_scores, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for ContestWinners {
         let n = &mut self._nulls;
         match key {
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 0),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 1),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 1),
             "winnersCount" => crate::support::de_opt(map, &mut self.winners_count, n, 2),
             _ => crate::support::skip(map),
         }

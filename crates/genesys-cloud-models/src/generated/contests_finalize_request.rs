@@ -35,9 +35,9 @@ impl crate::support::Model for ContestsFinalizeRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "disqualifiedAgents" => crate::support::de_opt(map, &mut self.disqualified_agents, n, 0),
+            "disqualifiedAgents" => crate::support::de_opt_structs(map, &mut self.disqualified_agents, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            "winners" => crate::support::de_opt(map, &mut self.winners, n, 2),
+            "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for ContinuousForecastSnapshotResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "files" => crate::support::de_opt(map, &mut self.files, n, 0),
+            "files" => crate::support::de_opt_struct(map, &mut self.files, n, 0),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 1),
             "snapshotId" => crate::support::de_opt(map, &mut self.snapshot_id, n, 2),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for ContinuousForecastTimeSeries {
         let n = &mut self._nulls;
         match key {
             "planningGroup" => crate::support::de_opt(map, &mut self.planning_group, n, 0),
-            "weeks" => crate::support::de_opt(map, &mut self.weeks, n, 1),
+            "weeks" => crate::support::de_opt_structs(map, &mut self.weeks, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -93,7 +93,7 @@ impl crate::support::Model for ConversationActivityEntityData {
             "requestedRoutingSkillIds" => crate::support::de_opt(map, &mut self.requested_routing_skill_ids, n, 15),
             "requestedRoutings" => crate::support::de_opt(map, &mut self.requested_routings, n, 16),
             "routingPriority" => crate::support::de_opt(map, &mut self.routing_priority, n, 17),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 18),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 18),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 19),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 20),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 21),

@@ -49,13 +49,13 @@ impl crate::support::Model for ConversationAppSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "autoStart" => crate::support::de_opt(map, &mut self.auto_start, n, 0),
-            "conversationClear" => crate::support::de_opt(map, &mut self.conversation_clear, n, 1),
-            "conversationDisconnect" => crate::support::de_opt(map, &mut self.conversation_disconnect, n, 2),
+            "autoStart" => crate::support::de_opt_struct(map, &mut self.auto_start, n, 0),
+            "conversationClear" => crate::support::de_opt_struct(map, &mut self.conversation_clear, n, 1),
+            "conversationDisconnect" => crate::support::de_opt_struct(map, &mut self.conversation_disconnect, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
-            "humanize" => crate::support::de_opt(map, &mut self.humanize, n, 4),
-            "markdown" => crate::support::de_opt(map, &mut self.markdown, n, 5),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 6),
+            "humanize" => crate::support::de_opt_struct(map, &mut self.humanize, n, 4),
+            "markdown" => crate::support::de_opt_struct(map, &mut self.markdown, n, 5),
+            "notifications" => crate::support::de_opt_struct(map, &mut self.notifications, n, 6),
             "sessionDurationSeconds" => crate::support::de_opt(map, &mut self.session_duration_seconds, n, 7),
             "showAgentTypingIndicator" => crate::support::de_opt(map, &mut self.show_agent_typing_indicator, n, 8),
             "showUserTypingIndicator" => crate::support::de_opt(map, &mut self.show_user_typing_indicator, n, 9),

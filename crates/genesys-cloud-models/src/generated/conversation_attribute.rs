@@ -34,7 +34,7 @@ impl crate::support::Model for ConversationAttribute {
         let n = &mut self._nulls;
         match key {
             "attributeName" => crate::support::de_opt(map, &mut self.attribute_name, n, 0),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 1),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
             _ => crate::support::skip(map),
         }
     }

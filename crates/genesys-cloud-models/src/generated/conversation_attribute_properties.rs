@@ -34,7 +34,7 @@ impl crate::support::Model for ConversationAttributeProperties {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 1),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -51,13 +51,13 @@ impl crate::support::Model for ConversationBasic {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "divisions" => crate::support::de_opt(map, &mut self.divisions, n, 0),
+            "divisions" => crate::support::de_opt_structs(map, &mut self.divisions, n, 0),
             "endTime" => crate::support::de_opt(map, &mut self.end_time, n, 1),
             "externalTag" => crate::support::de_opt(map, &mut self.external_tag, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "inactivityTimeout" => crate::support::de_opt(map, &mut self.inactivity_timeout, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 6),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 6),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 9),

@@ -39,7 +39,7 @@ impl crate::support::Model for ConversationCategory {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 0),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "interactionType" => crate::support::de_opt(map, &mut self.interaction_type, n, 3),

@@ -73,7 +73,7 @@ impl crate::support::Model for ConversationChat {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "avatarImageUrl" => crate::support::de_opt(map, &mut self.avatar_image_url, n, 2),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 3),
@@ -83,18 +83,18 @@ impl crate::support::Model for ConversationChat {
             "held" => crate::support::de_opt(map, &mut self.held, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "initialState" => crate::support::de_opt(map, &mut self.initial_state, n, 9),
-            "journeyContext" => crate::support::de_opt(map, &mut self.journey_context, n, 10),
+            "journeyContext" => crate::support::de_opt_struct(map, &mut self.journey_context, n, 10),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 11),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 12),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 13),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 13),
             "recordingId" => crate::support::de_opt(map, &mut self.recording_id, n, 14),
             "roomId" => crate::support::de_opt(map, &mut self.room_id, n, 15),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 16),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 17),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 17),
             "startAlertingTime" => crate::support::de_opt(map, &mut self.start_alerting_time, n, 18),
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 19),
             "state" => crate::support::de_opt(map, &mut self.state, n, 20),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 21),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 21),
             _ => crate::support::skip(map),
         }
     }

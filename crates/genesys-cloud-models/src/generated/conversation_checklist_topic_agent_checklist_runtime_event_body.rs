@@ -69,13 +69,13 @@ impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEv
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activationTriggers" => crate::support::de_opt(map, &mut self.activation_triggers, n, 0),
+            "activationTriggers" => crate::support::de_opt_structs(map, &mut self.activation_triggers, n, 0),
             "agentChecklistId" => crate::support::de_opt(map, &mut self.agent_checklist_id, n, 1),
-            "agentChecklistItems" => crate::support::de_opt(map, &mut self.agent_checklist_items, n, 2),
+            "agentChecklistItems" => crate::support::de_opt_structs(map, &mut self.agent_checklist_items, n, 2),
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 3),
             "assistantId" => crate::support::de_opt(map, &mut self.assistant_id, n, 4),
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 5),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 6),
+            "conversationContext" => crate::support::de_opt_structs(map, &mut self.conversation_context, n, 6),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 7),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 8),
             "evaluationFinalizedDate" => crate::support::de_opt(map, &mut self.evaluation_finalized_date, n, 9),

@@ -31,7 +31,7 @@ impl crate::support::Model for ConversationContentCarousel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cards" => crate::support::de_opt(map, &mut self.cards, n, 0),
+            "cards" => crate::support::de_opt_structs(map, &mut self.cards, n, 0),
             _ => crate::support::skip(map),
         }
     }

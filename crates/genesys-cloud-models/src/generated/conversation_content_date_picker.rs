@@ -47,13 +47,13 @@ impl crate::support::Model for ConversationContentDatePicker {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "availableTimes" => crate::support::de_opt(map, &mut self.available_times, n, 0),
+            "availableTimes" => crate::support::de_opt_structs(map, &mut self.available_times, n, 0),
             "dateDisplayFormat" => crate::support::de_opt(map, &mut self.date_display_format, n, 1),
             "dateMaximum" => crate::support::de_opt(map, &mut self.date_maximum, n, 2),
             "dateMinimum" => crate::support::de_opt(map, &mut self.date_minimum, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "imageUrl" => crate::support::de_opt(map, &mut self.image_url, n, 5),
-            "location" => crate::support::de_opt(map, &mut self.location, n, 6),
+            "location" => crate::support::de_opt_struct(map, &mut self.location, n, 6),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
             _ => crate::support::skip(map),

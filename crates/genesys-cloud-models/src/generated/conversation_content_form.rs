@@ -46,12 +46,12 @@ impl crate::support::Model for ConversationContentForm {
         let n = &mut self._nulls;
         match key {
             "cannedResponseId" => crate::support::de_opt(map, &mut self.canned_response_id, n, 0),
-            "formPages" => crate::support::de_opt(map, &mut self.form_pages, n, 1),
-            "introduction" => crate::support::de_opt(map, &mut self.introduction, n, 2),
+            "formPages" => crate::support::de_opt_structs(map, &mut self.form_pages, n, 1),
+            "introduction" => crate::support::de_opt_struct(map, &mut self.introduction, n, 2),
             "originatingMessageId" => crate::support::de_opt(map, &mut self.originating_message_id, n, 3),
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 4),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 5),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 6),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 4),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 5),
+            "response" => crate::support::de_opt_structs(map, &mut self.response, n, 6),
             "showSummary" => crate::support::de_opt(map, &mut self.show_summary, n, 7),
             _ => crate::support::skip(map),
         }

@@ -38,8 +38,8 @@ impl crate::support::Model for ConversationContentInteractiveApplication {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 1),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 2),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 1),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
             _ => crate::support::skip(map),
         }

@@ -38,9 +38,9 @@ impl crate::support::Model for ConversationContentListPicker {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 1),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 2),
-            "sections" => crate::support::de_opt(map, &mut self.sections, n, 3),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 1),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 2),
+            "sections" => crate::support::de_opt_structs(map, &mut self.sections, n, 3),
             _ => crate::support::skip(map),
         }
     }

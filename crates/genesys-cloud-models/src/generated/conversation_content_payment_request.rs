@@ -49,13 +49,13 @@ impl crate::support::Model for ConversationContentPaymentRequest {
         match key {
             "countryCode" => crate::support::de_opt(map, &mut self.country_code, n, 0),
             "currencyCode" => crate::support::de_opt(map, &mut self.currency_code, n, 1),
-            "lineItems" => crate::support::de_opt(map, &mut self.line_items, n, 2),
+            "lineItems" => crate::support::de_opt_structs(map, &mut self.line_items, n, 2),
             "orderTotal" => crate::support::de_opt(map, &mut self.order_total, n, 3),
             "paymentPlatform" => crate::support::de_opt(map, &mut self.payment_platform, n, 4),
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 5),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 6),
-            "requiredContactFields" => crate::support::de_opt(map, &mut self.required_contact_fields, n, 7),
-            "shippingOptions" => crate::support::de_opt(map, &mut self.shipping_options, n, 8),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 5),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 6),
+            "requiredContactFields" => crate::support::de_opt_structs(map, &mut self.required_contact_fields, n, 7),
+            "shippingOptions" => crate::support::de_opt_structs(map, &mut self.shipping_options, n, 8),
             _ => crate::support::skip(map),
         }
     }

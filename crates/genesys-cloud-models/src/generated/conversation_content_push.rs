@@ -47,9 +47,9 @@ impl crate::support::Model for ConversationContentPush {
             "deviceTokenId" => crate::support::de_opt(map, &mut self.device_token_id, n, 1),
             "deviceType" => crate::support::de_opt(map, &mut self.device_type, n, 2),
             "expiration" => crate::support::de_opt(map, &mut self.expiration, n, 3),
-            "failedMessages" => crate::support::de_opt(map, &mut self.failed_messages, n, 4),
-            "notificationMessage" => crate::support::de_opt(map, &mut self.notification_message, n, 5),
-            "pushProviderIntegration" => crate::support::de_opt(map, &mut self.push_provider_integration, n, 6),
+            "failedMessages" => crate::support::de_opt_structs(map, &mut self.failed_messages, n, 4),
+            "notificationMessage" => crate::support::de_opt_struct(map, &mut self.notification_message, n, 5),
+            "pushProviderIntegration" => crate::support::de_opt_struct(map, &mut self.push_provider_integration, n, 6),
             _ => crate::support::skip(map),
         }
     }

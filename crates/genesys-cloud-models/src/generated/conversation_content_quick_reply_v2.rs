@@ -33,7 +33,7 @@ impl crate::support::Model for ConversationContentQuickReplyV2 {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
+            "actions" => crate::support::de_opt_structs(map, &mut self.actions, n, 0),
             "title" => crate::support::de_opt(map, &mut self.title, n, 1),
             _ => crate::support::skip(map),
         }

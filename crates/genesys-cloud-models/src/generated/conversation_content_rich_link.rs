@@ -40,7 +40,7 @@ impl crate::support::Model for ConversationContentRichLink {
         let n = &mut self._nulls;
         match key {
             "footer" => crate::support::de_opt(map, &mut self.footer, n, 0),
-            "header" => crate::support::de_opt(map, &mut self.header, n, 1),
+            "header" => crate::support::de_opt_struct(map, &mut self.header, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
             "urlLabel" => crate::support::de_opt(map, &mut self.url_label, n, 4),

@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationCustomAttributesSearchRequest {
             "expand" => crate::support::de_opt(map, &mut self.expand, n, 0),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 3),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
             _ => crate::support::skip(map),

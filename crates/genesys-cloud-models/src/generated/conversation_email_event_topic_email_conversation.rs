@@ -49,12 +49,12 @@ impl crate::support::Model for ConversationEmailEventTopicEmailConversation {
         match key {
             "accessAttributes" => crate::support::de_opt(map, &mut self.access_attributes, n, 0),
             "address" => crate::support::de_opt(map, &mut self.address, n, 1),
-            "divisions" => crate::support::de_opt(map, &mut self.divisions, n, 2),
+            "divisions" => crate::support::de_opt_structs(map, &mut self.divisions, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "inactivityTimeout" => crate::support::de_opt(map, &mut self.inactivity_timeout, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "otherMediaUris" => crate::support::de_opt(map, &mut self.other_media_uris, n, 6),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 7),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 7),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 8),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationEncryptionConfiguration {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "keyConfigurationType" => crate::support::de_opt(map, &mut self.key_configuration_type, n, 1),
-            "lastError" => crate::support::de_opt(map, &mut self.last_error, n, 2),
+            "lastError" => crate::support::de_opt_struct(map, &mut self.last_error, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),
             _ => crate::support::skip(map),

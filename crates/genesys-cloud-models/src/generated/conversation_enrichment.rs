@@ -33,8 +33,8 @@ impl crate::support::Model for ConversationEnrichment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "language" => crate::support::de_opt(map, &mut self.language, n, 0),
-            "sentimentV2" => crate::support::de_opt(map, &mut self.sentiment_v2, n, 1),
+            "language" => crate::support::de_opt_struct(map, &mut self.language, n, 0),
+            "sentimentV2" => crate::support::de_opt_struct(map, &mut self.sentiment_v2, n, 1),
             _ => crate::support::skip(map),
         }
     }

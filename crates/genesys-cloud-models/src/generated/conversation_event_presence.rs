@@ -35,8 +35,8 @@ impl crate::support::Model for ConversationEventPresence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 0),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 1),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 0),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),
         }

@@ -83,7 +83,7 @@ impl crate::support::Model for ConversationEventTopicCallback {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "automatedCallbackConfigId" => crate::support::de_opt(map, &mut self.automated_callback_config_id, n, 2),
             "callbackNumbers" => crate::support::de_opt(map, &mut self.callback_numbers, n, 3),
@@ -92,7 +92,7 @@ impl crate::support::Model for ConversationEventTopicCallback {
             "callerId" => crate::support::de_opt(map, &mut self.caller_id, n, 6),
             "callerIdName" => crate::support::de_opt(map, &mut self.caller_id_name, n, 7),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 8),
-            "dialerPreview" => crate::support::de_opt(map, &mut self.dialer_preview, n, 9),
+            "dialerPreview" => crate::support::de_opt_struct(map, &mut self.dialer_preview, n, 9),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 10),
             "disconnectType" => crate::support::de_opt(map, &mut self.disconnect_type, n, 11),
             "disconnectedTime" => crate::support::de_opt(map, &mut self.disconnected_time, n, 12),
@@ -102,14 +102,14 @@ impl crate::support::Model for ConversationEventTopicCallback {
             "initialState" => crate::support::de_opt(map, &mut self.initial_state, n, 16),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 17),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 18),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 19),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 19),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 20),
             "skipEnabled" => crate::support::de_opt(map, &mut self.skip_enabled, n, 21),
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 22),
             "state" => crate::support::de_opt(map, &mut self.state, n, 23),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 24),
-            "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 25),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 26),
+            "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 25),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 26),
             _ => crate::support::skip(map),
         }
     }

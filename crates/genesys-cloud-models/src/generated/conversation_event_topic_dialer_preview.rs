@@ -43,7 +43,7 @@ impl crate::support::Model for ConversationEventTopicDialerPreview {
             "contactId" => crate::support::de_opt(map, &mut self.contact_id, n, 1),
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "phoneNumberColumns" => crate::support::de_opt(map, &mut self.phone_number_columns, n, 4),
+            "phoneNumberColumns" => crate::support::de_opt_structs(map, &mut self.phone_number_columns, n, 4),
             _ => crate::support::skip(map),
         }
     }

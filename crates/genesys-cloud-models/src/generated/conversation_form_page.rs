@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationFormPage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "pageComponents" => crate::support::de_opt(map, &mut self.page_components, n, 0),
+            "pageComponents" => crate::support::de_opt_structs(map, &mut self.page_components, n, 0),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
             _ => crate::support::skip(map),

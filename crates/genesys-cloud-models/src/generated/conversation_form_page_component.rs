@@ -39,11 +39,11 @@ impl crate::support::Model for ConversationFormPageComponent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "datePicker" => crate::support::de_opt(map, &mut self.date_picker, n, 0),
+            "datePicker" => crate::support::de_opt_struct(map, &mut self.date_picker, n, 0),
             "formComponentType" => crate::support::de_opt(map, &mut self.form_component_type, n, 1),
-            "input" => crate::support::de_opt(map, &mut self.input, n, 2),
-            "listPicker" => crate::support::de_opt(map, &mut self.list_picker, n, 3),
-            "wheelPicker" => crate::support::de_opt(map, &mut self.wheel_picker, n, 4),
+            "input" => crate::support::de_opt_struct(map, &mut self.input, n, 2),
+            "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 3),
+            "wheelPicker" => crate::support::de_opt_struct(map, &mut self.wheel_picker, n, 4),
             _ => crate::support::skip(map),
         }
     }

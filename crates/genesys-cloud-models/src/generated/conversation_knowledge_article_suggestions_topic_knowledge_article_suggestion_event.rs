@@ -49,13 +49,13 @@ impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowl
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activeIntent" => crate::support::de_opt(map, &mut self.active_intent, n, 0),
-            "context" => crate::support::de_opt(map, &mut self.context, n, 1),
+            "activeIntent" => crate::support::de_opt_struct(map, &mut self.active_intent, n, 0),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 1),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 2),
             "engagementType" => crate::support::de_opt(map, &mut self.engagement_type, n, 3),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 4),
-            "feedback" => crate::support::de_opt(map, &mut self.feedback, n, 5),
-            "knowledgeArticle" => crate::support::de_opt(map, &mut self.knowledge_article, n, 6),
+            "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 5),
+            "knowledgeArticle" => crate::support::de_opt_struct(map, &mut self.knowledge_article, n, 6),
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),

@@ -46,7 +46,7 @@ impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicSugge
         let n = &mut self._nulls;
         match key {
             "documentId" => crate::support::de_opt(map, &mut self.document_id, n, 0),
-            "knowledgeAnswer" => crate::support::de_opt(map, &mut self.knowledge_answer, n, 1),
+            "knowledgeAnswer" => crate::support::de_opt_struct(map, &mut self.knowledge_answer, n, 1),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
             "snippets" => crate::support::de_opt(map, &mut self.snippets, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),

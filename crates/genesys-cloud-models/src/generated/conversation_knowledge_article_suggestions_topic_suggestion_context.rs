@@ -57,7 +57,7 @@ impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicSugge
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 4),
             "participantType" => crate::support::de_opt(map, &mut self.participant_type, n, 5),
-            "queryReformulationContext" => crate::support::de_opt(map, &mut self.query_reformulation_context, n, 6),
+            "queryReformulationContext" => crate::support::de_opt_struct(map, &mut self.query_reformulation_context, n, 6),
             "queryStatement" => crate::support::de_opt(map, &mut self.query_statement, n, 7),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),

@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSugges
         let n = &mut self._nulls;
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
-            "detectedSlots" => crate::support::de_opt(map, &mut self.detected_slots, n, 1),
+            "detectedSlots" => crate::support::de_opt_structs(map, &mut self.detected_slots, n, 1),
             "intent" => crate::support::de_opt(map, &mut self.intent, n, 2),
             "intentId" => crate::support::de_opt(map, &mut self.intent_id, n, 3),
             _ => crate::support::skip(map),

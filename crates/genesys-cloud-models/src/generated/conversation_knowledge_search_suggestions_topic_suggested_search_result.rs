@@ -51,7 +51,7 @@ impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSugges
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
             "documentId" => crate::support::de_opt(map, &mut self.document_id, n, 1),
-            "knowledgeAnswer" => crate::support::de_opt(map, &mut self.knowledge_answer, n, 2),
+            "knowledgeAnswer" => crate::support::de_opt_struct(map, &mut self.knowledge_answer, n, 2),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "snippets" => crate::support::de_opt(map, &mut self.snippets, n, 5),

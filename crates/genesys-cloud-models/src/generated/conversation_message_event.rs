@@ -39,11 +39,11 @@ impl crate::support::Model for ConversationMessageEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "coBrowse" => crate::support::de_opt(map, &mut self.co_browse, n, 0),
+            "coBrowse" => crate::support::de_opt_struct(map, &mut self.co_browse, n, 0),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 1),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 2),
-            "typing" => crate::support::de_opt(map, &mut self.typing, n, 3),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 4),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 2),
+            "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 3),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -51,13 +51,13 @@ impl crate::support::Model for ConversationMessagingChannel {
         match key {
             "dateDeleted" => crate::support::de_opt(map, &mut self.date_deleted, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
-            "from" => crate::support::de_opt(map, &mut self.from, n, 2),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 4),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 5),
-            "publicMetadata" => crate::support::de_opt(map, &mut self.public_metadata, n, 6),
+            "publicMetadata" => crate::support::de_opt_struct(map, &mut self.public_metadata, n, 6),
             "time" => crate::support::de_opt(map, &mut self.time, n, 7),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 8),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for ConversationMessagingToRecipient {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "additionalIds" => crate::support::de_opt(map, &mut self.additional_ids, n, 0),
+            "additionalIds" => crate::support::de_opt_structs(map, &mut self.additional_ids, n, 0),
             "email" => crate::support::de_opt(map, &mut self.email, n, 1),
             "externalContactDivisionId" => crate::support::de_opt(map, &mut self.external_contact_division_id, n, 2),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 3),

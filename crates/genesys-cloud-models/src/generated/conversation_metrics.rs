@@ -41,9 +41,9 @@ impl crate::support::Model for ConversationMetrics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "empathyScores" => crate::support::de_opt(map, &mut self.empathy_scores, n, 1),
-            "participantMetrics" => crate::support::de_opt(map, &mut self.participant_metrics, n, 2),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "empathyScores" => crate::support::de_opt_structs(map, &mut self.empathy_scores, n, 1),
+            "participantMetrics" => crate::support::de_opt_struct(map, &mut self.participant_metrics, n, 2),
             "sentimentScore" => crate::support::de_opt(map, &mut self.sentiment_score, n, 3),
             "sentimentTrend" => crate::support::de_opt(map, &mut self.sentiment_trend, n, 4),
             "sentimentTrendClass" => crate::support::de_opt(map, &mut self.sentiment_trend_class, n, 5),

@@ -33,7 +33,7 @@ impl crate::support::Model for ConversationNotificationTemplateBody {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 0),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             _ => crate::support::skip(map),
         }

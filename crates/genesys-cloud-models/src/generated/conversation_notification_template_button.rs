@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationNotificationTemplateButton {
         let n = &mut self._nulls;
         match key {
             "index" => crate::support::de_opt(map, &mut self.index, n, 0),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 1),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 1),
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 2),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 3),
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),

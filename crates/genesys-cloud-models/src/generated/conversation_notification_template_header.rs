@@ -37,8 +37,8 @@ impl crate::support::Model for ConversationNotificationTemplateHeader {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "media" => crate::support::de_opt(map, &mut self.media, n, 0),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 1),
+            "media" => crate::support::de_opt_struct(map, &mut self.media, n, 0),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),

@@ -42,9 +42,9 @@ impl crate::support::Model for ConversationParticipantSearchRequest {
         let n = &mut self._nulls;
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 1),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 1),
             "returnFields" => crate::support::de_opt(map, &mut self.return_fields, n, 2),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 3),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
             _ => crate::support::skip(map),

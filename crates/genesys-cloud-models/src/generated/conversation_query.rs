@@ -49,16 +49,16 @@ impl crate::support::Model for ConversationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
-            "conversationFilters" => crate::support::de_opt(map, &mut self.conversation_filters, n, 1),
-            "evaluationFilters" => crate::support::de_opt(map, &mut self.evaluation_filters, n, 2),
+            "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
+            "conversationFilters" => crate::support::de_opt_structs(map, &mut self.conversation_filters, n, 1),
+            "evaluationFilters" => crate::support::de_opt_structs(map, &mut self.evaluation_filters, n, 2),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
             "order" => crate::support::de_opt(map, &mut self.order, n, 4),
             "orderBy" => crate::support::de_opt(map, &mut self.order_by, n, 5),
-            "paging" => crate::support::de_opt(map, &mut self.paging, n, 6),
-            "resolutionFilters" => crate::support::de_opt(map, &mut self.resolution_filters, n, 7),
-            "segmentFilters" => crate::support::de_opt(map, &mut self.segment_filters, n, 8),
-            "surveyFilters" => crate::support::de_opt(map, &mut self.survey_filters, n, 9),
+            "paging" => crate::support::de_opt_struct(map, &mut self.paging, n, 6),
+            "resolutionFilters" => crate::support::de_opt_structs(map, &mut self.resolution_filters, n, 7),
+            "segmentFilters" => crate::support::de_opt_structs(map, &mut self.segment_filters, n, 8),
+            "surveyFilters" => crate::support::de_opt_structs(map, &mut self.survey_filters, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -46,13 +46,13 @@ impl crate::support::Model for ConversationRoutingData {
         let n = &mut self._nulls;
         match key {
             "label" => crate::support::de_opt(map, &mut self.label, n, 0),
-            "language" => crate::support::de_opt(map, &mut self.language, n, 1),
+            "language" => crate::support::de_opt_struct(map, &mut self.language, n, 1),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 2),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 3),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 4),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 3),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 4),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 5),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 6),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 7),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 7),
             _ => crate::support::skip(map),
         }
     }

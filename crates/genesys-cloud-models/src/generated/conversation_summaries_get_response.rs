@@ -35,9 +35,9 @@ impl crate::support::Model for ConversationSummariesGetResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "sessionSummaries" => crate::support::de_opt(map, &mut self.session_summaries, n, 1),
-            "summary" => crate::support::de_opt(map, &mut self.summary, n, 2),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "sessionSummaries" => crate::support::de_opt_structs(map, &mut self.session_summaries, n, 1),
+            "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for ConversationThreadingWindow {
         match key {
             "defaultTimeoutMinutes" => crate::support::de_opt(map, &mut self.default_timeout_minutes, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 2),
+            "settings" => crate::support::de_opt_structs(map, &mut self.settings, n, 2),
             _ => crate::support::skip(map),
         }
     }

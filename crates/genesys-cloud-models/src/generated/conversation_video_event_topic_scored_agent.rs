@@ -33,7 +33,7 @@ impl crate::support::Model for ConversationVideoEventTopicScoredAgent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "score" => crate::support::de_opt(map, &mut self.score, n, 1),
             _ => crate::support::skip(map),
         }

@@ -55,19 +55,19 @@ impl crate::support::Model for Copilot {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerGenerationConfig" => crate::support::de_opt(map, &mut self.answer_generation_config, n, 0),
-            "autoSearchConfig" => crate::support::de_opt(map, &mut self.auto_search_config, n, 1),
+            "answerGenerationConfig" => crate::support::de_opt_struct(map, &mut self.answer_generation_config, n, 0),
+            "autoSearchConfig" => crate::support::de_opt_struct(map, &mut self.auto_search_config, n, 1),
             "defaultLanguage" => crate::support::de_opt(map, &mut self.default_language, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
-            "knowledgeAnswerConfig" => crate::support::de_opt(map, &mut self.knowledge_answer_config, n, 4),
+            "knowledgeAnswerConfig" => crate::support::de_opt_struct(map, &mut self.knowledge_answer_config, n, 4),
             "liveOnQueue" => crate::support::de_opt(map, &mut self.live_on_queue, n, 5),
-            "manualSearchConfig" => crate::support::de_opt(map, &mut self.manual_search_config, n, 6),
-            "nluConfig" => crate::support::de_opt(map, &mut self.nlu_config, n, 7),
+            "manualSearchConfig" => crate::support::de_opt_struct(map, &mut self.manual_search_config, n, 6),
+            "nluConfig" => crate::support::de_opt_struct(map, &mut self.nlu_config, n, 7),
             "nluEngineType" => crate::support::de_opt(map, &mut self.nlu_engine_type, n, 8),
-            "ruleEngineConfig" => crate::support::de_opt(map, &mut self.rule_engine_config, n, 9),
+            "ruleEngineConfig" => crate::support::de_opt_struct(map, &mut self.rule_engine_config, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            "summaryGenerationConfig" => crate::support::de_opt(map, &mut self.summary_generation_config, n, 11),
-            "wrapupCodePredictionConfig" => crate::support::de_opt(map, &mut self.wrapup_code_prediction_config, n, 12),
+            "summaryGenerationConfig" => crate::support::de_opt_struct(map, &mut self.summary_generation_config, n, 11),
+            "wrapupCodePredictionConfig" => crate::support::de_opt_struct(map, &mut self.wrapup_code_prediction_config, n, 12),
             _ => crate::support::skip(map),
         }
     }

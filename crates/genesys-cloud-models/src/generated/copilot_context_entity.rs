@@ -33,8 +33,8 @@ impl crate::support::Model for CopilotContextEntity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assistant" => crate::support::de_opt(map, &mut self.assistant, n, 0),
-            "contextValues" => crate::support::de_opt(map, &mut self.context_values, n, 1),
+            "assistant" => crate::support::de_opt_struct(map, &mut self.assistant, n, 0),
+            "contextValues" => crate::support::de_opt_structs(map, &mut self.context_values, n, 1),
             _ => crate::support::skip(map),
         }
     }

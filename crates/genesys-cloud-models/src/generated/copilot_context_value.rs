@@ -35,7 +35,7 @@ impl crate::support::Model for CopilotContextValue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversationAttributeProperties" => crate::support::de_opt(map, &mut self.conversation_attribute_properties, n, 0),
+            "conversationAttributeProperties" => crate::support::de_opt_struct(map, &mut self.conversation_attribute_properties, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),

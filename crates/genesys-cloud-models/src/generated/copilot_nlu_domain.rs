@@ -40,7 +40,7 @@ impl crate::support::Model for CopilotNluDomain {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "useLatestVersion" => crate::support::de_opt(map, &mut self.use_latest_version, n, 2),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 3),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 3),
             _ => crate::support::skip(map),
         }
     }

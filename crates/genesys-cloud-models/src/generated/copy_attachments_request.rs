@@ -33,8 +33,8 @@ impl crate::support::Model for CopyAttachmentsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachments" => crate::support::de_opt(map, &mut self.attachments, n, 0),
-            "sourceMessage" => crate::support::de_opt(map, &mut self.source_message, n, 1),
+            "attachments" => crate::support::de_opt_structs(map, &mut self.attachments, n, 0),
+            "sourceMessage" => crate::support::de_opt_struct(map, &mut self.source_message, n, 1),
             _ => crate::support::skip(map),
         }
     }

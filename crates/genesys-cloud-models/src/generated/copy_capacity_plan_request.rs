@@ -41,7 +41,7 @@ impl crate::support::Model for CopyCapacityPlanRequest {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "endBusinessUnitDate" => crate::support::de_opt(map, &mut self.end_business_unit_date, n, 1),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 2),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 4),
             _ => crate::support::skip(map),

@@ -63,8 +63,8 @@ impl crate::support::Model for CreateActivityCodeRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "plannedShrinkage" => crate::support::de_opt(map, &mut self.planned_shrinkage, n, 8),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 9),
-            "secondaryPresences" => crate::support::de_opt(map, &mut self.secondary_presences, n, 10),
-            "style" => crate::support::de_opt(map, &mut self.style, n, 11),
+            "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 10),
+            "style" => crate::support::de_opt_struct(map, &mut self.style, n, 11),
             _ => crate::support::skip(map),
         }
     }

@@ -64,7 +64,7 @@ impl crate::support::Model for CreateAdminTimeOffRequest {
             "partialDayStartDateTimes" => crate::support::de_opt(map, &mut self.partial_day_start_date_times, n, 8),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 11),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 11),
             _ => crate::support::skip(map),
         }
     }

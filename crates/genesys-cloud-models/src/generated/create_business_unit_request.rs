@@ -37,7 +37,7 @@ impl crate::support::Model for CreateBusinessUnitRequest {
         match key {
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 2),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -43,11 +43,11 @@ impl crate::support::Model for CreateBusinessUnitSettingsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "coaching" => crate::support::de_opt(map, &mut self.coaching, n, 0),
-            "learning" => crate::support::de_opt(map, &mut self.learning, n, 1),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 2),
-            "scheduling" => crate::support::de_opt(map, &mut self.scheduling, n, 3),
-            "shortTermForecasting" => crate::support::de_opt(map, &mut self.short_term_forecasting, n, 4),
+            "coaching" => crate::support::de_opt_struct(map, &mut self.coaching, n, 0),
+            "learning" => crate::support::de_opt_struct(map, &mut self.learning, n, 1),
+            "notifications" => crate::support::de_opt_struct(map, &mut self.notifications, n, 2),
+            "scheduling" => crate::support::de_opt_struct(map, &mut self.scheduling, n, 3),
+            "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 4),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 5),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 6),
             _ => crate::support::skip(map),

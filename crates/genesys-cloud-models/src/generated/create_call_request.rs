@@ -71,7 +71,7 @@ impl crate::support::Model for CreateCallRequest {
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 7),
             "label" => crate::support::de_opt(map, &mut self.label, n, 8),
             "languageId" => crate::support::de_opt(map, &mut self.language_id, n, 9),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 10),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 10),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 11),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 12),
             "routingSkillExpression" => crate::support::de_opt(map, &mut self.routing_skill_expression, n, 13),

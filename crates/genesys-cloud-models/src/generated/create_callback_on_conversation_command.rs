@@ -62,7 +62,7 @@ impl crate::support::Model for CreateCallbackOnConversationCommand {
             "customerFirstCallbackDeliveryMode" => crate::support::de_opt(map, &mut self.customer_first_callback_delivery_mode, n, 6),
             "data" => crate::support::de_opt(map, &mut self.data, n, 7),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 8),
-            "routingData" => crate::support::de_opt(map, &mut self.routing_data, n, 9),
+            "routingData" => crate::support::de_opt_struct(map, &mut self.routing_data, n, 9),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 10),
             "validateCallbackNumbers" => crate::support::de_opt(map, &mut self.validate_callback_numbers, n, 11),
             _ => crate::support::skip(map),

@@ -33,8 +33,8 @@ impl crate::support::Model for CreateCallbackResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "callbackIdentifiers" => crate::support::de_opt(map, &mut self.callback_identifiers, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
+            "callbackIdentifiers" => crate::support::de_opt_structs(map, &mut self.callback_identifiers, n, 0),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
             _ => crate::support::skip(map),
         }
     }

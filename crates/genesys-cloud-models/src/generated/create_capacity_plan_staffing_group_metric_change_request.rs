@@ -49,7 +49,7 @@ impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeReques
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 1),
             "numberOfWeeks" => crate::support::de_opt(map, &mut self.number_of_weeks, n, 2),
             "staffingGroupIds" => crate::support::de_opt(map, &mut self.staffing_group_ids, n, 3),
-            "transfersFullTimeEquivalent" => crate::support::de_opt(map, &mut self.transfers_full_time_equivalent, n, 4),
+            "transfersFullTimeEquivalent" => crate::support::de_opt_struct(map, &mut self.transfers_full_time_equivalent, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
             "weekStartNumber" => crate::support::de_opt(map, &mut self.week_start_number, n, 7),

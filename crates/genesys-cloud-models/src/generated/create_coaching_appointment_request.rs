@@ -67,7 +67,7 @@ impl crate::support::Model for CreateCoachingAppointmentRequest {
             "location" => crate::support::de_opt(map, &mut self.location, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "shareInsightsData" => crate::support::de_opt(map, &mut self.share_insights_data, n, 11),
-            "wfmSchedule" => crate::support::de_opt(map, &mut self.wfm_schedule, n, 12),
+            "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for CreateDecisionTableRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "columns" => crate::support::de_opt(map, &mut self.columns, n, 0),
+            "columns" => crate::support::de_opt_struct(map, &mut self.columns, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

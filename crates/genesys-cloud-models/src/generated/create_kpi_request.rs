@@ -43,7 +43,7 @@ impl crate::support::Model for CreateKpiRequest {
             "kpiType" => crate::support::de_opt(map, &mut self.kpi_type, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "source" => crate::support::de_opt(map, &mut self.source, n, 3),
-            "wrapUpCodeConfig" => crate::support::de_opt(map, &mut self.wrap_up_code_config, n, 4),
+            "wrapUpCodeConfig" => crate::support::de_opt_struct(map, &mut self.wrap_up_code_config, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -44,7 +44,7 @@ impl crate::support::Model for CreateManagementUnitApiRequest {
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 0),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 3),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 3),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
             _ => crate::support::skip(map),

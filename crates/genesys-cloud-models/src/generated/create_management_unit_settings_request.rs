@@ -39,11 +39,11 @@ impl crate::support::Model for CreateManagementUnitSettingsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adherence" => crate::support::de_opt(map, &mut self.adherence, n, 0),
-            "scheduling" => crate::support::de_opt(map, &mut self.scheduling, n, 1),
-            "shiftTrading" => crate::support::de_opt(map, &mut self.shift_trading, n, 2),
-            "shortTermForecasting" => crate::support::de_opt(map, &mut self.short_term_forecasting, n, 3),
-            "timeOff" => crate::support::de_opt(map, &mut self.time_off, n, 4),
+            "adherence" => crate::support::de_opt_struct(map, &mut self.adherence, n, 0),
+            "scheduling" => crate::support::de_opt_struct(map, &mut self.scheduling, n, 1),
+            "shiftTrading" => crate::support::de_opt_struct(map, &mut self.shift_trading, n, 2),
+            "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 3),
+            "timeOff" => crate::support::de_opt_struct(map, &mut self.time_off, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -46,7 +46,7 @@ impl crate::support::Model for CreateMetric {
             "externalMetricDefinitionId" => crate::support::de_opt(map, &mut self.external_metric_definition_id, n, 0),
             "metricDefinitionId" => crate::support::de_opt(map, &mut self.metric_definition_id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "objective" => crate::support::de_opt(map, &mut self.objective, n, 3),
+            "objective" => crate::support::de_opt_struct(map, &mut self.objective, n, 3),
             "performanceProfileId" => crate::support::de_opt(map, &mut self.performance_profile_id, n, 4),
             "precision" => crate::support::de_opt(map, &mut self.precision, n, 5),
             "timeDisplayUnit" => crate::support::de_opt(map, &mut self.time_display_unit, n, 6),

@@ -61,7 +61,7 @@ impl crate::support::Model for CreateObjective {
             "templateId" => crate::support::de_opt(map, &mut self.template_id, n, 7),
             "topicIds" => crate::support::de_opt(map, &mut self.topic_ids, n, 8),
             "topicIdsFilterType" => crate::support::de_opt(map, &mut self.topic_ids_filter_type, n, 9),
-            "zones" => crate::support::de_opt(map, &mut self.zones, n, 10),
+            "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 10),
             _ => crate::support::skip(map),
         }
     }

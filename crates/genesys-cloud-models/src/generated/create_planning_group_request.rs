@@ -36,7 +36,7 @@ impl crate::support::Model for CreatePlanningGroupRequest {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "routePaths" => crate::support::de_opt(map, &mut self.route_paths, n, 1),
+            "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 1),
             "serviceGoalTemplateId" => crate::support::de_opt(map, &mut self.service_goal_template_id, n, 2),
             _ => crate::support::skip(map),
         }

@@ -42,8 +42,8 @@ impl crate::support::Model for CreatePredictorRequest {
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 0),
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 1),
             "routingTimeoutSeconds" => crate::support::de_opt(map, &mut self.routing_timeout_seconds, n, 2),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 3),
-            "workloadBalancingConfig" => crate::support::de_opt(map, &mut self.workload_balancing_config, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
+            "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -52,7 +52,7 @@ impl crate::support::Model for CreateScheduleBid {
             "bidWindowStartDate" => crate::support::de_opt(map, &mut self.bid_window_start_date, n, 2),
             "effectiveDate" => crate::support::de_opt(map, &mut self.effective_date, n, 3),
             "endOverridesAndRotations" => crate::support::de_opt(map, &mut self.end_overrides_and_rotations, n, 4),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 5),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "weeksToSchedule" => crate::support::de_opt(map, &mut self.weeks_to_schedule, n, 8),

@@ -39,11 +39,11 @@ impl crate::support::Model for CreateServiceGoalTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "abandonRate" => crate::support::de_opt(map, &mut self.abandon_rate, n, 0),
-            "averageSpeedOfAnswer" => crate::support::de_opt(map, &mut self.average_speed_of_answer, n, 1),
-            "impactOverride" => crate::support::de_opt(map, &mut self.impact_override, n, 2),
+            "abandonRate" => crate::support::de_opt_struct(map, &mut self.abandon_rate, n, 0),
+            "averageSpeedOfAnswer" => crate::support::de_opt_struct(map, &mut self.average_speed_of_answer, n, 1),
+            "impactOverride" => crate::support::de_opt_struct(map, &mut self.impact_override, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 4),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 4),
             _ => crate::support::skip(map),
         }
     }

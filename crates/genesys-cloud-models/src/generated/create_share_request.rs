@@ -39,10 +39,10 @@ impl crate::support::Model for CreateShareRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "member" => crate::support::de_opt(map, &mut self.member, n, 0),
+            "member" => crate::support::de_opt_struct(map, &mut self.member, n, 0),
             "memberType" => crate::support::de_opt(map, &mut self.member_type, n, 1),
-            "members" => crate::support::de_opt(map, &mut self.members, n, 2),
-            "sharedEntity" => crate::support::de_opt(map, &mut self.shared_entity, n, 3),
+            "members" => crate::support::de_opt_structs(map, &mut self.members, n, 2),
+            "sharedEntity" => crate::support::de_opt_struct(map, &mut self.shared_entity, n, 3),
             "sharedEntityType" => crate::support::de_opt(map, &mut self.shared_entity_type, n, 4),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for CreateShareRequestMember {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "member" => crate::support::de_opt(map, &mut self.member, n, 0),
+            "member" => crate::support::de_opt_struct(map, &mut self.member, n, 0),
             "memberType" => crate::support::de_opt(map, &mut self.member_type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -51,17 +51,17 @@ impl crate::support::Model for CreateShareResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "failed" => crate::support::de_opt(map, &mut self.failed, n, 0),
+            "failed" => crate::support::de_opt_structs(map, &mut self.failed, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "member" => crate::support::de_opt(map, &mut self.member, n, 2),
+            "member" => crate::support::de_opt_struct(map, &mut self.member, n, 2),
             "memberType" => crate::support::de_opt(map, &mut self.member_type, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "sharedBy" => crate::support::de_opt(map, &mut self.shared_by, n, 6),
-            "sharedEntity" => crate::support::de_opt(map, &mut self.shared_entity, n, 7),
+            "sharedBy" => crate::support::de_opt_struct(map, &mut self.shared_by, n, 6),
+            "sharedEntity" => crate::support::de_opt_struct(map, &mut self.shared_entity, n, 7),
             "sharedEntityType" => crate::support::de_opt(map, &mut self.shared_entity_type, n, 8),
-            "succeeded" => crate::support::de_opt(map, &mut self.succeeded, n, 9),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 10),
+            "succeeded" => crate::support::de_opt_structs(map, &mut self.succeeded, n, 9),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -47,7 +47,7 @@ impl crate::support::Model for CreateTimeOffPlanRequest {
             "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 1),
             "autoApprovalRule" => crate::support::de_opt(map, &mut self.auto_approval_rule, n, 2),
             "daysBeforeStartToExpireFromWaitlist" => crate::support::de_opt(map, &mut self.days_before_start_to_expire_from_waitlist, n, 3),
-            "hrisTimeOffType" => crate::support::de_opt(map, &mut self.hris_time_off_type, n, 4),
+            "hrisTimeOffType" => crate::support::de_opt_struct(map, &mut self.hris_time_off_type, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "timeOffLimitIds" => crate::support::de_opt(map, &mut self.time_off_limit_ids, n, 6),
             _ => crate::support::skip(map),

@@ -49,9 +49,9 @@ impl crate::support::Model for CreateTriggerRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "eventTTLSeconds" => crate::support::de_opt(map, &mut self.event_ttl_seconds, n, 3),
-            "matchCriteria" => crate::support::de_opt(map, &mut self.match_criteria, n, 4),
+            "matchCriteria" => crate::support::de_opt_structs(map, &mut self.match_criteria, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "target" => crate::support::de_opt(map, &mut self.target, n, 6),
+            "target" => crate::support::de_opt_struct(map, &mut self.target, n, 6),
             "topicName" => crate::support::de_opt(map, &mut self.topic_name, n, 7),
             _ => crate::support::skip(map),
         }

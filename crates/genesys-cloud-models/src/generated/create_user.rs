@@ -45,7 +45,7 @@ impl crate::support::Model for CreateUser {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
             "department" => crate::support::de_opt(map, &mut self.department, n, 1),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 2),
             "email" => crate::support::de_opt(map, &mut self.email, n, 3),

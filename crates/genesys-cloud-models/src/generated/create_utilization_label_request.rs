@@ -34,7 +34,7 @@ impl crate::support::Model for CreateUtilizationLabelRequest {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "utilization" => crate::support::de_opt(map, &mut self.utilization, n, 1),
+            "utilization" => crate::support::de_opt_struct(map, &mut self.utilization, n, 1),
             _ => crate::support::skip(map),
         }
     }

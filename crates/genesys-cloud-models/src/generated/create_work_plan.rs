@@ -91,7 +91,7 @@ impl crate::support::Model for CreateWorkPlan {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
             "constrainMaximumConsecutiveWorkingDays" => crate::support::de_opt(map, &mut self.constrain_maximum_consecutive_working_days, n, 1),
             "constrainMaximumConsecutiveWorkingWeekends" => crate::support::de_opt(map, &mut self.constrain_maximum_consecutive_working_weekends, n, 2),
             "constrainMaximumWorkingWeekendsPerPlanningPeriod" => crate::support::de_opt(map, &mut self.constrain_maximum_working_weekends_per_planning_period, n, 3),
@@ -113,12 +113,12 @@ impl crate::support::Model for CreateWorkPlan {
             "minimumTimeBetweenShiftsMinutes" => crate::support::de_opt(map, &mut self.minimum_time_between_shifts_minutes, n, 19),
             "minimumWorkingDaysPerWeek" => crate::support::de_opt(map, &mut self.minimum_working_days_per_week, n, 20),
             "name" => crate::support::de_opt(map, &mut self.name, n, 21),
-            "optionalDays" => crate::support::de_opt(map, &mut self.optional_days, n, 22),
+            "optionalDays" => crate::support::de_opt_struct(map, &mut self.optional_days, n, 22),
             "paidTimeGranularityMinutes" => crate::support::de_opt(map, &mut self.paid_time_granularity_minutes, n, 23),
             "shiftStartVariancePeriod" => crate::support::de_opt(map, &mut self.shift_start_variance_period, n, 24),
             "shiftStartVarianceType" => crate::support::de_opt(map, &mut self.shift_start_variance_type, n, 25),
-            "shiftStartVariances" => crate::support::de_opt(map, &mut self.shift_start_variances, n, 26),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 27),
+            "shiftStartVariances" => crate::support::de_opt_struct(map, &mut self.shift_start_variances, n, 26),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 27),
             "weeklyExactPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_exact_paid_minutes, n, 28),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 29),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 30),

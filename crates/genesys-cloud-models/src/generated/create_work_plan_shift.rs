@@ -75,14 +75,14 @@ impl crate::support::Model for CreateWorkPlanShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "constrainContiguousWorkTime" => crate::support::de_opt(map, &mut self.constrain_contiguous_work_time, n, 1),
             "constrainDayOff" => crate::support::de_opt(map, &mut self.constrain_day_off, n, 2),
             "constrainEarliestStopTime" => crate::support::de_opt(map, &mut self.constrain_earliest_stop_time, n, 3),
             "constrainLatestStopTime" => crate::support::de_opt(map, &mut self.constrain_latest_stop_time, n, 4),
             "constrainStopTime" => crate::support::de_opt(map, &mut self.constrain_stop_time, n, 5),
             "dayOffRule" => crate::support::de_opt(map, &mut self.day_off_rule, n, 6),
-            "days" => crate::support::de_opt(map, &mut self.days, n, 7),
+            "days" => crate::support::de_opt_struct(map, &mut self.days, n, 7),
             "earliestStartTimeMinutesFromMidnight" => crate::support::de_opt(map, &mut self.earliest_start_time_minutes_from_midnight, n, 8),
             "earliestStopTimeMinutesFromMidnight" => crate::support::de_opt(map, &mut self.earliest_stop_time_minutes_from_midnight, n, 9),
             "exactPaidTimeMinutes" => crate::support::de_opt(map, &mut self.exact_paid_time_minutes, n, 10),
@@ -96,7 +96,7 @@ impl crate::support::Model for CreateWorkPlanShift {
             "minimumContiguousWorkTimeMinutes" => crate::support::de_opt(map, &mut self.minimum_contiguous_work_time_minutes, n, 18),
             "minimumPaidTimeMinutes" => crate::support::de_opt(map, &mut self.minimum_paid_time_minutes, n, 19),
             "name" => crate::support::de_opt(map, &mut self.name, n, 20),
-            "planningPeriodConstraints" => crate::support::de_opt(map, &mut self.planning_period_constraints, n, 21),
+            "planningPeriodConstraints" => crate::support::de_opt_struct(map, &mut self.planning_period_constraints, n, 21),
             "startIncrementMinutes" => crate::support::de_opt(map, &mut self.start_increment_minutes, n, 22),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for Credential {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
+            "type" => crate::support::de_opt_struct(map, &mut self.r#type, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -46,7 +46,7 @@ impl crate::support::Model for CredentialInfo {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
+            "type" => crate::support::de_opt_struct(map, &mut self.r#type, n, 5),
             _ => crate::support::skip(map),
         }
     }

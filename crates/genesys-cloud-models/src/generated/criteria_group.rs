@@ -37,10 +37,10 @@ impl crate::support::Model for CriteriaGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "and" => crate::support::de_opt(map, &mut self.and, n, 0),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
-            "not" => crate::support::de_opt(map, &mut self.not, n, 2),
-            "or" => crate::support::de_opt(map, &mut self.or, n, 3),
+            "and" => crate::support::de_opt_structs(map, &mut self.and, n, 0),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
+            "not" => crate::support::de_opt_structs(map, &mut self.not, n, 2),
+            "or" => crate::support::de_opt_structs(map, &mut self.or, n, 3),
             _ => crate::support::skip(map),
         }
     }

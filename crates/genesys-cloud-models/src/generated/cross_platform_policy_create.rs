@@ -53,17 +53,17 @@ impl crate::support::Model for CrossPlatformPolicyCreate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 1),
+            "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "mediaPolicies" => crate::support::de_opt(map, &mut self.media_policies, n, 6),
+            "mediaPolicies" => crate::support::de_opt_struct(map, &mut self.media_policies, n, 6),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "order" => crate::support::de_opt(map, &mut self.order, n, 9),
-            "policyErrors" => crate::support::de_opt(map, &mut self.policy_errors, n, 10),
+            "policyErrors" => crate::support::de_opt_struct(map, &mut self.policy_errors, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             _ => crate::support::skip(map),
         }

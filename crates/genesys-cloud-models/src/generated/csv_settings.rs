@@ -39,7 +39,7 @@ impl crate::support::Model for CsvSettings {
         match key {
             "externalSettingsId" => crate::support::de_opt(map, &mut self.external_settings_id, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "mappings" => crate::support::de_opt(map, &mut self.mappings, n, 2),
+            "mappings" => crate::support::de_opt_structs(map, &mut self.mappings, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

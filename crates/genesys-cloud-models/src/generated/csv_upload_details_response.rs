@@ -37,7 +37,7 @@ impl crate::support::Model for CsvUploadDetailsResponse {
         match key {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 0),
             "uploadId" => crate::support::de_opt(map, &mut self.upload_id, n, 1),
-            "validationResult" => crate::support::de_opt(map, &mut self.validation_result, n, 2),
+            "validationResult" => crate::support::de_opt_struct(map, &mut self.validation_result, n, 2),
             _ => crate::support::skip(map),
         }
     }

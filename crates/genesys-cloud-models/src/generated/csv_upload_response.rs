@@ -35,7 +35,7 @@ impl crate::support::Model for CsvUploadResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "uploadHeaders" => crate::support::de_opt(map, &mut self.upload_headers, n, 0),
+            "uploadHeaders" => crate::support::de_opt_structs(map, &mut self.upload_headers, n, 0),
             "uploadId" => crate::support::de_opt(map, &mut self.upload_id, n, 1),
             "uploadUrl" => crate::support::de_opt(map, &mut self.upload_url, n, 2),
             _ => crate::support::skip(map),

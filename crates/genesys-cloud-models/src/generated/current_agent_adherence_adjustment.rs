@@ -59,15 +59,15 @@ impl crate::support::Model for CurrentAgentAdherenceAdjustment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 1),
             "expired" => crate::support::de_opt(map, &mut self.expired, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 4),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 5),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 6),
-            "reasonCode" => crate::support::de_opt(map, &mut self.reason_code, n, 7),
-            "reviewedBy" => crate::support::de_opt(map, &mut self.reviewed_by, n, 8),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 5),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 6),
+            "reasonCode" => crate::support::de_opt_struct(map, &mut self.reason_code, n, 7),
+            "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 8),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 9),
             "reviewerNotes" => crate::support::de_opt(map, &mut self.reviewer_notes, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),

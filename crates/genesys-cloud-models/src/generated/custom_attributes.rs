@@ -59,7 +59,7 @@ impl crate::support::Model for CustomAttributes {
             "divisions" => crate::support::de_opt(map, &mut self.divisions, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 8),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
             _ => crate::support::skip(map),

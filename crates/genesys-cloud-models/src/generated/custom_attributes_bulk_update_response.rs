@@ -35,7 +35,7 @@ impl crate::support::Model for CustomAttributesBulkUpdateResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
+            "attributes" => crate::support::de_opt_struct(map, &mut self.attributes, n, 0),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 1),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 2),
             _ => crate::support::skip(map),

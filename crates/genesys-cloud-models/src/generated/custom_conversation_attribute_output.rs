@@ -36,8 +36,8 @@ impl crate::support::Model for CustomConversationAttributeOutput {
         let n = &mut self._nulls;
         match key {
             "recordId" => crate::support::de_opt(map, &mut self.record_id, n, 0),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 1),
-            "updates" => crate::support::de_opt(map, &mut self.updates, n, 2),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
+            "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 2),
             _ => crate::support::skip(map),
         }
     }

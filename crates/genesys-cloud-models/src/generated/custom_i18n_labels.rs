@@ -34,7 +34,7 @@ impl crate::support::Model for CustomI18nLabels {
         let n = &mut self._nulls;
         match key {
             "language" => crate::support::de_opt(map, &mut self.language, n, 0),
-            "localizedLabels" => crate::support::de_opt(map, &mut self.localized_labels, n, 1),
+            "localizedLabels" => crate::support::de_opt_structs(map, &mut self.localized_labels, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -35,8 +35,8 @@ impl crate::support::Model for CustomerIntentAssignmentResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "customerIntent" => crate::support::de_opt(map, &mut self.customer_intent, n, 1),
+            "category" => crate::support::de_opt_struct(map, &mut self.category, n, 0),
+            "customerIntent" => crate::support::de_opt_struct(map, &mut self.customer_intent, n, 1),
             "dateMostRecentlyAssigned" => crate::support::de_opt(map, &mut self.date_most_recently_assigned, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for CustomerIntentResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "category" => crate::support::de_opt(map, &mut self.category, n, 0),
+            "category" => crate::support::de_opt_struct(map, &mut self.category, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "expiryTime" => crate::support::de_opt(map, &mut self.expiry_time, n, 3),

@@ -33,8 +33,8 @@ impl crate::support::Model for CustomerSourceIntent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customerIntent" => crate::support::de_opt(map, &mut self.customer_intent, n, 0),
-            "sourceIntent" => crate::support::de_opt(map, &mut self.source_intent, n, 1),
+            "customerIntent" => crate::support::de_opt_struct(map, &mut self.customer_intent, n, 0),
+            "sourceIntent" => crate::support::de_opt_struct(map, &mut self.source_intent, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -90,7 +90,7 @@ impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEvent {
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 12),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 13),
             "externalOrganizationId" => crate::support::de_opt(map, &mut self.external_organization_id, n, 14),
-            "journeyContext" => crate::support::de_opt(map, &mut self.journey_context, n, 15),
+            "journeyContext" => crate::support::de_opt_struct(map, &mut self.journey_context, n, 15),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 16),
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 17),
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 18),

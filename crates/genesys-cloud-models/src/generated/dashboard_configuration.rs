@@ -62,8 +62,8 @@ impl crate::support::Model for DashboardConfiguration {
         let n = &mut self._nulls;
         match key {
             "columns" => crate::support::de_opt(map, &mut self.columns, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
-            "dashboardsSharedWith" => crate::support::de_opt(map, &mut self.dashboards_shared_with, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
+            "dashboardsSharedWith" => crate::support::de_opt_struct(map, &mut self.dashboards_shared_with, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateDeleted" => crate::support::de_opt(map, &mut self.date_deleted, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
@@ -76,7 +76,7 @@ impl crate::support::Model for DashboardConfiguration {
             "rows" => crate::support::de_opt(map, &mut self.rows, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "shared" => crate::support::de_opt(map, &mut self.shared, n, 14),
-            "widgets" => crate::support::de_opt(map, &mut self.widgets, n, 15),
+            "widgets" => crate::support::de_opt_structs(map, &mut self.widgets, n, 15),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for DataActionConditionSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactColumnToDataActionFieldMappings" => crate::support::de_opt(map, &mut self.contact_column_to_data_action_field_mappings, n, 0),
+            "contactColumnToDataActionFieldMappings" => crate::support::de_opt_structs(map, &mut self.contact_column_to_data_action_field_mappings, n, 0),
             "contactIdField" => crate::support::de_opt(map, &mut self.contact_id_field, n, 1),
             "dataActionId" => crate::support::de_opt(map, &mut self.data_action_id, n, 2),
             "dataNotFoundResolution" => crate::support::de_opt(map, &mut self.data_not_found_resolution, n, 3),
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 4),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 4),
             _ => crate::support::skip(map),
         }
     }

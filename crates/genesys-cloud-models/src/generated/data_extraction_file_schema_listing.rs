@@ -42,8 +42,8 @@ impl crate::support::Model for DataExtractionFileSchemaListing {
         let n = &mut self._nulls;
         match key {
             "enabledDataSchemas" => crate::support::de_opt(map, &mut self.enabled_data_schemas, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 2),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
+            "errors" => crate::support::de_opt_struct(map, &mut self.errors, n, 2),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 3),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

@@ -39,7 +39,7 @@ impl crate::support::Model for DatePicker {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "datePickerAvailableDateTimes" => crate::support::de_opt(map, &mut self.date_picker_available_date_times, n, 0),
+            "datePickerAvailableDateTimes" => crate::support::de_opt_structs(map, &mut self.date_picker_available_date_times, n, 0),
             "dateSelected" => crate::support::de_opt(map, &mut self.date_selected, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 3),

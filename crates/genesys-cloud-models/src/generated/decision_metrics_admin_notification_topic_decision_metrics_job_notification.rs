@@ -37,9 +37,9 @@ impl crate::support::Model for DecisionMetricsAdminNotificationTopicDecisionMetr
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "job" => crate::support::de_opt(map, &mut self.job, n, 0),
+            "job" => crate::support::de_opt_struct(map, &mut self.job, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            "updateErrors" => crate::support::de_opt(map, &mut self.update_errors, n, 2),
+            "updateErrors" => crate::support::de_opt_structs(map, &mut self.update_errors, n, 2),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 3),
             _ => crate::support::skip(map),
         }

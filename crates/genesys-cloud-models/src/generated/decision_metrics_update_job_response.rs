@@ -39,10 +39,10 @@ impl crate::support::Model for DecisionMetricsUpdateJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "job" => crate::support::de_opt(map, &mut self.job, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "job" => crate::support::de_opt_struct(map, &mut self.job, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            "updateErrors" => crate::support::de_opt(map, &mut self.update_errors, n, 3),
+            "updateErrors" => crate::support::de_opt_structs(map, &mut self.update_errors, n, 3),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 4),
             _ => crate::support::skip(map),
         }

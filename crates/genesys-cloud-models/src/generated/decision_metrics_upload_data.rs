@@ -35,8 +35,8 @@ impl crate::support::Model for DecisionMetricsUploadData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "performanceRank" => crate::support::de_opt(map, &mut self.performance_rank, n, 0),
-            "tieBreakerValue" => crate::support::de_opt(map, &mut self.tie_breaker_value, n, 1),
+            "performanceRank" => crate::support::de_opt_struct(map, &mut self.performance_rank, n, 0),
+            "tieBreakerValue" => crate::support::de_opt_struct(map, &mut self.tie_breaker_value, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
             _ => crate::support::skip(map),
         }

@@ -57,18 +57,18 @@ impl crate::support::Model for DecisionTable {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "columns" => crate::support::de_opt(map, &mut self.columns, n, 0),
+            "columns" => crate::support::de_opt_struct(map, &mut self.columns, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "datePublished" => crate::support::de_opt(map, &mut self.date_published, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 5),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "latest" => crate::support::de_opt(map, &mut self.latest, n, 7),
+            "latest" => crate::support::de_opt_struct(map, &mut self.latest, n, 7),
             "latestVersionStatus" => crate::support::de_opt(map, &mut self.latest_version_status, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
-            "published" => crate::support::de_opt(map, &mut self.published, n, 10),
-            "publishedContract" => crate::support::de_opt(map, &mut self.published_contract, n, 11),
+            "published" => crate::support::de_opt_struct(map, &mut self.published, n, 10),
+            "publishedContract" => crate::support::de_opt_struct(map, &mut self.published_contract, n, 11),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "snapshotCount" => crate::support::de_opt(map, &mut self.snapshot_count, n, 13),
             _ => crate::support::skip(map),

@@ -37,10 +37,10 @@ impl crate::support::Model for DecisionTableContract {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "executionInputSchema" => crate::support::de_opt(map, &mut self.execution_input_schema, n, 0),
-            "executionOutputSchema" => crate::support::de_opt(map, &mut self.execution_output_schema, n, 1),
-            "parentSchema" => crate::support::de_opt(map, &mut self.parent_schema, n, 2),
-            "rowAuthoringSchema" => crate::support::de_opt(map, &mut self.row_authoring_schema, n, 3),
+            "executionInputSchema" => crate::support::de_opt_struct(map, &mut self.execution_input_schema, n, 0),
+            "executionOutputSchema" => crate::support::de_opt_struct(map, &mut self.execution_output_schema, n, 1),
+            "parentSchema" => crate::support::de_opt_struct(map, &mut self.parent_schema, n, 2),
+            "rowAuthoringSchema" => crate::support::de_opt_struct(map, &mut self.row_authoring_schema, n, 3),
             _ => crate::support::skip(map),
         }
     }

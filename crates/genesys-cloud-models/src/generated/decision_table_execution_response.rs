@@ -37,9 +37,9 @@ impl crate::support::Model for DecisionTableExecutionResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "rowExecutionOutputs" => crate::support::de_opt(map, &mut self.row_execution_outputs, n, 0),
-            "table" => crate::support::de_opt(map, &mut self.table, n, 1),
-            "topMatchRows" => crate::support::de_opt(map, &mut self.top_match_rows, n, 2),
+            "rowExecutionOutputs" => crate::support::de_opt_structs(map, &mut self.row_execution_outputs, n, 0),
+            "table" => crate::support::de_opt_struct(map, &mut self.table, n, 1),
+            "topMatchRows" => crate::support::de_opt_structs(map, &mut self.top_match_rows, n, 2),
             "totalMatchRowCount" => crate::support::de_opt(map, &mut self.total_match_row_count, n, 3),
             _ => crate::support::skip(map),
         }

@@ -59,12 +59,12 @@ impl crate::support::Model for DecisionTableExportJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateDownloadExpires" => crate::support::de_opt(map, &mut self.date_download_expires, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
-            "download" => crate::support::de_opt(map, &mut self.download, n, 4),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 5),
+            "download" => crate::support::de_opt_struct(map, &mut self.download, n, 4),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 5),
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 6),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 7),
             "format" => crate::support::de_opt(map, &mut self.format, n, 8),

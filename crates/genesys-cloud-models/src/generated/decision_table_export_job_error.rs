@@ -43,7 +43,7 @@ impl crate::support::Model for DecisionTableExportJobError {
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 1),
             "messageParams" => crate::support::de_opt(map, &mut self.message_params, n, 2),
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 3),
-            "validationErrors" => crate::support::de_opt(map, &mut self.validation_errors, n, 4),
+            "validationErrors" => crate::support::de_opt_structs(map, &mut self.validation_errors, n, 4),
             _ => crate::support::skip(map),
         }
     }

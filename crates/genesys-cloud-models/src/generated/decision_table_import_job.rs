@@ -59,16 +59,16 @@ impl crate::support::Model for DecisionTableImportJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 5),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 5),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "importMode" => crate::support::de_opt(map, &mut self.import_mode, n, 8),
-            "rowMetrics" => crate::support::de_opt(map, &mut self.row_metrics, n, 9),
+            "rowMetrics" => crate::support::de_opt_struct(map, &mut self.row_metrics, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "tableVersion" => crate::support::de_opt(map, &mut self.table_version, n, 12),

@@ -34,7 +34,7 @@ impl crate::support::Model for DecisionTableInputColumnExpression {
         let n = &mut self._nulls;
         match key {
             "comparator" => crate::support::de_opt(map, &mut self.comparator, n, 0),
-            "contractual" => crate::support::de_opt(map, &mut self.contractual, n, 1),
+            "contractual" => crate::support::de_opt_struct(map, &mut self.contractual, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for DecisionTableInputColumnRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "defaultsTo" => crate::support::de_opt(map, &mut self.defaults_to, n, 0),
-            "expression" => crate::support::de_opt(map, &mut self.expression, n, 1),
+            "defaultsTo" => crate::support::de_opt_struct(map, &mut self.defaults_to, n, 0),
+            "expression" => crate::support::de_opt_struct(map, &mut self.expression, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for DecisionTableOutputColumn {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "defaultsTo" => crate::support::de_opt(map, &mut self.defaults_to, n, 0),
+            "defaultsTo" => crate::support::de_opt_struct(map, &mut self.defaults_to, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "value" => crate::support::de_opt(map, &mut self.value, n, 2),
+            "value" => crate::support::de_opt_struct(map, &mut self.value, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -52,7 +52,7 @@ impl crate::support::Model for DecisionTableRow {
             "outputs" => crate::support::de_opt(map, &mut self.outputs, n, 4),
             "rowIndex" => crate::support::de_opt(map, &mut self.row_index, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "table" => crate::support::de_opt(map, &mut self.table, n, 7),
+            "table" => crate::support::de_opt_struct(map, &mut self.table, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -56,7 +56,7 @@ impl crate::support::Model for DefaultGreetingList {
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 4),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "owner" => crate::support::de_opt(map, &mut self.owner, n, 7),
+            "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 7),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             _ => crate::support::skip(map),

@@ -54,11 +54,11 @@ impl crate::support::Model for DefaultObjective {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "initialDirection" => crate::support::de_opt(map, &mut self.initial_direction, n, 3),
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 4),
-            "queues" => crate::support::de_opt(map, &mut self.queues, n, 5),
+            "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 5),
             "templateId" => crate::support::de_opt(map, &mut self.template_id, n, 6),
             "topicIdsFilterType" => crate::support::de_opt(map, &mut self.topic_ids_filter_type, n, 7),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 8),
-            "zones" => crate::support::de_opt(map, &mut self.zones, n, 9),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 8),
+            "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 9),
             _ => crate::support::skip(map),
         }
     }

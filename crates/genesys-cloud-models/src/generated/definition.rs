@@ -44,7 +44,7 @@ impl crate::support::Model for Definition {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 1),
+            "items" => crate::support::de_opt_struct(map, &mut self.items, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

@@ -37,7 +37,7 @@ impl crate::support::Model for DeleteProgramResponse {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
-            "topicLinksJob" => crate::support::de_opt(map, &mut self.topic_links_job, n, 2),
+            "topicLinksJob" => crate::support::de_opt_struct(map, &mut self.topic_links_job, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -49,8 +49,8 @@ impl crate::support::Model for DependencyObject {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "consumedResources" => crate::support::de_opt(map, &mut self.consumed_resources, n, 0),
-            "consumingResources" => crate::support::de_opt(map, &mut self.consuming_resources, n, 1),
+            "consumedResources" => crate::support::de_opt_structs(map, &mut self.consumed_resources, n, 0),
+            "consumingResources" => crate::support::de_opt_structs(map, &mut self.consuming_resources, n, 1),
             "deleted" => crate::support::de_opt(map, &mut self.deleted, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),

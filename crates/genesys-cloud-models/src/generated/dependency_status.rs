@@ -50,15 +50,15 @@ impl crate::support::Model for DependencyStatus {
         let n = &mut self._nulls;
         match key {
             "buildId" => crate::support::de_opt(map, &mut self.build_id, n, 0),
-            "client" => crate::support::de_opt(map, &mut self.client, n, 1),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 1),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 2),
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 3),
-            "failedObjects" => crate::support::de_opt(map, &mut self.failed_objects, n, 4),
+            "failedObjects" => crate::support::de_opt_structs(map, &mut self.failed_objects, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 9),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -39,9 +39,9 @@ impl crate::support::Model for DeploymentIdentityResolutionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "automerge" => crate::support::de_opt(map, &mut self.automerge, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 2),
+            "automerge" => crate::support::de_opt_struct(map, &mut self.automerge, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 2),
             "resolveIdentities" => crate::support::de_opt(map, &mut self.resolve_identities, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

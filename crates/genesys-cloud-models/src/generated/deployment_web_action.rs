@@ -51,14 +51,14 @@ impl crate::support::Model for DeploymentWebAction {
         match key {
             "actionMapId" => crate::support::de_opt(map, &mut self.action_map_id, n, 0),
             "actionMapVersion" => crate::support::de_opt(map, &mut self.action_map_version, n, 1),
-            "contentOfferProperties" => crate::support::de_opt(map, &mut self.content_offer_properties, n, 2),
+            "contentOfferProperties" => crate::support::de_opt_struct(map, &mut self.content_offer_properties, n, 2),
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 3),
             "customerIdType" => crate::support::de_opt(map, &mut self.customer_id_type, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 6),
-            "openActionProperties" => crate::support::de_opt(map, &mut self.open_action_properties, n, 7),
+            "openActionProperties" => crate::support::de_opt_struct(map, &mut self.open_action_properties, n, 7),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 8),
-            "webMessagingOfferProperties" => crate::support::de_opt(map, &mut self.web_messaging_offer_properties, n, 9),
+            "webMessagingOfferProperties" => crate::support::de_opt_struct(map, &mut self.web_messaging_offer_properties, n, 9),
             _ => crate::support::skip(map),
         }
     }

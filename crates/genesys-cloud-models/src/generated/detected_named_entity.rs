@@ -40,7 +40,7 @@ impl crate::support::Model for DetectedNamedEntity {
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 2),
-            "value" => crate::support::de_opt(map, &mut self.value, n, 3),
+            "value" => crate::support::de_opt_struct(map, &mut self.value, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -64,12 +64,12 @@ impl crate::support::Model for DevelopmentActivity {
         let n = &mut self._nulls;
         match key {
             "archivalMode" => crate::support::de_opt(map, &mut self.archival_mode, n, 0),
-            "attendees" => crate::support::de_opt(map, &mut self.attendees, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "attendees" => crate::support::de_opt_structs(map, &mut self.attendees, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateDue" => crate::support::de_opt(map, &mut self.date_due, n, 5),
-            "facilitator" => crate::support::de_opt(map, &mut self.facilitator, n, 6),
+            "facilitator" => crate::support::de_opt_struct(map, &mut self.facilitator, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "isLatest" => crate::support::de_opt(map, &mut self.is_latest, n, 8),
             "isModuleArchived" => crate::support::de_opt(map, &mut self.is_module_archived, n, 9),

@@ -44,7 +44,7 @@ impl crate::support::Model for DialerCallabletimesetConfigChangeCallableTimeSet 
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "callableTimes" => crate::support::de_opt(map, &mut self.callable_times, n, 1),
+            "callableTimes" => crate::support::de_opt_structs(map, &mut self.callable_times, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),

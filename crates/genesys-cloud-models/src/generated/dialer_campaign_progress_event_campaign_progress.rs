@@ -44,7 +44,7 @@ impl crate::support::Model for DialerCampaignProgressEventCampaignProgress {
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 1),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 1),
             "numberOfContactsCalled" => crate::support::de_opt(map, &mut self.number_of_contacts_called, n, 2),
             "numberOfContactsMessaged" => crate::support::de_opt(map, &mut self.number_of_contacts_messaged, n, 3),
             "numberOfContactsSkipped" => crate::support::de_opt(map, &mut self.number_of_contacts_skipped, n, 4),

@@ -52,9 +52,9 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRule {
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "campaignRuleActions" => crate::support::de_opt(map, &mut self.campaign_rule_actions, n, 1),
-            "campaignRuleConditions" => crate::support::de_opt(map, &mut self.campaign_rule_conditions, n, 2),
-            "campaignRuleEntities" => crate::support::de_opt(map, &mut self.campaign_rule_entities, n, 3),
+            "campaignRuleActions" => crate::support::de_opt_structs(map, &mut self.campaign_rule_actions, n, 1),
+            "campaignRuleConditions" => crate::support::de_opt_structs(map, &mut self.campaign_rule_conditions, n, 2),
+            "campaignRuleEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_entities, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 6),

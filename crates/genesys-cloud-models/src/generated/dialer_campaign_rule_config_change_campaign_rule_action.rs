@@ -41,7 +41,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleAction 
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 1),
-            "campaignRuleActionEntities" => crate::support::de_opt(map, &mut self.campaign_rule_action_entities, n, 2),
+            "campaignRuleActionEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_action_entities, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 4),
             _ => crate::support::skip(map),

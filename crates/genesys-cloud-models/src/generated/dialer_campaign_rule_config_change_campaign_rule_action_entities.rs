@@ -38,8 +38,8 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleActionE
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "campaigns" => crate::support::de_opt(map, &mut self.campaigns, n, 1),
-            "sequences" => crate::support::de_opt(map, &mut self.sequences, n, 2),
+            "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 1),
+            "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 2),
             "useTriggeringEntity" => crate::support::de_opt(map, &mut self.use_triggering_entity, n, 3),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleEntitie
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaigns" => crate::support::de_opt(map, &mut self.campaigns, n, 0),
-            "sequences" => crate::support::de_opt(map, &mut self.sequences, n, 1),
+            "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 0),
+            "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -50,13 +50,13 @@ impl crate::support::Model for DialerCampaignScheduleConfigChangeCampaignSchedul
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 1),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 5),
+            "intervals" => crate::support::de_opt_structs(map, &mut self.intervals, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "recurrences" => crate::support::de_opt(map, &mut self.recurrences, n, 7),
+            "recurrences" => crate::support::de_opt_structs(map, &mut self.recurrences, n, 7),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
             _ => crate::support::skip(map),

@@ -41,9 +41,9 @@ impl crate::support::Model for DialerCampaignSkillCombinationStatsEventCampaignS
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "campaign" => crate::support::de_opt(map, &mut self.campaign, n, 0),
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 1),
-            "skillCombinationDetails" => crate::support::de_opt(map, &mut self.skill_combination_details, n, 2),
+            "campaign" => crate::support::de_opt_struct(map, &mut self.campaign, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 1),
+            "skillCombinationDetails" => crate::support::de_opt_structs(map, &mut self.skill_combination_details, n, 2),
             "totalProcessedContacts" => crate::support::de_opt(map, &mut self.total_processed_contacts, n, 3),
             "totalRemainingContacts" => crate::support::de_opt(map, &mut self.total_remaining_contacts, n, 4),
             "totalSkillCombinations" => crate::support::de_opt(map, &mut self.total_skill_combinations, n, 5),

@@ -67,7 +67,7 @@ impl crate::support::Model for DialerContact {
         match key {
             "callRecords" => crate::support::de_opt(map, &mut self.call_records, n, 0),
             "callable" => crate::support::de_opt(map, &mut self.callable, n, 1),
-            "configurationOverrides" => crate::support::de_opt(map, &mut self.configuration_overrides, n, 2),
+            "configurationOverrides" => crate::support::de_opt_struct(map, &mut self.configuration_overrides, n, 2),
             "contactColumnTimeZones" => crate::support::de_opt(map, &mut self.contact_column_time_zones, n, 3),
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 4),
             "contactableStatus" => crate::support::de_opt(map, &mut self.contactable_status, n, 5),

@@ -50,8 +50,8 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeContactListFil
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "clauses" => crate::support::de_opt(map, &mut self.clauses, n, 1),
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 2),
+            "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 1),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 2),
             "contactListColumns" => crate::support::de_opt(map, &mut self.contact_list_columns, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),

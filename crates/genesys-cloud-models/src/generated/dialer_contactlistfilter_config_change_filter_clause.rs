@@ -37,7 +37,7 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeFilterClause {
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
             "filterType" => crate::support::de_opt(map, &mut self.filter_type, n, 1),
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 2),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 2),
             _ => crate::support::skip(map),
         }
     }

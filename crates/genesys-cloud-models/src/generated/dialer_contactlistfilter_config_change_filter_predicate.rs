@@ -48,7 +48,7 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeFilterPredicat
             "columnType" => crate::support::de_opt(map, &mut self.column_type, n, 2),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 3),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 4),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 5),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "value" => crate::support::de_opt(map, &mut self.value, n, 6),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for DialerOutboundSettingsConfigChangeCallableWindow 
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "mapped" => crate::support::de_opt(map, &mut self.mapped, n, 0),
-            "unmapped" => crate::support::de_opt(map, &mut self.unmapped, n, 1),
+            "mapped" => crate::support::de_opt_struct(map, &mut self.mapped, n, 0),
+            "unmapped" => crate::support::de_opt_struct(map, &mut self.unmapped, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -50,7 +50,7 @@ impl crate::support::Model for DialerOutboundSettingsConfigChangeOutboundSetting
         let n = &mut self._nulls;
         match key {
             "abandonSeconds" => crate::support::de_opt(map, &mut self.abandon_seconds, n, 0),
-            "automaticTimeZoneMapping" => crate::support::de_opt(map, &mut self.automatic_time_zone_mapping, n, 1),
+            "automaticTimeZoneMapping" => crate::support::de_opt_struct(map, &mut self.automatic_time_zone_mapping, n, 1),
             "complianceAbandonRateDenominator" => crate::support::de_opt(map, &mut self.compliance_abandon_rate_denominator, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),

@@ -46,7 +46,7 @@ impl crate::support::Model for DialerPreview {
             "contactId" => crate::support::de_opt(map, &mut self.contact_id, n, 2),
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "phoneNumberColumns" => crate::support::de_opt(map, &mut self.phone_number_columns, n, 5),
+            "phoneNumberColumns" => crate::support::de_opt_structs(map, &mut self.phone_number_columns, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -41,9 +41,9 @@ impl crate::support::Model for DialerRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
+            "actions" => crate::support::de_opt_structs(map, &mut self.actions, n, 0),
             "category" => crate::support::de_opt(map, &mut self.category, n, 1),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 2),
+            "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "order" => crate::support::de_opt(map, &mut self.order, n, 5),

@@ -43,10 +43,10 @@ impl crate::support::Model for DialerRulesetConfigChangeRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
+            "actions" => crate::support::de_opt_structs(map, &mut self.actions, n, 0),
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 1),
             "category" => crate::support::de_opt(map, &mut self.category, n, 2),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 3),
+            "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "order" => crate::support::de_opt(map, &mut self.order, n, 6),

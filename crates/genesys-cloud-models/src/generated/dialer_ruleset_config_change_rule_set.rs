@@ -48,13 +48,13 @@ impl crate::support::Model for DialerRulesetConfigChangeRuleSet {
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 1),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 6),
-            "rules" => crate::support::de_opt(map, &mut self.rules, n, 7),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 6),
+            "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
             _ => crate::support::skip(map),
         }

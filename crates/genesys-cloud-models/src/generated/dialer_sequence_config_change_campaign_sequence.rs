@@ -52,7 +52,7 @@ impl crate::support::Model for DialerSequenceConfigChangeCampaignSequence {
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "campaigns" => crate::support::de_opt(map, &mut self.campaigns, n, 1),
+            "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 1),
             "currentCampaign" => crate::support::de_opt(map, &mut self.current_campaign, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),

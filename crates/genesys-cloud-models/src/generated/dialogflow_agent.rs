@@ -47,11 +47,11 @@ impl crate::support::Model for DialogflowAgent {
         match key {
             "environments" => crate::support::de_opt(map, &mut self.environments, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 2),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 3),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 2),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 3),
             "languages" => crate::support::de_opt(map, &mut self.languages, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "project" => crate::support::de_opt(map, &mut self.project, n, 6),
+            "project" => crate::support::de_opt_struct(map, &mut self.project, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             _ => crate::support::skip(map),
         }

@@ -43,9 +43,9 @@ impl crate::support::Model for DialogflowAgentSummary {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 2),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "project" => crate::support::de_opt(map, &mut self.project, n, 4),
+            "project" => crate::support::de_opt_struct(map, &mut self.project, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),
         }

@@ -43,12 +43,12 @@ impl crate::support::Model for DialogflowCXAgent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "environments" => crate::support::de_opt(map, &mut self.environments, n, 0),
+            "environments" => crate::support::de_opt_structs(map, &mut self.environments, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 2),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 2),
             "languages" => crate::support::de_opt(map, &mut self.languages, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "project" => crate::support::de_opt(map, &mut self.project, n, 5),
+            "project" => crate::support::de_opt_struct(map, &mut self.project, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

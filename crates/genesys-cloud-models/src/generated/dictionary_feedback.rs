@@ -62,15 +62,15 @@ impl crate::support::Model for DictionaryFeedback {
         let n = &mut self._nulls;
         match key {
             "boostValue" => crate::support::de_opt(map, &mut self.boost_value, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 4),
             "displayAs" => crate::support::de_opt(map, &mut self.display_as, n, 5),
-            "examplePhrases" => crate::support::de_opt(map, &mut self.example_phrases, n, 6),
+            "examplePhrases" => crate::support::de_opt_structs(map, &mut self.example_phrases, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "invalidReason" => crate::support::de_opt(map, &mut self.invalid_reason, n, 8),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 9),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "soundsLike" => crate::support::de_opt(map, &mut self.sounds_like, n, 11),
             "source" => crate::support::de_opt(map, &mut self.source, n, 12),

@@ -46,11 +46,11 @@ impl crate::support::Model for DIDNumber {
         let n = &mut self._nulls;
         match key {
             "assigned" => crate::support::de_opt(map, &mut self.assigned, n, 0),
-            "didPool" => crate::support::de_opt(map, &mut self.did_pool, n, 1),
+            "didPool" => crate::support::de_opt_struct(map, &mut self.did_pool, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "number" => crate::support::de_opt(map, &mut self.number, n, 4),
-            "owner" => crate::support::de_opt(map, &mut self.owner, n, 5),
+            "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 5),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             _ => crate::support::skip(map),

@@ -69,7 +69,7 @@ impl crate::support::Model for DIDPool {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 6),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 6),
             "endPhoneNumber" => crate::support::de_opt(map, &mut self.end_phone_number, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 9),

@@ -45,14 +45,14 @@ impl crate::support::Model for DigitalAction {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "appendToDncActionSettings" => crate::support::de_opt(map, &mut self.append_to_dnc_action_settings, n, 0),
+            "appendToDncActionSettings" => crate::support::de_opt_struct(map, &mut self.append_to_dnc_action_settings, n, 0),
             "doNotSendActionSettings" => crate::support::de_opt(map, &mut self.do_not_send_action_settings, n, 1),
             "markContactAddressUncontactableActionSettings" => crate::support::de_opt(map, &mut self.mark_contact_address_uncontactable_action_settings, n, 2),
-            "markContactUncontactableActionSettings" => crate::support::de_opt(map, &mut self.mark_contact_uncontactable_action_settings, n, 3),
-            "setContentTemplateActionSettings" => crate::support::de_opt(map, &mut self.set_content_template_action_settings, n, 4),
-            "setSmsPhoneNumberActionSettings" => crate::support::de_opt(map, &mut self.set_sms_phone_number_action_settings, n, 5),
-            "setWhatsAppIntegrationActionSettings" => crate::support::de_opt(map, &mut self.set_whats_app_integration_action_settings, n, 6),
-            "updateContactColumnActionSettings" => crate::support::de_opt(map, &mut self.update_contact_column_action_settings, n, 7),
+            "markContactUncontactableActionSettings" => crate::support::de_opt_struct(map, &mut self.mark_contact_uncontactable_action_settings, n, 3),
+            "setContentTemplateActionSettings" => crate::support::de_opt_struct(map, &mut self.set_content_template_action_settings, n, 4),
+            "setSmsPhoneNumberActionSettings" => crate::support::de_opt_struct(map, &mut self.set_sms_phone_number_action_settings, n, 5),
+            "setWhatsAppIntegrationActionSettings" => crate::support::de_opt_struct(map, &mut self.set_whats_app_integration_action_settings, n, 6),
+            "updateContactColumnActionSettings" => crate::support::de_opt_struct(map, &mut self.update_contact_column_action_settings, n, 7),
             _ => crate::support::skip(map),
         }
     }

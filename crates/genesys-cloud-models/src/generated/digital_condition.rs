@@ -47,15 +47,15 @@ impl crate::support::Model for DigitalCondition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactAddressConditionSettings" => crate::support::de_opt(map, &mut self.contact_address_condition_settings, n, 0),
-            "contactAddressTypeConditionSettings" => crate::support::de_opt(map, &mut self.contact_address_type_condition_settings, n, 1),
-            "contactColumnConditionSettings" => crate::support::de_opt(map, &mut self.contact_column_condition_settings, n, 2),
-            "dataActionConditionSettings" => crate::support::de_opt(map, &mut self.data_action_condition_settings, n, 3),
+            "contactAddressConditionSettings" => crate::support::de_opt_struct(map, &mut self.contact_address_condition_settings, n, 0),
+            "contactAddressTypeConditionSettings" => crate::support::de_opt_struct(map, &mut self.contact_address_type_condition_settings, n, 1),
+            "contactColumnConditionSettings" => crate::support::de_opt_struct(map, &mut self.contact_column_condition_settings, n, 2),
+            "dataActionConditionSettings" => crate::support::de_opt_struct(map, &mut self.data_action_condition_settings, n, 3),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 4),
-            "lastAttemptByColumnConditionSettings" => crate::support::de_opt(map, &mut self.last_attempt_by_column_condition_settings, n, 5),
-            "lastAttemptOverallConditionSettings" => crate::support::de_opt(map, &mut self.last_attempt_overall_condition_settings, n, 6),
-            "lastResultByColumnConditionSettings" => crate::support::de_opt(map, &mut self.last_result_by_column_condition_settings, n, 7),
-            "lastResultOverallConditionSettings" => crate::support::de_opt(map, &mut self.last_result_overall_condition_settings, n, 8),
+            "lastAttemptByColumnConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_attempt_by_column_condition_settings, n, 5),
+            "lastAttemptOverallConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_attempt_overall_condition_settings, n, 6),
+            "lastResultByColumnConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_result_by_column_condition_settings, n, 7),
+            "lastResultOverallConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_result_overall_condition_settings, n, 8),
             _ => crate::support::skip(map),
         }
     }

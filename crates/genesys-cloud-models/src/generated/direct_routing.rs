@@ -43,9 +43,9 @@ impl crate::support::Model for DirectRouting {
         match key {
             "agentWaitSeconds" => crate::support::de_opt(map, &mut self.agent_wait_seconds, n, 0),
             "backupQueueId" => crate::support::de_opt(map, &mut self.backup_queue_id, n, 1),
-            "callMediaSettings" => crate::support::de_opt(map, &mut self.call_media_settings, n, 2),
-            "emailMediaSettings" => crate::support::de_opt(map, &mut self.email_media_settings, n, 3),
-            "messageMediaSettings" => crate::support::de_opt(map, &mut self.message_media_settings, n, 4),
+            "callMediaSettings" => crate::support::de_opt_struct(map, &mut self.call_media_settings, n, 2),
+            "emailMediaSettings" => crate::support::de_opt_struct(map, &mut self.email_media_settings, n, 3),
+            "messageMediaSettings" => crate::support::de_opt_struct(map, &mut self.message_media_settings, n, 4),
             "waitForAgent" => crate::support::de_opt(map, &mut self.wait_for_agent, n, 5),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for DisallowedEntityLearningAssignmentReference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 0),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             _ => crate::support::skip(map),
         }

@@ -43,13 +43,13 @@ impl crate::support::Model for Disposition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "amdTimeout" => crate::support::de_opt(map, &mut self.amd_timeout, n, 0),
+            "amdTimeout" => crate::support::de_opt_struct(map, &mut self.amd_timeout, n, 0),
             "analyzer" => crate::support::de_opt(map, &mut self.analyzer, n, 1),
             "detectedSpeechEnd" => crate::support::de_opt(map, &mut self.detected_speech_end, n, 2),
             "detectedSpeechStart" => crate::support::de_opt(map, &mut self.detected_speech_start, n, 3),
-            "dispositionParameters" => crate::support::de_opt(map, &mut self.disposition_parameters, n, 4),
+            "dispositionParameters" => crate::support::de_opt_struct(map, &mut self.disposition_parameters, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "silentCallTimeout" => crate::support::de_opt(map, &mut self.silent_call_timeout, n, 6),
+            "silentCallTimeout" => crate::support::de_opt_struct(map, &mut self.silent_call_timeout, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -52,7 +52,7 @@ impl crate::support::Model for DivsPermittedEntityListing {
         let n = &mut self._nulls;
         match key {
             "allDivsPermitted" => crate::support::de_opt(map, &mut self.all_divs_permitted, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "firstUri" => crate::support::de_opt(map, &mut self.first_uri, n, 2),
             "lastUri" => crate::support::de_opt(map, &mut self.last_uri, n, 3),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 4),

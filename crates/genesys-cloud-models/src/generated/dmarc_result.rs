@@ -39,7 +39,7 @@ impl crate::support::Model for DmarcResult {
         match key {
             "dateChecked" => crate::support::de_opt(map, &mut self.date_checked, n, 0),
             "detectedPolicy" => crate::support::de_opt(map, &mut self.detected_policy, n, 1),
-            "records" => crate::support::de_opt(map, &mut self.records, n, 2),
+            "records" => crate::support::de_opt_structs(map, &mut self.records, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),
         }

@@ -46,10 +46,10 @@ impl crate::support::Model for DncListDivisionView {
         let n = &mut self._nulls;
         match key {
             "contactMethod" => crate::support::de_opt(map, &mut self.contact_method, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "dncSourceType" => crate::support::de_opt(map, &mut self.dnc_source_type, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "importStatus" => crate::support::de_opt(map, &mut self.import_status, n, 4),
+            "importStatus" => crate::support::de_opt_struct(map, &mut self.import_status, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "size" => crate::support::de_opt(map, &mut self.size, n, 7),

@@ -33,7 +33,7 @@ impl crate::support::Model for DocumentAttribute {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attribute" => crate::support::de_opt(map, &mut self.attribute, n, 0),
+            "attribute" => crate::support::de_opt_struct(map, &mut self.attribute, n, 0),
             "values" => crate::support::de_opt(map, &mut self.values, n, 1),
             _ => crate::support::skip(map),
         }

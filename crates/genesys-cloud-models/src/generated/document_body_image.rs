@@ -36,7 +36,7 @@ impl crate::support::Model for DocumentBodyImage {
         let n = &mut self._nulls;
         match key {
             "hyperlink" => crate::support::de_opt(map, &mut self.hyperlink, n, 0),
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 1),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
             "url" => crate::support::de_opt(map, &mut self.url, n, 2),
             _ => crate::support::skip(map),
         }

@@ -46,7 +46,7 @@ impl crate::support::Model for DocumentBodyImageProperties {
             "backgroundColor" => crate::support::de_opt(map, &mut self.background_color, n, 2),
             "indentation" => crate::support::de_opt(map, &mut self.indentation, n, 3),
             "width" => crate::support::de_opt(map, &mut self.width, n, 4),
-            "widthWithUnit" => crate::support::de_opt(map, &mut self.width_with_unit, n, 5),
+            "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -35,8 +35,8 @@ impl crate::support::Model for DocumentBodyListBlock {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "blocks" => crate::support::de_opt(map, &mut self.blocks, n, 0),
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 1),
+            "blocks" => crate::support::de_opt_structs(map, &mut self.blocks, n, 0),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),
         }

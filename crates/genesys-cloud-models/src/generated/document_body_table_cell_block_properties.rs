@@ -67,7 +67,7 @@ impl crate::support::Model for DocumentBodyTableCellBlockProperties {
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 9),
             "verticalAlign" => crate::support::de_opt(map, &mut self.vertical_align, n, 10),
             "width" => crate::support::de_opt(map, &mut self.width, n, 11),
-            "widthWithUnit" => crate::support::de_opt(map, &mut self.width_with_unit, n, 12),
+            "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -56,12 +56,12 @@ impl crate::support::Model for DocumentBodyTableProperties {
             "borderColor" => crate::support::de_opt(map, &mut self.border_color, n, 2),
             "borderStyle" => crate::support::de_opt(map, &mut self.border_style, n, 3),
             "borderWidth" => crate::support::de_opt(map, &mut self.border_width, n, 4),
-            "caption" => crate::support::de_opt(map, &mut self.caption, n, 5),
+            "caption" => crate::support::de_opt_struct(map, &mut self.caption, n, 5),
             "cellPadding" => crate::support::de_opt(map, &mut self.cell_padding, n, 6),
             "cellSpacing" => crate::support::de_opt(map, &mut self.cell_spacing, n, 7),
             "height" => crate::support::de_opt(map, &mut self.height, n, 8),
             "width" => crate::support::de_opt(map, &mut self.width, n, 9),
-            "widthWithUnit" => crate::support::de_opt(map, &mut self.width_with_unit, n, 10),
+            "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 10),
             _ => crate::support::skip(map),
         }
     }

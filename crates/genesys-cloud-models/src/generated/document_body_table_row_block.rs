@@ -33,8 +33,8 @@ impl crate::support::Model for DocumentBodyTableRowBlock {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cells" => crate::support::de_opt(map, &mut self.cells, n, 0),
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 1),
+            "cells" => crate::support::de_opt_structs(map, &mut self.cells, n, 0),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
             _ => crate::support::skip(map),
         }
     }

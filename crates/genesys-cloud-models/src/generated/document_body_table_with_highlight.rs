@@ -33,8 +33,8 @@ impl crate::support::Model for DocumentBodyTableWithHighlight {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 0),
-            "rows" => crate::support::de_opt(map, &mut self.rows, n, 1),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 0),
+            "rows" => crate::support::de_opt_structs(map, &mut self.rows, n, 1),
             _ => crate::support::skip(map),
         }
     }

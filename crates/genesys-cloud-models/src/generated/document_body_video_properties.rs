@@ -41,9 +41,9 @@ impl crate::support::Model for DocumentBodyVideoProperties {
         match key {
             "align" => crate::support::de_opt(map, &mut self.align, n, 0),
             "backgroundColor" => crate::support::de_opt(map, &mut self.background_color, n, 1),
-            "height" => crate::support::de_opt(map, &mut self.height, n, 2),
+            "height" => crate::support::de_opt_struct(map, &mut self.height, n, 2),
             "indentation" => crate::support::de_opt(map, &mut self.indentation, n, 3),
-            "width" => crate::support::de_opt(map, &mut self.width, n, 4),
+            "width" => crate::support::de_opt_struct(map, &mut self.width, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for DocumentChunkBlock {
         let n = &mut self._nulls;
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 1),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             _ => crate::support::skip(map),

@@ -37,10 +37,10 @@ impl crate::support::Model for DocumentContentBlock {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "image" => crate::support::de_opt(map, &mut self.image, n, 0),
-            "text" => crate::support::de_opt(map, &mut self.text, n, 1),
+            "image" => crate::support::de_opt_struct(map, &mut self.image, n, 0),
+            "text" => crate::support::de_opt_struct(map, &mut self.text, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 3),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 3),
             _ => crate::support::skip(map),
         }
     }

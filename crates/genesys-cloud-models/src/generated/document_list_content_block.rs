@@ -39,11 +39,11 @@ impl crate::support::Model for DocumentListContentBlock {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "image" => crate::support::de_opt(map, &mut self.image, n, 0),
-            "list" => crate::support::de_opt(map, &mut self.list, n, 1),
-            "text" => crate::support::de_opt(map, &mut self.text, n, 2),
+            "image" => crate::support::de_opt_struct(map, &mut self.image, n, 0),
+            "list" => crate::support::de_opt_struct(map, &mut self.list, n, 1),
+            "text" => crate::support::de_opt_struct(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 4),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for DocumentListContentBlockWithHighlight {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerHighlight" => crate::support::de_opt(map, &mut self.answer_highlight, n, 0),
-            "image" => crate::support::de_opt(map, &mut self.image, n, 1),
-            "list" => crate::support::de_opt(map, &mut self.list, n, 2),
-            "text" => crate::support::de_opt(map, &mut self.text, n, 3),
+            "answerHighlight" => crate::support::de_opt_struct(map, &mut self.answer_highlight, n, 0),
+            "image" => crate::support::de_opt_struct(map, &mut self.image, n, 1),
+            "list" => crate::support::de_opt_struct(map, &mut self.list, n, 2),
+            "text" => crate::support::de_opt_struct(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 5),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 5),
             _ => crate::support::skip(map),
         }
     }

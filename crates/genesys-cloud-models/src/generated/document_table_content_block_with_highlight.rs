@@ -45,14 +45,14 @@ impl crate::support::Model for DocumentTableContentBlockWithHighlight {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerHighlight" => crate::support::de_opt(map, &mut self.answer_highlight, n, 0),
-            "image" => crate::support::de_opt(map, &mut self.image, n, 1),
-            "list" => crate::support::de_opt(map, &mut self.list, n, 2),
-            "paragraph" => crate::support::de_opt(map, &mut self.paragraph, n, 3),
-            "table" => crate::support::de_opt(map, &mut self.table, n, 4),
-            "text" => crate::support::de_opt(map, &mut self.text, n, 5),
+            "answerHighlight" => crate::support::de_opt_struct(map, &mut self.answer_highlight, n, 0),
+            "image" => crate::support::de_opt_struct(map, &mut self.image, n, 1),
+            "list" => crate::support::de_opt_struct(map, &mut self.list, n, 2),
+            "paragraph" => crate::support::de_opt_struct(map, &mut self.paragraph, n, 3),
+            "table" => crate::support::de_opt_struct(map, &mut self.table, n, 4),
+            "text" => crate::support::de_opt_struct(map, &mut self.text, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 7),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 7),
             _ => crate::support::skip(map),
         }
     }

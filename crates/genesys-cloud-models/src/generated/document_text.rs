@@ -39,7 +39,7 @@ impl crate::support::Model for DocumentText {
         match key {
             "hyperlink" => crate::support::de_opt(map, &mut self.hyperlink, n, 0),
             "marks" => crate::support::de_opt(map, &mut self.marks, n, 1),
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 2),
+            "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             _ => crate::support::skip(map),
         }

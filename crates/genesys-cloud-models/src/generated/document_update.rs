@@ -55,7 +55,7 @@ impl crate::support::Model for DocumentUpdate {
             "removeAttributes" => crate::support::de_opt(map, &mut self.remove_attributes, n, 5),
             "removeTagIds" => crate::support::de_opt(map, &mut self.remove_tag_ids, n, 6),
             "removeTags" => crate::support::de_opt(map, &mut self.remove_tags, n, 7),
-            "updateAttributes" => crate::support::de_opt(map, &mut self.update_attributes, n, 8),
+            "updateAttributes" => crate::support::de_opt_structs(map, &mut self.update_attributes, n, 8),
             _ => crate::support::skip(map),
         }
     }

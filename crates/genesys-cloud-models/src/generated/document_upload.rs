@@ -40,7 +40,7 @@ impl crate::support::Model for DocumentUpload {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "tagIds" => crate::support::de_opt(map, &mut self.tag_ids, n, 1),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 2),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 3),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -64,13 +64,13 @@ impl crate::support::Model for DomainCertificateAuthority {
         let n = &mut self._nulls;
         match key {
             "certificate" => crate::support::de_opt(map, &mut self.certificate, n, 0),
-            "certificateDetails" => crate::support::de_opt(map, &mut self.certificate_details, n, 1),
+            "certificateDetails" => crate::support::de_opt_structs(map, &mut self.certificate_details, n, 1),
             "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
             "createdByApp" => crate::support::de_opt(map, &mut self.created_by_app, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
             "description" => crate::support::de_opt(map, &mut self.description, n, 6),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 7),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 9),
             "modifiedByApp" => crate::support::de_opt(map, &mut self.modified_by_app, n, 10),

@@ -58,7 +58,7 @@ impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
             "executeStopTime" => crate::support::de_opt(map, &mut self.execute_stop_time, n, 6),
             "maxDownloadRate" => crate::support::de_opt(map, &mut self.max_download_rate, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 9),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 9),
             _ => crate::support::skip(map),
         }
     }

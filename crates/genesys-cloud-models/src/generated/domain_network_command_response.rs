@@ -40,7 +40,7 @@ impl crate::support::Model for DomainNetworkCommandResponse {
             "acknowledged" => crate::support::de_opt(map, &mut self.acknowledged, n, 0),
             "commandName" => crate::support::de_opt(map, &mut self.command_name, n, 1),
             "correlationId" => crate::support::de_opt(map, &mut self.correlation_id, n, 2),
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 3),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 3),
             _ => crate::support::skip(map),
         }
     }

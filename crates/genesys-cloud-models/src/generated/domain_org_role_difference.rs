@@ -39,11 +39,11 @@ impl crate::support::Model for DomainOrgRoleDifference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addedPermissionPolicies" => crate::support::de_opt(map, &mut self.added_permission_policies, n, 0),
-            "removedPermissionPolicies" => crate::support::de_opt(map, &mut self.removed_permission_policies, n, 1),
-            "roleFromDefault" => crate::support::de_opt(map, &mut self.role_from_default, n, 2),
-            "samePermissionPolicies" => crate::support::de_opt(map, &mut self.same_permission_policies, n, 3),
-            "userOrgRole" => crate::support::de_opt(map, &mut self.user_org_role, n, 4),
+            "addedPermissionPolicies" => crate::support::de_opt_structs(map, &mut self.added_permission_policies, n, 0),
+            "removedPermissionPolicies" => crate::support::de_opt_structs(map, &mut self.removed_permission_policies, n, 1),
+            "roleFromDefault" => crate::support::de_opt_struct(map, &mut self.role_from_default, n, 2),
+            "samePermissionPolicies" => crate::support::de_opt_structs(map, &mut self.same_permission_policies, n, 3),
+            "userOrgRole" => crate::support::de_opt_struct(map, &mut self.user_org_role, n, 4),
             _ => crate::support::skip(map),
         }
     }

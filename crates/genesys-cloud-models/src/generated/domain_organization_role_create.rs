@@ -68,7 +68,7 @@ impl crate::support::Model for DomainOrganizationRoleCreate {
             "description" => crate::support::de_opt(map, &mut self.description, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
-            "permissionPolicies" => crate::support::de_opt(map, &mut self.permission_policies, n, 9),
+            "permissionPolicies" => crate::support::de_opt_structs(map, &mut self.permission_policies, n, 9),
             "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 10),
             "roleNeedsUpdate" => crate::support::de_opt(map, &mut self.role_needs_update, n, 11),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),

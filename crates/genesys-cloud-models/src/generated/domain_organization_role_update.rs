@@ -44,7 +44,7 @@ impl crate::support::Model for DomainOrganizationRoleUpdate {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "permissionPolicies" => crate::support::de_opt(map, &mut self.permission_policies, n, 3),
+            "permissionPolicies" => crate::support::de_opt_structs(map, &mut self.permission_policies, n, 3),
             "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),

@@ -52,7 +52,7 @@ impl crate::support::Model for DomainPermissionPolicy {
             "namedResources" => crate::support::de_opt(map, &mut self.named_resources, n, 4),
             "policyDescription" => crate::support::de_opt(map, &mut self.policy_description, n, 5),
             "policyName" => crate::support::de_opt(map, &mut self.policy_name, n, 6),
-            "resourceConditionNode" => crate::support::de_opt(map, &mut self.resource_condition_node, n, 7),
+            "resourceConditionNode" => crate::support::de_opt_struct(map, &mut self.resource_condition_node, n, 7),
             _ => crate::support::skip(map),
         }
     }

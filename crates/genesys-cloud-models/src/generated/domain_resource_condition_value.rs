@@ -39,10 +39,10 @@ impl crate::support::Model for DomainResourceConditionValue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 0),
-            "team" => crate::support::de_opt(map, &mut self.team, n, 1),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 0),
+            "team" => crate::support::de_opt_struct(map, &mut self.team, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
             _ => crate::support::skip(map),
         }

@@ -37,7 +37,7 @@ impl crate::support::Model for Domains {
         match key {
             "allowExistingEmailParticipants" => crate::support::de_opt(map, &mut self.allow_existing_email_participants, n, 0),
             "allowOutboundToAnyDomainAcd" => crate::support::de_opt(map, &mut self.allow_outbound_to_any_domain_acd, n, 1),
-            "authorizedDomains" => crate::support::de_opt(map, &mut self.authorized_domains, n, 2),
+            "authorizedDomains" => crate::support::de_opt_struct(map, &mut self.authorized_domains, n, 2),
             _ => crate::support::skip(map),
         }
     }

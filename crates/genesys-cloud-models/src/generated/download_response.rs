@@ -49,7 +49,7 @@ impl crate::support::Model for DownloadResponse {
             "resultUri" => crate::support::de_opt(map, &mut self.result_uri, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            "thumbnails" => crate::support::de_opt(map, &mut self.thumbnails, n, 6),
+            "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 6),
             _ => crate::support::skip(map),
         }
     }

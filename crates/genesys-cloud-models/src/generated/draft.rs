@@ -48,11 +48,11 @@ impl crate::support::Model for Draft {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 3),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 3),
             "miner" => crate::support::de_opt(map, &mut self.miner, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 7),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for DraftManipulationRequest {
         let n = &mut self._nulls;
         match key {
             "draftType" => crate::support::de_opt(map, &mut self.draft_type, n, 0),
-            "translate" => crate::support::de_opt(map, &mut self.translate, n, 1),
+            "translate" => crate::support::de_opt_struct(map, &mut self.translate, n, 1),
             _ => crate::support::skip(map),
         }
     }

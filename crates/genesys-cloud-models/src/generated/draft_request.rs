@@ -33,8 +33,8 @@ impl crate::support::Model for DraftRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 0),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 1),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 0),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 1),
             _ => crate::support::skip(map),
         }
     }

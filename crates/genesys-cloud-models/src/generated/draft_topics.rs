@@ -50,7 +50,7 @@ impl crate::support::Model for DraftTopics {
             "conversationCount" => crate::support::de_opt(map, &mut self.conversation_count, n, 0),
             "conversationPercent" => crate::support::de_opt(map, &mut self.conversation_percent, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "miner" => crate::support::de_opt(map, &mut self.miner, n, 3),
+            "miner" => crate::support::de_opt_struct(map, &mut self.miner, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "phraseCount" => crate::support::de_opt(map, &mut self.phrase_count, n, 5),
             "phrases" => crate::support::de_opt(map, &mut self.phrases, n, 6),

@@ -33,7 +33,7 @@ impl crate::support::Model for DraftValidationResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
             _ => crate::support::skip(map),
         }

@@ -45,7 +45,7 @@ impl crate::support::Model for Duration {
             "negative" => crate::support::de_opt(map, &mut self.negative, n, 1),
             "positive" => crate::support::de_opt(map, &mut self.positive, n, 2),
             "seconds" => crate::support::de_opt(map, &mut self.seconds, n, 3),
-            "units" => crate::support::de_opt(map, &mut self.units, n, 4),
+            "units" => crate::support::de_opt_structs(map, &mut self.units, n, 4),
             "zero" => crate::support::de_opt(map, &mut self.zero, n, 5),
             _ => crate::support::skip(map),
         }

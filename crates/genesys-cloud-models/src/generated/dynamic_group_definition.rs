@@ -38,8 +38,8 @@ impl crate::support::Model for DynamicGroupDefinition {
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 1),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 2),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
+            "query" => crate::support::de_opt_struct(map, &mut self.query, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

@@ -37,7 +37,7 @@ impl crate::support::Model for DynamicGroupRoutingSkillCondition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "childConditions" => crate::support::de_opt(map, &mut self.child_conditions, n, 0),
+            "childConditions" => crate::support::de_opt_structs(map, &mut self.child_conditions, n, 0),
             "comparator" => crate::support::de_opt(map, &mut self.comparator, n, 1),
             "proficiency" => crate::support::de_opt(map, &mut self.proficiency, n, 2),
             "routingSkill" => crate::support::de_opt(map, &mut self.routing_skill, n, 3),

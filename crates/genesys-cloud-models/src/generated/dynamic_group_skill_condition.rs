@@ -35,9 +35,9 @@ impl crate::support::Model for DynamicGroupSkillCondition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "languageSkillConditions" => crate::support::de_opt(map, &mut self.language_skill_conditions, n, 0),
+            "languageSkillConditions" => crate::support::de_opt_structs(map, &mut self.language_skill_conditions, n, 0),
             "operation" => crate::support::de_opt(map, &mut self.operation, n, 1),
-            "routingSkillConditions" => crate::support::de_opt(map, &mut self.routing_skill_conditions, n, 2),
+            "routingSkillConditions" => crate::support::de_opt_structs(map, &mut self.routing_skill_conditions, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -38,8 +38,8 @@ impl crate::support::Model for DynamicListValuesAllOf {
         let n = &mut self._nulls;
         match key {
             "dataActionId" => crate::support::de_opt(map, &mut self.data_action_id, n, 0),
-            "fieldMapping" => crate::support::de_opt(map, &mut self.field_mapping, n, 1),
-            "inputs" => crate::support::de_opt(map, &mut self.inputs, n, 2),
+            "fieldMapping" => crate::support::de_opt_struct(map, &mut self.field_mapping, n, 1),
+            "inputs" => crate::support::de_opt_structs(map, &mut self.inputs, n, 2),
             "matchType" => crate::support::de_opt(map, &mut self.match_type, n, 3),
             _ => crate::support::skip(map),
         }

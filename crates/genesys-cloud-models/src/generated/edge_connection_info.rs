@@ -49,7 +49,7 @@ impl crate::support::Model for EdgeConnectionInfo {
             "interfaceName" => crate::support::de_opt(map, &mut self.interface_name, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "site" => crate::support::de_opt(map, &mut self.site, n, 6),
+            "site" => crate::support::de_opt_struct(map, &mut self.site, n, 6),
             _ => crate::support::skip(map),
         }
     }

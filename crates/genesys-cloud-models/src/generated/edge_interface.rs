@@ -46,7 +46,7 @@ impl crate::support::Model for EdgeInterface {
         let n = &mut self._nulls;
         match key {
             "addressFamilyId" => crate::support::de_opt(map, &mut self.address_family_id, n, 0),
-            "endpoints" => crate::support::de_opt(map, &mut self.endpoints, n, 1),
+            "endpoints" => crate::support::de_opt_structs(map, &mut self.endpoints, n, 1),
             "ifName" => crate::support::de_opt(map, &mut self.if_name, n, 2),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 3),
             "lineTypes" => crate::support::de_opt(map, &mut self.line_types, n, 4),

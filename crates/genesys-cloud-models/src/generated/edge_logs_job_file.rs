@@ -72,7 +72,7 @@ impl crate::support::Model for EdgeLogsJobFile {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 5),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 5),
             "downloadId" => crate::support::de_opt(map, &mut self.download_id, n, 6),
             "edgePath" => crate::support::de_opt(map, &mut self.edge_path, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),

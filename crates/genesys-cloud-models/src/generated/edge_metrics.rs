@@ -45,13 +45,13 @@ impl crate::support::Model for EdgeMetrics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "disks" => crate::support::de_opt(map, &mut self.disks, n, 0),
-            "edge" => crate::support::de_opt(map, &mut self.edge, n, 1),
+            "disks" => crate::support::de_opt_structs(map, &mut self.disks, n, 0),
+            "edge" => crate::support::de_opt_struct(map, &mut self.edge, n, 1),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 2),
-            "memory" => crate::support::de_opt(map, &mut self.memory, n, 3),
-            "networks" => crate::support::de_opt(map, &mut self.networks, n, 4),
-            "processors" => crate::support::de_opt(map, &mut self.processors, n, 5),
-            "subsystems" => crate::support::de_opt(map, &mut self.subsystems, n, 6),
+            "memory" => crate::support::de_opt_structs(map, &mut self.memory, n, 3),
+            "networks" => crate::support::de_opt_structs(map, &mut self.networks, n, 4),
+            "processors" => crate::support::de_opt_structs(map, &mut self.processors, n, 5),
+            "subsystems" => crate::support::de_opt_structs(map, &mut self.subsystems, n, 6),
             "upTimeMsec" => crate::support::de_opt(map, &mut self.up_time_msec, n, 7),
             _ => crate::support::skip(map),
         }

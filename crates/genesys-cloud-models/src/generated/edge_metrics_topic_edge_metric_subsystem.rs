@@ -36,7 +36,7 @@ impl crate::support::Model for EdgeMetricsTopicEdgeMetricSubsystem {
         let n = &mut self._nulls;
         match key {
             "delayMs" => crate::support::de_opt(map, &mut self.delay_ms, n, 0),
-            "mediaSubsystem" => crate::support::de_opt(map, &mut self.media_subsystem, n, 1),
+            "mediaSubsystem" => crate::support::de_opt_struct(map, &mut self.media_subsystem, n, 1),
             "processName" => crate::support::de_opt(map, &mut self.process_name, n, 2),
             _ => crate::support::skip(map),
         }

@@ -42,10 +42,10 @@ impl crate::support::Model for EdgeOfflineConfiguration {
         let n = &mut self._nulls;
         match key {
             "certType" => crate::support::de_opt(map, &mut self.cert_type, n, 0),
-            "network" => crate::support::de_opt(map, &mut self.network, n, 1),
+            "network" => crate::support::de_opt_struct(map, &mut self.network, n, 1),
             "pairingId" => crate::support::de_opt(map, &mut self.pairing_id, n, 2),
             "proxy" => crate::support::de_opt(map, &mut self.proxy, n, 3),
-            "site" => crate::support::de_opt(map, &mut self.site, n, 4),
+            "site" => crate::support::de_opt_struct(map, &mut self.site, n, 4),
             "useVerificationCode" => crate::support::de_opt(map, &mut self.use_verification_code, n, 5),
             _ => crate::support::skip(map),
         }

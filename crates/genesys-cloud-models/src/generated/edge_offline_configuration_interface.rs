@@ -37,10 +37,10 @@ impl crate::support::Model for EdgeOfflineConfigurationInterface {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
-            "ipv4Capabilities" => crate::support::de_opt(map, &mut self.ipv4_capabilities, n, 1),
-            "ipv6Capabilities" => crate::support::de_opt(map, &mut self.ipv6_capabilities, n, 2),
-            "routes" => crate::support::de_opt(map, &mut self.routes, n, 3),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
+            "ipv4Capabilities" => crate::support::de_opt_struct(map, &mut self.ipv4_capabilities, n, 1),
+            "ipv6Capabilities" => crate::support::de_opt_struct(map, &mut self.ipv6_capabilities, n, 2),
+            "routes" => crate::support::de_opt_structs(map, &mut self.routes, n, 3),
             _ => crate::support::skip(map),
         }
     }

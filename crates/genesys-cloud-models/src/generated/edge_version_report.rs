@@ -33,8 +33,8 @@ impl crate::support::Model for EdgeVersionReport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "newestVersion" => crate::support::de_opt(map, &mut self.newest_version, n, 0),
-            "oldestVersion" => crate::support::de_opt(map, &mut self.oldest_version, n, 1),
+            "newestVersion" => crate::support::de_opt_struct(map, &mut self.newest_version, n, 0),
+            "oldestVersion" => crate::support::de_opt_struct(map, &mut self.oldest_version, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -51,8 +51,8 @@ impl crate::support::Model for EmailExternalEstablishedEvent {
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
             "includeMessage" => crate::support::de_opt(map, &mut self.include_message, n, 5),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 6),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 7),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -42,11 +42,11 @@ impl crate::support::Model for EmailMediaSettings {
         let n = &mut self._nulls;
         match key {
             "alertingTimeoutSeconds" => crate::support::de_opt(map, &mut self.alerting_timeout_seconds, n, 0),
-            "allOutboundEmailAddresses" => crate::support::de_opt(map, &mut self.all_outbound_email_addresses, n, 1),
+            "allOutboundEmailAddresses" => crate::support::de_opt_structs(map, &mut self.all_outbound_email_addresses, n, 1),
             "autoAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.auto_answer_alert_tone_seconds, n, 2),
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 3),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 4),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 5),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 5),
             _ => crate::support::skip(map),
         }
     }

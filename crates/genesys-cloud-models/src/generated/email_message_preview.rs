@@ -63,23 +63,23 @@ impl crate::support::Model for EmailMessagePreview {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachments" => crate::support::de_opt(map, &mut self.attachments, n, 0),
-            "bcc" => crate::support::de_opt(map, &mut self.bcc, n, 1),
-            "cc" => crate::support::de_opt(map, &mut self.cc, n, 2),
+            "attachments" => crate::support::de_opt_structs(map, &mut self.attachments, n, 0),
+            "bcc" => crate::support::de_opt_structs(map, &mut self.bcc, n, 1),
+            "cc" => crate::support::de_opt_structs(map, &mut self.cc, n, 2),
             "draftType" => crate::support::de_opt(map, &mut self.draft_type, n, 3),
             "emailSizeBytes" => crate::support::de_opt(map, &mut self.email_size_bytes, n, 4),
-            "from" => crate::support::de_opt(map, &mut self.from, n, 5),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 5),
             "historyIncluded" => crate::support::de_opt(map, &mut self.history_included, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "maxEmailSizeBytes" => crate::support::de_opt(map, &mut self.max_email_size_bytes, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
-            "replyTo" => crate::support::de_opt(map, &mut self.reply_to, n, 10),
+            "replyTo" => crate::support::de_opt_struct(map, &mut self.reply_to, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "state" => crate::support::de_opt(map, &mut self.state, n, 12),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 13),
             "textBodyPreview" => crate::support::de_opt(map, &mut self.text_body_preview, n, 14),
             "time" => crate::support::de_opt(map, &mut self.time, n, 15),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 16),
+            "to" => crate::support::de_opt_structs(map, &mut self.to, n, 16),
             _ => crate::support::skip(map),
         }
     }

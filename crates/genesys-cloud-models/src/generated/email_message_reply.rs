@@ -55,19 +55,19 @@ impl crate::support::Model for EmailMessageReply {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachments" => crate::support::de_opt(map, &mut self.attachments, n, 0),
-            "bcc" => crate::support::de_opt(map, &mut self.bcc, n, 1),
-            "cc" => crate::support::de_opt(map, &mut self.cc, n, 2),
+            "attachments" => crate::support::de_opt_structs(map, &mut self.attachments, n, 0),
+            "bcc" => crate::support::de_opt_structs(map, &mut self.bcc, n, 1),
+            "cc" => crate::support::de_opt_structs(map, &mut self.cc, n, 2),
             "emailSizeBytes" => crate::support::de_opt(map, &mut self.email_size_bytes, n, 3),
-            "from" => crate::support::de_opt(map, &mut self.from, n, 4),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 4),
             "historyIncluded" => crate::support::de_opt(map, &mut self.history_included, n, 5),
             "htmlBody" => crate::support::de_opt(map, &mut self.html_body, n, 6),
             "maxEmailSizeBytes" => crate::support::de_opt(map, &mut self.max_email_size_bytes, n, 7),
-            "replyTo" => crate::support::de_opt(map, &mut self.reply_to, n, 8),
+            "replyTo" => crate::support::de_opt_struct(map, &mut self.reply_to, n, 8),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 9),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 10),
             "time" => crate::support::de_opt(map, &mut self.time, n, 11),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 12),
+            "to" => crate::support::de_opt_structs(map, &mut self.to, n, 12),
             _ => crate::support::skip(map),
         }
     }

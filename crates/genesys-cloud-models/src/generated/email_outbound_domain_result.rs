@@ -43,11 +43,11 @@ impl crate::support::Model for EmailOutboundDomainResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dmarcVerificationResult" => crate::support::de_opt(map, &mut self.dmarc_verification_result, n, 0),
-            "dnsCnameBounceRecord" => crate::support::de_opt(map, &mut self.dns_cname_bounce_record, n, 1),
-            "dnsTxtSendingRecord" => crate::support::de_opt(map, &mut self.dns_txt_sending_record, n, 2),
+            "dmarcVerificationResult" => crate::support::de_opt_struct(map, &mut self.dmarc_verification_result, n, 0),
+            "dnsCnameBounceRecord" => crate::support::de_opt_struct(map, &mut self.dns_cname_bounce_record, n, 1),
+            "dnsTxtSendingRecord" => crate::support::de_opt_struct(map, &mut self.dns_txt_sending_record, n, 2),
             "domainName" => crate::support::de_opt(map, &mut self.domain_name, n, 3),
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 4),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 4),
             "senderStatus" => crate::support::de_opt(map, &mut self.sender_status, n, 5),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 6),
             _ => crate::support::skip(map),

@@ -53,12 +53,12 @@ impl crate::support::Model for EmailRoutingEstablishedEvent {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 2),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 3),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 4),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 4),
             "label" => crate::support::de_opt(map, &mut self.label, n, 5),
             "languageId" => crate::support::de_opt(map, &mut self.language_id, n, 6),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 7),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 8),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 9),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for EmailSummaryGenerationConfig {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "summarySetting" => crate::support::de_opt(map, &mut self.summary_setting, n, 1),
+            "summarySetting" => crate::support::de_opt_struct(map, &mut self.summary_setting, n, 1),
             _ => crate::support::skip(map),
         }
     }

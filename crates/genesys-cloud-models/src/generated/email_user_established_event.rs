@@ -52,9 +52,9 @@ impl crate::support::Model for EmailUserEstablishedEvent {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 2),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 5),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 5),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 6),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 7),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for EmergencyCallFlow {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "emergencyFlow" => crate::support::de_opt(map, &mut self.emergency_flow, n, 0),
-            "ivrs" => crate::support::de_opt(map, &mut self.ivrs, n, 1),
+            "emergencyFlow" => crate::support::de_opt_struct(map, &mut self.emergency_flow, n, 0),
+            "ivrs" => crate::support::de_opt_structs(map, &mut self.ivrs, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for EmergencyLocation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "address" => crate::support::de_opt(map, &mut self.address, n, 0),
+            "address" => crate::support::de_opt_struct(map, &mut self.address, n, 0),
             "did" => crate::support::de_opt(map, &mut self.did, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

@@ -52,10 +52,10 @@ impl crate::support::Model for EncryptionKey {
             "keyConfigurationType" => crate::support::de_opt(map, &mut self.key_configuration_type, n, 2),
             "keydataSummary" => crate::support::de_opt(map, &mut self.keydata_summary, n, 3),
             "kmsKeyArn" => crate::support::de_opt(map, &mut self.kms_key_arn, n, 4),
-            "localEncryptionConfiguration" => crate::support::de_opt(map, &mut self.local_encryption_configuration, n, 5),
+            "localEncryptionConfiguration" => crate::support::de_opt_struct(map, &mut self.local_encryption_configuration, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 8),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 8),
             _ => crate::support::skip(map),
         }
     }

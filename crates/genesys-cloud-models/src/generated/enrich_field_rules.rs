@@ -37,7 +37,7 @@ impl crate::support::Model for EnrichFieldRules {
         match key {
             "defaultAction" => crate::support::de_opt(map, &mut self.default_action, n, 0),
             "defaultArrayAction" => crate::support::de_opt(map, &mut self.default_array_action, n, 1),
-            "rules" => crate::support::de_opt(map, &mut self.rules, n, 2),
+            "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 2),
             _ => crate::support::skip(map),
         }
     }

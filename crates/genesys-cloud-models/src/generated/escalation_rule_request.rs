@@ -53,15 +53,15 @@ impl crate::support::Model for EscalationRuleRequest {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 1),
-            "facebookEscalation" => crate::support::de_opt(map, &mut self.facebook_escalation, n, 2),
-            "googleBusinessProfileEscalation" => crate::support::de_opt(map, &mut self.google_business_profile_escalation, n, 3),
-            "instagramEscalation" => crate::support::de_opt(map, &mut self.instagram_escalation, n, 4),
+            "facebookEscalation" => crate::support::de_opt_struct(map, &mut self.facebook_escalation, n, 2),
+            "googleBusinessProfileEscalation" => crate::support::de_opt_struct(map, &mut self.google_business_profile_escalation, n, 3),
+            "instagramEscalation" => crate::support::de_opt_struct(map, &mut self.instagram_escalation, n, 4),
             "matchCriteria" => crate::support::de_opt(map, &mut self.match_criteria, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "openEscalation" => crate::support::de_opt(map, &mut self.open_escalation, n, 7),
+            "openEscalation" => crate::support::de_opt_struct(map, &mut self.open_escalation, n, 7),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            "twitterEscalation" => crate::support::de_opt(map, &mut self.twitter_escalation, n, 10),
+            "twitterEscalation" => crate::support::de_opt_struct(map, &mut self.twitter_escalation, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for EscalationTarget {
         let n = &mut self._nulls;
         match key {
             "destination" => crate::support::de_opt(map, &mut self.destination, n, 0),
-            "override" => crate::support::de_opt(map, &mut self.r#override, n, 1),
+            "override" => crate::support::de_opt_struct(map, &mut self.r#override, n, 1),
             "targetType" => crate::support::de_opt(map, &mut self.target_type, n, 2),
             _ => crate::support::skip(map),
         }

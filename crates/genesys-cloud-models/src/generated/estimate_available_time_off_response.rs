@@ -40,10 +40,10 @@ impl crate::support::Model for EstimateAvailableTimeOffResponse {
         let n = &mut self._nulls;
         match key {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
-            "fullDayDates" => crate::support::de_opt(map, &mut self.full_day_dates, n, 1),
+            "fullDayDates" => crate::support::de_opt_structs(map, &mut self.full_day_dates, n, 1),
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 2),
-            "partialDayDates" => crate::support::de_opt(map, &mut self.partial_day_dates, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "partialDayDates" => crate::support::de_opt_structs(map, &mut self.partial_day_dates, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

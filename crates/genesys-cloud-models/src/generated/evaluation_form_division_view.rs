@@ -45,7 +45,7 @@ impl crate::support::Model for EvaluationFormDivisionView {
         match key {
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 0),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),

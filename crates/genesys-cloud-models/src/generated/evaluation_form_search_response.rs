@@ -55,17 +55,17 @@ impl crate::support::Model for EvaluationFormSearchResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aiScoring" => crate::support::de_opt(map, &mut self.ai_scoring, n, 0),
+            "aiScoring" => crate::support::de_opt_struct(map, &mut self.ai_scoring, n, 0),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 1),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 2),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 3),
-            "evaluationSettings" => crate::support::de_opt(map, &mut self.evaluation_settings, n, 4),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 3),
+            "evaluationSettings" => crate::support::de_opt_struct(map, &mut self.evaluation_settings, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "latestVersionFormName" => crate::support::de_opt(map, &mut self.latest_version_form_name, n, 6),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 7),
             "published" => crate::support::de_opt(map, &mut self.published, n, 8),
-            "publishedVersions" => crate::support::de_opt(map, &mut self.published_versions, n, 9),
-            "questionGroups" => crate::support::de_opt(map, &mut self.question_groups, n, 10),
+            "publishedVersions" => crate::support::de_opt_struct(map, &mut self.published_versions, n, 9),
+            "questionGroups" => crate::support::de_opt_structs(map, &mut self.question_groups, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "weightMode" => crate::support::de_opt(map, &mut self.weight_mode, n, 12),
             _ => crate::support::skip(map),

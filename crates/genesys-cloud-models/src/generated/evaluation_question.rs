@@ -57,20 +57,20 @@ impl crate::support::Model for EvaluationQuestion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerOptions" => crate::support::de_opt(map, &mut self.answer_options, n, 0),
+            "answerOptions" => crate::support::de_opt_structs(map, &mut self.answer_options, n, 0),
             "automatedScoringFocus" => crate::support::de_opt(map, &mut self.automated_scoring_focus, n, 1),
             "commentsRequired" => crate::support::de_opt(map, &mut self.comments_required, n, 2),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 3),
-            "defaultAnswer" => crate::support::de_opt(map, &mut self.default_answer, n, 4),
+            "defaultAnswer" => crate::support::de_opt_struct(map, &mut self.default_answer, n, 4),
             "helpText" => crate::support::de_opt(map, &mut self.help_text, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "isCritical" => crate::support::de_opt(map, &mut self.is_critical, n, 7),
             "isKill" => crate::support::de_opt(map, &mut self.is_kill, n, 8),
-            "multipleSelectOptionQuestions" => crate::support::de_opt(map, &mut self.multiple_select_option_questions, n, 9),
+            "multipleSelectOptionQuestions" => crate::support::de_opt_structs(map, &mut self.multiple_select_option_questions, n, 9),
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 10),
             "text" => crate::support::de_opt(map, &mut self.text, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 13),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 13),
             _ => crate::support::skip(map),
         }
     }

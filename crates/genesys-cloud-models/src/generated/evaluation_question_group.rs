@@ -54,16 +54,16 @@ impl crate::support::Model for EvaluationQuestionGroup {
         let n = &mut self._nulls;
         match key {
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 0),
-            "defaultAnswersTo" => crate::support::de_opt(map, &mut self.default_answers_to, n, 1),
+            "defaultAnswersTo" => crate::support::de_opt_struct(map, &mut self.default_answers_to, n, 1),
             "defaultAnswersToHighest" => crate::support::de_opt(map, &mut self.default_answers_to_highest, n, 2),
             "defaultAnswersToNA" => crate::support::de_opt(map, &mut self.default_answers_to_na, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "manualWeight" => crate::support::de_opt(map, &mut self.manual_weight, n, 5),
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "questions" => crate::support::de_opt(map, &mut self.questions, n, 8),
+            "questions" => crate::support::de_opt_structs(map, &mut self.questions, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 10),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 10),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 11),
             _ => crate::support::skip(map),
         }

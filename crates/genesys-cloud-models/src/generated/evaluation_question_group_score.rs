@@ -69,7 +69,7 @@ impl crate::support::Model for EvaluationQuestionGroupScore {
             "maxTotalScore" => crate::support::de_opt(map, &mut self.max_total_score, n, 5),
             "maxTotalScoreUnweighted" => crate::support::de_opt(map, &mut self.max_total_score_unweighted, n, 6),
             "questionGroupId" => crate::support::de_opt(map, &mut self.question_group_id, n, 7),
-            "questionScores" => crate::support::de_opt(map, &mut self.question_scores, n, 8),
+            "questionScores" => crate::support::de_opt_structs(map, &mut self.question_scores, n, 8),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 9),
             "totalCriticalScore" => crate::support::de_opt(map, &mut self.total_critical_score, n, 10),
             "totalCriticalScoreUnweighted" => crate::support::de_opt(map, &mut self.total_critical_score_unweighted, n, 11),

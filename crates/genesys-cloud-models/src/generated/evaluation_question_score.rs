@@ -49,13 +49,13 @@ impl crate::support::Model for EvaluationQuestionScore {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aiAnswer" => crate::support::de_opt(map, &mut self.ai_answer, n, 0),
+            "aiAnswer" => crate::support::de_opt_struct(map, &mut self.ai_answer, n, 0),
             "answerId" => crate::support::de_opt(map, &mut self.answer_id, n, 1),
             "assistedAnswerId" => crate::support::de_opt(map, &mut self.assisted_answer_id, n, 2),
             "comments" => crate::support::de_opt(map, &mut self.comments, n, 3),
             "failedKillQuestion" => crate::support::de_opt(map, &mut self.failed_kill_question, n, 4),
             "markedNA" => crate::support::de_opt(map, &mut self.marked_na, n, 5),
-            "multipleSelectQuestionOptionScores" => crate::support::de_opt(map, &mut self.multiple_select_question_option_scores, n, 6),
+            "multipleSelectQuestionOptionScores" => crate::support::de_opt_structs(map, &mut self.multiple_select_question_option_scores, n, 6),
             "questionId" => crate::support::de_opt(map, &mut self.question_id, n, 7),
             "score" => crate::support::de_opt(map, &mut self.score, n, 8),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 9),

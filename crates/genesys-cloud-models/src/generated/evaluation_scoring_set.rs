@@ -57,11 +57,11 @@ impl crate::support::Model for EvaluationScoringSet {
             "maxTotalRawCriticalScore" => crate::support::de_opt(map, &mut self.max_total_raw_critical_score, n, 3),
             "maxTotalRawScore" => crate::support::de_opt(map, &mut self.max_total_raw_score, n, 4),
             "privateComments" => crate::support::de_opt(map, &mut self.private_comments, n, 5),
-            "questionGroupScores" => crate::support::de_opt(map, &mut self.question_group_scores, n, 6),
+            "questionGroupScores" => crate::support::de_opt_structs(map, &mut self.question_group_scores, n, 6),
             "totalCriticalScore" => crate::support::de_opt(map, &mut self.total_critical_score, n, 7),
             "totalNonCriticalScore" => crate::support::de_opt(map, &mut self.total_non_critical_score, n, 8),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 9),
-            "transcriptTopics" => crate::support::de_opt(map, &mut self.transcript_topics, n, 10),
+            "transcriptTopics" => crate::support::de_opt_structs(map, &mut self.transcript_topics, n, 10),
             _ => crate::support::skip(map),
         }
     }

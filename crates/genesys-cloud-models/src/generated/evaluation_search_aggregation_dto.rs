@@ -49,9 +49,9 @@ impl crate::support::Model for EvaluationSearchAggregationDTO {
             "field" => crate::support::de_opt(map, &mut self.field, n, 1),
             "format" => crate::support::de_opt(map, &mut self.format, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "ranges" => crate::support::de_opt(map, &mut self.ranges, n, 4),
+            "ranges" => crate::support::de_opt_structs(map, &mut self.ranges, n, 4),
             "size" => crate::support::de_opt(map, &mut self.size, n, 5),
-            "subAggregations" => crate::support::de_opt(map, &mut self.sub_aggregations, n, 6),
+            "subAggregations" => crate::support::de_opt_structs(map, &mut self.sub_aggregations, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             _ => crate::support::skip(map),
         }

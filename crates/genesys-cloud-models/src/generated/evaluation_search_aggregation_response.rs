@@ -48,7 +48,7 @@ impl crate::support::Model for EvaluationSearchAggregationResponse {
         let n = &mut self._nulls;
         match key {
             "average" => crate::support::de_opt(map, &mut self.average, n, 0),
-            "buckets" => crate::support::de_opt(map, &mut self.buckets, n, 1),
+            "buckets" => crate::support::de_opt_structs(map, &mut self.buckets, n, 1),
             "count" => crate::support::de_opt(map, &mut self.count, n, 2),
             "documentCountErrorUpperBound" => crate::support::de_opt(map, &mut self.document_count_error_upper_bound, n, 3),
             "maximum" => crate::support::de_opt(map, &mut self.maximum, n, 4),

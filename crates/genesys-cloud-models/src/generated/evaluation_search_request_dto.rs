@@ -43,10 +43,10 @@ impl crate::support::Model for EvaluationSearchRequestDTO {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
+            "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 3),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 3),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
             "systemSubmitted" => crate::support::de_opt(map, &mut self.system_submitted, n, 6),

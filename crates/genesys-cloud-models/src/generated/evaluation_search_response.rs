@@ -40,7 +40,7 @@ impl crate::support::Model for EvaluationSearchResponse {
             "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 3),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             _ => crate::support::skip(map),
         }
     }

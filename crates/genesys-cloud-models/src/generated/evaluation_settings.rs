@@ -38,7 +38,7 @@ impl crate::support::Model for EvaluationSettings {
         let n = &mut self._nulls;
         match key {
             "disputesAllowedPerEvaluation" => crate::support::de_opt(map, &mut self.disputes_allowed_per_evaluation, n, 0),
-            "disputesAssignees" => crate::support::de_opt(map, &mut self.disputes_assignees, n, 1),
+            "disputesAssignees" => crate::support::de_opt_structs(map, &mut self.disputes_assignees, n, 1),
             "disputesEnabled" => crate::support::de_opt(map, &mut self.disputes_enabled, n, 2),
             "revisionsEnabled" => crate::support::de_opt(map, &mut self.revisions_enabled, n, 3),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for EvaluationSettingsAssignee {
         let n = &mut self._nulls;
         match key {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 0),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
             _ => crate::support::skip(map),
         }
     }

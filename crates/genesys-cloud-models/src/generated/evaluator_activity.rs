@@ -51,7 +51,7 @@ impl crate::support::Model for EvaluatorActivity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "evaluator" => crate::support::de_opt(map, &mut self.evaluator, n, 0),
+            "evaluator" => crate::support::de_opt_struct(map, &mut self.evaluator, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "numCalibrationsAssigned" => crate::support::de_opt(map, &mut self.num_calibrations_assigned, n, 3),

@@ -33,7 +33,7 @@ impl crate::support::Model for EventAggregatesResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "eventDefinitionAggregates" => crate::support::de_opt(map, &mut self.event_definition_aggregates, n, 0),
+            "eventDefinitionAggregates" => crate::support::de_opt_structs(map, &mut self.event_definition_aggregates, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for EventDefinitionAggregates {
         let n = &mut self._nulls;
         match key {
             "eventCount" => crate::support::de_opt(map, &mut self.event_count, n, 0),
-            "eventDefinition" => crate::support::de_opt(map, &mut self.event_definition, n, 1),
+            "eventDefinition" => crate::support::de_opt_struct(map, &mut self.event_definition, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for ExportDetails {
         match key {
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 0),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 2),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -64,7 +64,7 @@ impl crate::support::Model for ExtensionPool {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 5),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 5),
             "endNumber" => crate::support::de_opt(map, &mut self.end_number, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),

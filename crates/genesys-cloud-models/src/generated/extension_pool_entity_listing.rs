@@ -51,7 +51,7 @@ impl crate::support::Model for ExtensionPoolEntityListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "firstUri" => crate::support::de_opt(map, &mut self.first_uri, n, 1),
             "lastUri" => crate::support::de_opt(map, &mut self.last_uri, n, 2),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 3),

@@ -33,7 +33,7 @@ impl crate::support::Model for ExternalContactsContactChangedTopicExternalId {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 0),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 0),
             "value" => crate::support::de_opt(map, &mut self.value, n, 1),
             _ => crate::support::skip(map),
         }

@@ -46,8 +46,8 @@ impl crate::support::Model for ExternalContactsOrganizationNoteChangedTopicNote 
         let n = &mut self._nulls;
         match key {
             "createDate" => crate::support::de_opt(map, &mut self.create_date, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 3),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),

@@ -44,12 +44,12 @@ impl crate::support::Model for ExternalContactsRelationshipChangedTopicRelations
         let n = &mut self._nulls;
         match key {
             "createDate" => crate::support::de_opt(map, &mut self.create_date, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "externalOrganization" => crate::support::de_opt(map, &mut self.external_organization, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "externalOrganization" => crate::support::de_opt_struct(map, &mut self.external_organization, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "modifyDate" => crate::support::de_opt(map, &mut self.modify_date, n, 4),
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 5),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             _ => crate::support::skip(map),
         }
     }

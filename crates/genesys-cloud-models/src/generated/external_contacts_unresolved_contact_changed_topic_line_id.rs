@@ -34,7 +34,7 @@ impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicLine
         let n = &mut self._nulls;
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
-            "ids" => crate::support::de_opt(map, &mut self.ids, n, 1),
+            "ids" => crate::support::de_opt_structs(map, &mut self.ids, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -38,9 +38,9 @@ impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicWhat
         let n = &mut self._nulls;
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
-            "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 1),
+            "phoneNumber" => crate::support::de_opt_struct(map, &mut self.phone_number, n, 1),
             "username" => crate::support::de_opt(map, &mut self.username, n, 2),
-            "whatsAppBusinessScopedIds" => crate::support::de_opt(map, &mut self.whats_app_business_scoped_ids, n, 3),
+            "whatsAppBusinessScopedIds" => crate::support::de_opt_structs(map, &mut self.whats_app_business_scoped_ids, n, 3),
             _ => crate::support::skip(map),
         }
     }

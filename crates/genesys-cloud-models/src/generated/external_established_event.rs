@@ -57,8 +57,8 @@ impl crate::support::Model for ExternalEstablishedEvent {
             "dnisName" => crate::support::de_opt(map, &mut self.dnis_name, n, 5),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 6),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 7),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 8),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 9),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 8),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 9),
             _ => crate::support::skip(map),
         }
     }

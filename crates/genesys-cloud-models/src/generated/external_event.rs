@@ -40,7 +40,7 @@ impl crate::support::Model for ExternalEvent {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "identifiers" => crate::support::de_opt(map, &mut self.identifiers, n, 3),
+            "identifiers" => crate::support::de_opt_struct(map, &mut self.identifiers, n, 3),
             _ => crate::support::skip(map),
         }
     }

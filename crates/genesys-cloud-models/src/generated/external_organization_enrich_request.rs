@@ -42,11 +42,11 @@ impl crate::support::Model for ExternalOrganizationEnrichRequest {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "externalOrganization" => crate::support::de_opt(map, &mut self.external_organization, n, 2),
-            "fieldRules" => crate::support::de_opt(map, &mut self.field_rules, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "externalOrganization" => crate::support::de_opt_struct(map, &mut self.external_organization, n, 2),
+            "fieldRules" => crate::support::de_opt_struct(map, &mut self.field_rules, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "matchingIdentifiers" => crate::support::de_opt(map, &mut self.matching_identifiers, n, 5),
+            "matchingIdentifiers" => crate::support::de_opt_structs(map, &mut self.matching_identifiers, n, 5),
             _ => crate::support::skip(map),
         }
     }

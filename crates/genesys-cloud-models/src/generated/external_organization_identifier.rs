@@ -40,8 +40,8 @@ impl crate::support::Model for ExternalOrganizationIdentifier {
         let n = &mut self._nulls;
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for ExternalOrganizationIdentifierClaimRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "identifier" => crate::support::de_opt(map, &mut self.identifier, n, 0),
+            "identifier" => crate::support::de_opt_struct(map, &mut self.identifier, n, 0),
             "operation" => crate::support::de_opt(map, &mut self.operation, n, 1),
             _ => crate::support::skip(map),
         }

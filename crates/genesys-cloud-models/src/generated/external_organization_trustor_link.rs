@@ -40,7 +40,7 @@ impl crate::support::Model for ExternalOrganizationTrustorLink {
         let n = &mut self._nulls;
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "externalOrganizationId" => crate::support::de_opt(map, &mut self.external_organization_id, n, 2),
             "externalOrganizationUri" => crate::support::de_opt(map, &mut self.external_organization_uri, n, 3),
             "trustorOrgId" => crate::support::de_opt(map, &mut self.trustor_org_id, n, 4),

@@ -41,7 +41,7 @@ impl crate::support::Model for ExternalSource {
         match key {
             "active" => crate::support::de_opt(map, &mut self.active, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "linkConfiguration" => crate::support::de_opt(map, &mut self.link_configuration, n, 2),
+            "linkConfiguration" => crate::support::de_opt_struct(map, &mut self.link_configuration, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

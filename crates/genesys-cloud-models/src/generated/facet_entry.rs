@@ -45,13 +45,13 @@ impl crate::support::Model for FacetEntry {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attribute" => crate::support::de_opt(map, &mut self.attribute, n, 0),
+            "attribute" => crate::support::de_opt_struct(map, &mut self.attribute, n, 0),
             "missing" => crate::support::de_opt(map, &mut self.missing, n, 1),
             "other" => crate::support::de_opt(map, &mut self.other, n, 2),
-            "statistics" => crate::support::de_opt(map, &mut self.statistics, n, 3),
+            "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 3),
             "termCount" => crate::support::de_opt(map, &mut self.term_count, n, 4),
             "termType" => crate::support::de_opt(map, &mut self.term_type, n, 5),
-            "terms" => crate::support::de_opt(map, &mut self.terms, n, 6),
+            "terms" => crate::support::de_opt_structs(map, &mut self.terms, n, 6),
             "total" => crate::support::de_opt(map, &mut self.total, n, 7),
             _ => crate::support::skip(map),
         }

@@ -35,7 +35,7 @@ impl crate::support::Model for FailedDeleteProtectionUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 2),
             _ => crate::support::skip(map),

@@ -69,7 +69,7 @@ impl crate::support::Model for FaxDocument {
             "contentLength" => crate::support::de_opt(map, &mut self.content_length, n, 1),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 2),
             "contentUri" => crate::support::de_opt(map, &mut self.content_uri, n, 3),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 4),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 4),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 5),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 6),
             "downloadSharingUri" => crate::support::de_opt(map, &mut self.download_sharing_uri, n, 7),
@@ -81,8 +81,8 @@ impl crate::support::Model for FaxDocument {
             "receiverAddress" => crate::support::de_opt(map, &mut self.receiver_address, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "sharingUri" => crate::support::de_opt(map, &mut self.sharing_uri, n, 15),
-            "thumbnails" => crate::support::de_opt(map, &mut self.thumbnails, n, 16),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 17),
+            "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 16),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 17),
             _ => crate::support::skip(map),
         }
     }

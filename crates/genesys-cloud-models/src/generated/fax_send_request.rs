@@ -49,13 +49,13 @@ impl crate::support::Model for FaxSendRequest {
         match key {
             "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
-            "coverSheet" => crate::support::de_opt(map, &mut self.cover_sheet, n, 2),
+            "coverSheet" => crate::support::de_opt_struct(map, &mut self.cover_sheet, n, 2),
             "documentId" => crate::support::de_opt(map, &mut self.document_id, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "timeZoneOffsetMinutes" => crate::support::de_opt(map, &mut self.time_zone_offset_minutes, n, 7),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 8),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for FaxTopicLockData {
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 1),
-            "lockedBy" => crate::support::de_opt(map, &mut self.locked_by, n, 2),
+            "lockedBy" => crate::support::de_opt_struct(map, &mut self.locked_by, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -49,7 +49,7 @@ impl crate::support::Model for FieldConfig {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 3),
-            "sections" => crate::support::de_opt(map, &mut self.sections, n, 4),
+            "sections" => crate::support::de_opt_structs(map, &mut self.sections, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),

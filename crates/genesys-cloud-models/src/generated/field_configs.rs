@@ -35,9 +35,9 @@ impl crate::support::Model for FieldConfigs {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "group" => crate::support::de_opt(map, &mut self.group, n, 0),
-            "org" => crate::support::de_opt(map, &mut self.org, n, 1),
-            "person" => crate::support::de_opt(map, &mut self.person, n, 2),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
+            "org" => crate::support::de_opt_struct(map, &mut self.org, n, 1),
+            "person" => crate::support::de_opt_struct(map, &mut self.person, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -59,7 +59,7 @@ impl crate::support::Model for FileSpecificationTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "columnInformation" => crate::support::de_opt(map, &mut self.column_information, n, 0),
+            "columnInformation" => crate::support::de_opt_structs(map, &mut self.column_information, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "delimiter" => crate::support::de_opt(map, &mut self.delimiter, n, 3),
@@ -71,7 +71,7 @@ impl crate::support::Model for FileSpecificationTemplate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "numberOfHeadingLinesSkipped" => crate::support::de_opt(map, &mut self.number_of_heading_lines_skipped, n, 10),
             "numberOfTrailingLinesSkipped" => crate::support::de_opt(map, &mut self.number_of_trailing_lines_skipped, n, 11),
-            "preprocessingRules" => crate::support::de_opt(map, &mut self.preprocessing_rules, n, 12),
+            "preprocessingRules" => crate::support::de_opt_structs(map, &mut self.preprocessing_rules, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
             _ => crate::support::skip(map),

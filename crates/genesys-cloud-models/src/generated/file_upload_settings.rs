@@ -34,7 +34,7 @@ impl crate::support::Model for FileUploadSettings {
         let n = &mut self._nulls;
         match key {
             "enableAttachments" => crate::support::de_opt(map, &mut self.enable_attachments, n, 0),
-            "modes" => crate::support::de_opt(map, &mut self.modes, n, 1),
+            "modes" => crate::support::de_opt_structs(map, &mut self.modes, n, 1),
             _ => crate::support::skip(map),
         }
     }

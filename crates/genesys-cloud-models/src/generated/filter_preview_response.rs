@@ -36,7 +36,7 @@ impl crate::support::Model for FilterPreviewResponse {
         let n = &mut self._nulls;
         match key {
             "filteredContacts" => crate::support::de_opt(map, &mut self.filtered_contacts, n, 0),
-            "preview" => crate::support::de_opt(map, &mut self.preview, n, 1),
+            "preview" => crate::support::de_opt_structs(map, &mut self.preview, n, 1),
             "totalContacts" => crate::support::de_opt(map, &mut self.total_contacts, n, 2),
             _ => crate::support::skip(map),
         }

@@ -35,8 +35,8 @@ impl crate::support::Model for FixedAvailability {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "availabilityRange" => crate::support::de_opt(map, &mut self.availability_range, n, 0),
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 1),
+            "availabilityRange" => crate::support::de_opt_struct(map, &mut self.availability_range, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 1),
             "daysOfWeek" => crate::support::de_opt(map, &mut self.days_of_week, n, 2),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for FlattenedJsonSchemaDocument {
         let n = &mut self._nulls;
         match key {
             "arrayProperties" => crate::support::de_opt(map, &mut self.array_properties, n, 0),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 1),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
             _ => crate::support::skip(map),
         }
     }

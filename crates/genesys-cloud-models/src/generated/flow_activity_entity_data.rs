@@ -99,7 +99,7 @@ impl crate::support::Model for FlowActivityEntityData {
             "requestedRoutingSkillIds" => crate::support::de_opt(map, &mut self.requested_routing_skill_ids, n, 17),
             "requestedRoutings" => crate::support::de_opt(map, &mut self.requested_routings, n, 18),
             "routingPriority" => crate::support::de_opt(map, &mut self.routing_priority, n, 19),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 20),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 20),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 21),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 22),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 23),

@@ -51,16 +51,16 @@ impl crate::support::Model for FlowDivisionView {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "debugVersion" => crate::support::de_opt(map, &mut self.debug_version, n, 0),
+            "debugVersion" => crate::support::de_opt_struct(map, &mut self.debug_version, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "inputSchema" => crate::support::de_opt(map, &mut self.input_schema, n, 4),
+            "inputSchema" => crate::support::de_opt_struct(map, &mut self.input_schema, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "outputSchema" => crate::support::de_opt(map, &mut self.output_schema, n, 6),
-            "publishedVersion" => crate::support::de_opt(map, &mut self.published_version, n, 7),
+            "outputSchema" => crate::support::de_opt_struct(map, &mut self.output_schema, n, 6),
+            "publishedVersion" => crate::support::de_opt_struct(map, &mut self.published_version, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "supportedLanguages" => crate::support::de_opt(map, &mut self.supported_languages, n, 9),
+            "supportedLanguages" => crate::support::de_opt_structs(map, &mut self.supported_languages, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             _ => crate::support::skip(map),
         }

@@ -35,8 +35,8 @@ impl crate::support::Model for FlowExecutionAggregateQueryFilter {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clauses" => crate::support::de_opt(map, &mut self.clauses, n, 0),
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 1),
+            "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),
         }

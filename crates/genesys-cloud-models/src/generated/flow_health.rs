@@ -37,8 +37,8 @@ impl crate::support::Model for FlowHealth {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowVersionInfo" => crate::support::de_opt(map, &mut self.flow_version_info, n, 0),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 1),
+            "flowVersionInfo" => crate::support::de_opt_struct(map, &mut self.flow_version_info, n, 0),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 1),
             "languageInfo" => crate::support::de_opt(map, &mut self.language_info, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),

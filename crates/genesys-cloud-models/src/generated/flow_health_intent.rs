@@ -41,8 +41,8 @@ impl crate::support::Model for FlowHealthIntent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowVersionInfo" => crate::support::de_opt(map, &mut self.flow_version_info, n, 0),
-            "health" => crate::support::de_opt(map, &mut self.health, n, 1),
+            "flowVersionInfo" => crate::support::de_opt_struct(map, &mut self.flow_version_info, n, 0),
+            "health" => crate::support::de_opt_struct(map, &mut self.health, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),

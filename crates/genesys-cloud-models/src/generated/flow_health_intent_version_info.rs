@@ -35,9 +35,9 @@ impl crate::support::Model for FlowHealthIntentVersionInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowVersion" => crate::support::de_opt(map, &mut self.flow_version, n, 0),
-            "nluDomain" => crate::support::de_opt(map, &mut self.nlu_domain, n, 1),
-            "nluVersion" => crate::support::de_opt(map, &mut self.nlu_version, n, 2),
+            "flowVersion" => crate::support::de_opt_struct(map, &mut self.flow_version, n, 0),
+            "nluDomain" => crate::support::de_opt_struct(map, &mut self.nlu_domain, n, 1),
+            "nluVersion" => crate::support::de_opt_struct(map, &mut self.nlu_version, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -45,11 +45,11 @@ impl crate::support::Model for FlowHealthUtterance {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "confusionInfo" => crate::support::de_opt(map, &mut self.confusion_info, n, 0),
+            "confusionInfo" => crate::support::de_opt_struct(map, &mut self.confusion_info, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "issueCount" => crate::support::de_opt(map, &mut self.issue_count, n, 2),
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
-            "outlierInfo" => crate::support::de_opt(map, &mut self.outlier_info, n, 4),
+            "outlierInfo" => crate::support::de_opt_struct(map, &mut self.outlier_info, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 6),
             "text" => crate::support::de_opt(map, &mut self.text, n, 7),

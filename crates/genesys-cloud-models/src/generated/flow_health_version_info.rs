@@ -33,8 +33,8 @@ impl crate::support::Model for FlowHealthVersionInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowVersion" => crate::support::de_opt(map, &mut self.flow_version, n, 0),
-            "nluDomain" => crate::support::de_opt(map, &mut self.nlu_domain, n, 1),
+            "flowVersion" => crate::support::de_opt_struct(map, &mut self.flow_version, n, 0),
+            "nluDomain" => crate::support::de_opt_struct(map, &mut self.nlu_domain, n, 1),
             _ => crate::support::skip(map),
         }
     }

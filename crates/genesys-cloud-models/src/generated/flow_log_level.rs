@@ -33,7 +33,7 @@ impl crate::support::Model for FlowLogLevel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "characteristics" => crate::support::de_opt(map, &mut self.characteristics, n, 0),
+            "characteristics" => crate::support::de_opt_struct(map, &mut self.characteristics, n, 0),
             "level" => crate::support::de_opt(map, &mut self.level, n, 1),
             _ => crate::support::skip(map),
         }

@@ -35,7 +35,7 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dependsOn" => crate::support::de_opt(map, &mut self.depends_on, n, 0),
+            "dependsOn" => crate::support::de_opt_struct(map, &mut self.depends_on, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "minimumLevel" => crate::support::de_opt(map, &mut self.minimum_level, n, 2),
             _ => crate::support::skip(map),

@@ -33,8 +33,8 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinitions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "characteristics" => crate::support::de_opt(map, &mut self.characteristics, n, 0),
-            "logLevels" => crate::support::de_opt(map, &mut self.log_levels, n, 1),
+            "characteristics" => crate::support::de_opt_structs(map, &mut self.characteristics, n, 0),
+            "logLevels" => crate::support::de_opt_structs(map, &mut self.log_levels, n, 1),
             _ => crate::support::skip(map),
         }
     }

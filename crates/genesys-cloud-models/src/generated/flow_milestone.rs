@@ -40,7 +40,7 @@ impl crate::support::Model for FlowMilestone {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

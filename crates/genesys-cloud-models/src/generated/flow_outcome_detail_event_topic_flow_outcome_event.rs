@@ -90,7 +90,7 @@ impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
             "dnis" => crate::support::de_opt(map, &mut self.dnis, n, 8),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 9),
             "flowId" => crate::support::de_opt(map, &mut self.flow_id, n, 10),
-            "flowMilestones" => crate::support::de_opt(map, &mut self.flow_milestones, n, 11),
+            "flowMilestones" => crate::support::de_opt_structs(map, &mut self.flow_milestones, n, 11),
             "flowOutcomeEndTime" => crate::support::de_opt(map, &mut self.flow_outcome_end_time, n, 12),
             "flowOutcomeId" => crate::support::de_opt(map, &mut self.flow_outcome_id, n, 13),
             "flowOutcomeStartTime" => crate::support::de_opt(map, &mut self.flow_outcome_start_time, n, 14),

@@ -44,10 +44,10 @@ impl crate::support::Model for FlowPathsElement {
         let n = &mut self._nulls;
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
-            "flowMilestone" => crate::support::de_opt(map, &mut self.flow_milestone, n, 1),
-            "flowOutcome" => crate::support::de_opt(map, &mut self.flow_outcome, n, 2),
+            "flowMilestone" => crate::support::de_opt_struct(map, &mut self.flow_milestone, n, 1),
+            "flowOutcome" => crate::support::de_opt_struct(map, &mut self.flow_outcome, n, 2),
             "flowOutcomeValue" => crate::support::de_opt(map, &mut self.flow_outcome_value, n, 3),
-            "flows" => crate::support::de_opt(map, &mut self.flows, n, 4),
+            "flows" => crate::support::de_opt_structs(map, &mut self.flows, n, 4),
             "parentId" => crate::support::de_opt(map, &mut self.parent_id, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             _ => crate::support::skip(map),

@@ -38,7 +38,7 @@ impl crate::support::Model for FlowPathsFlowDetails {
         let n = &mut self._nulls;
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 1),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
             _ => crate::support::skip(map),

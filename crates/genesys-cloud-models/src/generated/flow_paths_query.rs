@@ -34,7 +34,7 @@ impl crate::support::Model for FlowPathsQuery {
         let n = &mut self._nulls;
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "flows" => crate::support::de_opt(map, &mut self.flows, n, 1),
+            "flows" => crate::support::de_opt_structs(map, &mut self.flows, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -52,11 +52,11 @@ impl crate::support::Model for FlowRuntimeExecution {
         let n = &mut self._nulls;
         match key {
             "completionReason" => crate::support::de_opt(map, &mut self.completion_reason, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 2),
             "dateLaunched" => crate::support::de_opt(map, &mut self.date_launched, n, 3),
-            "flowErrorInfo" => crate::support::de_opt(map, &mut self.flow_error_info, n, 4),
-            "flowVersion" => crate::support::de_opt(map, &mut self.flow_version, n, 5),
+            "flowErrorInfo" => crate::support::de_opt_struct(map, &mut self.flow_error_info, n, 4),
+            "flowVersion" => crate::support::de_opt_struct(map, &mut self.flow_version, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "outputData" => crate::support::de_opt(map, &mut self.output_data, n, 8),

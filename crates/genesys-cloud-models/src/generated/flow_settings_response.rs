@@ -47,9 +47,9 @@ impl crate::support::Model for FlowSettingsResponse {
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "logLevelCharacteristics" => crate::support::de_opt(map, &mut self.log_level_characteristics, n, 2),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 3),
-            "modifiedByClient" => crate::support::de_opt(map, &mut self.modified_by_client, n, 4),
+            "logLevelCharacteristics" => crate::support::de_opt_struct(map, &mut self.log_level_characteristics, n, 2),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 3),
+            "modifiedByClient" => crate::support::de_opt_struct(map, &mut self.modified_by_client, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),

@@ -40,7 +40,7 @@ impl crate::support::Model for FlowsQueryCriteriaResponse {
         let n = &mut self._nulls;
         match key {
             "actionTypes" => crate::support::de_opt(map, &mut self.action_types, n, 0),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 1),
             "errorCodes" => crate::support::de_opt(map, &mut self.error_codes, n, 2),
             "flowTypes" => crate::support::de_opt(map, &mut self.flow_types, n, 3),
             "warningCodes" => crate::support::de_opt(map, &mut self.warning_codes, n, 4),

@@ -33,7 +33,7 @@ impl crate::support::Model for ForecastInputPlanningGroupData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "capacityPlanForecastMetrics" => crate::support::de_opt(map, &mut self.capacity_plan_forecast_metrics, n, 0),
+            "capacityPlanForecastMetrics" => crate::support::de_opt_struct(map, &mut self.capacity_plan_forecast_metrics, n, 0),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 1),
             _ => crate::support::skip(map),
         }

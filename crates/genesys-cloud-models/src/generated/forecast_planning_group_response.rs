@@ -39,8 +39,8 @@ impl crate::support::Model for ForecastPlanningGroupResponse {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "routePaths" => crate::support::de_opt(map, &mut self.route_paths, n, 2),
-            "serviceGoalTemplate" => crate::support::de_opt(map, &mut self.service_goal_template, n, 3),
+            "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 2),
+            "serviceGoalTemplate" => crate::support::de_opt_struct(map, &mut self.service_goal_template, n, 3),
             _ => crate::support::skip(map),
         }
     }

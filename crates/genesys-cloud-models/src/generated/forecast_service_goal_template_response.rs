@@ -37,10 +37,10 @@ impl crate::support::Model for ForecastServiceGoalTemplateResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "abandonRate" => crate::support::de_opt(map, &mut self.abandon_rate, n, 0),
-            "averageSpeedOfAnswer" => crate::support::de_opt(map, &mut self.average_speed_of_answer, n, 1),
-            "impactOverride" => crate::support::de_opt(map, &mut self.impact_override, n, 2),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 3),
+            "abandonRate" => crate::support::de_opt_struct(map, &mut self.abandon_rate, n, 0),
+            "averageSpeedOfAnswer" => crate::support::de_opt_struct(map, &mut self.average_speed_of_answer, n, 1),
+            "impactOverride" => crate::support::de_opt_struct(map, &mut self.impact_override, n, 2),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -42,10 +42,10 @@ impl crate::support::Model for Form {
         let n = &mut self._nulls;
         match key {
             "formDescription" => crate::support::de_opt(map, &mut self.form_description, n, 0),
-            "formPages" => crate::support::de_opt(map, &mut self.form_pages, n, 1),
-            "introduction" => crate::support::de_opt(map, &mut self.introduction, n, 2),
-            "receivedMessage" => crate::support::de_opt(map, &mut self.received_message, n, 3),
-            "replyMessage" => crate::support::de_opt(map, &mut self.reply_message, n, 4),
+            "formPages" => crate::support::de_opt_structs(map, &mut self.form_pages, n, 1),
+            "introduction" => crate::support::de_opt_struct(map, &mut self.introduction, n, 2),
+            "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 3),
+            "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 4),
             "showSummary" => crate::support::de_opt(map, &mut self.show_summary, n, 5),
             _ => crate::support::skip(map),
         }

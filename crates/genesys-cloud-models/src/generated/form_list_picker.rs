@@ -34,7 +34,7 @@ impl crate::support::Model for FormListPicker {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "sections" => crate::support::de_opt(map, &mut self.sections, n, 1),
+            "sections" => crate::support::de_opt_structs(map, &mut self.sections, n, 1),
             _ => crate::support::skip(map),
         }
     }

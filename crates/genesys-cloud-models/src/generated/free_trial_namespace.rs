@@ -36,7 +36,7 @@ impl crate::support::Model for FreeTrialNamespace {
         let n = &mut self._nulls;
         match key {
             "friendlyName" => crate::support::de_opt(map, &mut self.friendly_name, n, 0),
-            "limits" => crate::support::de_opt(map, &mut self.limits, n, 1),
+            "limits" => crate::support::de_opt_structs(map, &mut self.limits, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),
         }

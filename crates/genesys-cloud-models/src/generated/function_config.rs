@@ -39,11 +39,11 @@ impl crate::support::Model for FunctionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "function" => crate::support::de_opt(map, &mut self.function, n, 0),
+            "function" => crate::support::de_opt_struct(map, &mut self.function, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "uploadExceptionHistory" => crate::support::de_opt(map, &mut self.upload_exception_history, n, 3),
-            "zip" => crate::support::de_opt(map, &mut self.zip, n, 4),
+            "uploadExceptionHistory" => crate::support::de_opt_structs(map, &mut self.upload_exception_history, n, 3),
+            "zip" => crate::support::de_opt_struct(map, &mut self.zip, n, 4),
             _ => crate::support::skip(map),
         }
     }

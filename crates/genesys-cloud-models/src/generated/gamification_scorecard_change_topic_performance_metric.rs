@@ -39,10 +39,10 @@ impl crate::support::Model for GamificationScorecardChangeTopicPerformanceMetric
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "evaluationDetails" => crate::support::de_opt(map, &mut self.evaluation_details, n, 0),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
+            "evaluationDetails" => crate::support::de_opt_structs(map, &mut self.evaluation_details, n, 0),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 1),
             "points" => crate::support::de_opt(map, &mut self.points, n, 2),
-            "punctualityEvents" => crate::support::de_opt(map, &mut self.punctuality_events, n, 3),
+            "punctualityEvents" => crate::support::de_opt_structs(map, &mut self.punctuality_events, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
             _ => crate::support::skip(map),
         }

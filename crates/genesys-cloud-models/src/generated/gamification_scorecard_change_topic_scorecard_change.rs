@@ -42,7 +42,7 @@ impl crate::support::Model for GamificationScorecardChangeTopicScorecardChange {
         let n = &mut self._nulls;
         match key {
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 0),
-            "performanceMetrics" => crate::support::de_opt(map, &mut self.performance_metrics, n, 1),
+            "performanceMetrics" => crate::support::de_opt_structs(map, &mut self.performance_metrics, n, 1),
             "performanceProfileId" => crate::support::de_opt(map, &mut self.performance_profile_id, n, 2),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 3),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),

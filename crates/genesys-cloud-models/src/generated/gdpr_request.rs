@@ -51,17 +51,17 @@ impl crate::support::Model for GDPRRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "replacementTerms" => crate::support::de_opt(map, &mut self.replacement_terms, n, 4),
+            "replacementTerms" => crate::support::de_opt_structs(map, &mut self.replacement_terms, n, 4),
             "requestType" => crate::support::de_opt(map, &mut self.request_type, n, 5),
             "resultsUrl" => crate::support::de_opt(map, &mut self.results_url, n, 6),
             "resultsUrls" => crate::support::de_opt(map, &mut self.results_urls, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            "subject" => crate::support::de_opt(map, &mut self.subject, n, 10),
+            "subject" => crate::support::de_opt_struct(map, &mut self.subject, n, 10),
             _ => crate::support::skip(map),
         }
     }

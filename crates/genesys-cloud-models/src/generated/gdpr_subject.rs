@@ -50,14 +50,14 @@ impl crate::support::Model for GDPRSubject {
         let n = &mut self._nulls;
         match key {
             "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
-            "dialerContactId" => crate::support::de_opt(map, &mut self.dialer_contact_id, n, 1),
+            "dialerContactId" => crate::support::de_opt_struct(map, &mut self.dialer_contact_id, n, 1),
             "emailAddresses" => crate::support::de_opt(map, &mut self.email_addresses, n, 2),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 3),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 4),
-            "journeyCustomer" => crate::support::de_opt(map, &mut self.journey_customer, n, 5),
+            "journeyCustomer" => crate::support::de_opt_struct(map, &mut self.journey_customer, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "phoneNumbers" => crate::support::de_opt(map, &mut self.phone_numbers, n, 7),
-            "socialHandle" => crate::support::de_opt(map, &mut self.social_handle, n, 8),
+            "socialHandle" => crate::support::de_opt_struct(map, &mut self.social_handle, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
             _ => crate::support::skip(map),
         }

@@ -44,7 +44,7 @@ impl crate::support::Model for GenAIPhrasesJob {
         let n = &mut self._nulls;
         match key {
             "aiGeneratedPhrases" => crate::support::de_opt(map, &mut self.ai_generated_phrases, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),

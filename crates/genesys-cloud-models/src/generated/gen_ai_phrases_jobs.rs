@@ -46,7 +46,7 @@ impl crate::support::Model for GenAIPhrasesJobs {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 4),

@@ -36,8 +36,8 @@ impl crate::support::Model for GeneratedGuideContent {
         let n = &mut self._nulls;
         match key {
             "instruction" => crate::support::de_opt(map, &mut self.instruction, n, 0),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 1),
-            "variables" => crate::support::de_opt(map, &mut self.variables, n, 2),
+            "resources" => crate::support::de_opt_struct(map, &mut self.resources, n, 1),
+            "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -39,8 +39,8 @@ impl crate::support::Model for GenericTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
-            "components" => crate::support::de_opt(map, &mut self.components, n, 1),
+            "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
+            "components" => crate::support::de_opt_structs(map, &mut self.components, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),

@@ -55,7 +55,7 @@ impl crate::support::Model for Geolocation {
             "country" => crate::support::de_opt(map, &mut self.country, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "latitude" => crate::support::de_opt(map, &mut self.latitude, n, 3),
-            "locations" => crate::support::de_opt(map, &mut self.locations, n, 4),
+            "locations" => crate::support::de_opt_structs(map, &mut self.locations, n, 4),
             "longitude" => crate::support::de_opt(map, &mut self.longitude, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 7),

@@ -39,7 +39,7 @@ impl crate::support::Model for GetFlowExecutionDataJobResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "jobState" => crate::support::de_opt(map, &mut self.job_state, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

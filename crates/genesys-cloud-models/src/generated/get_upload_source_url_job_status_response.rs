@@ -39,7 +39,7 @@ impl crate::support::Model for GetUploadSourceUrlJobStatusResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInformation" => crate::support::de_opt(map, &mut self.error_information, n, 0),
+            "errorInformation" => crate::support::de_opt_struct(map, &mut self.error_information, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),

@@ -40,7 +40,7 @@ impl crate::support::Model for GoogleAuthToken {
         let n = &mut self._nulls;
         match key {
             "clientId" => crate::support::de_opt(map, &mut self.client_id, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "scopes" => crate::support::de_opt(map, &mut self.scopes, n, 4),

@@ -38,7 +38,7 @@ impl crate::support::Model for GoogleBusinessProfileDataIngestionRuleRequest {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 1),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 1),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             _ => crate::support::skip(map),

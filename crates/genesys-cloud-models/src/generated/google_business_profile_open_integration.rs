@@ -59,21 +59,21 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "account" => crate::support::de_opt(map, &mut self.account, n, 0),
-            "createError" => crate::support::de_opt(map, &mut self.create_error, n, 1),
+            "account" => crate::support::de_opt_struct(map, &mut self.account, n, 0),
+            "createError" => crate::support::de_opt_struct(map, &mut self.create_error, n, 1),
             "createStatus" => crate::support::de_opt(map, &mut self.create_status, n, 2),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 3),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 3),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 7),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 7),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 10),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 13),
-            "token" => crate::support::de_opt(map, &mut self.token, n, 14),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 13),
+            "token" => crate::support::de_opt_struct(map, &mut self.token, n, 14),
             _ => crate::support::skip(map),
         }
     }

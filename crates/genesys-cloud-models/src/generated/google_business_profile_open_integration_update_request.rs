@@ -43,13 +43,13 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegrationUpdateRequest
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "account" => crate::support::de_opt(map, &mut self.account, n, 0),
+            "account" => crate::support::de_opt_struct(map, &mut self.account, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 2),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 5),
-            "token" => crate::support::de_opt(map, &mut self.token, n, 6),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
+            "token" => crate::support::de_opt_struct(map, &mut self.token, n, 6),
             _ => crate::support::skip(map),
         }
     }

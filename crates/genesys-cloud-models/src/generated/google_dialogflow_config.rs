@@ -33,7 +33,7 @@ impl crate::support::Model for GoogleDialogflowConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversationProfiles" => crate::support::de_opt(map, &mut self.conversation_profiles, n, 0),
+            "conversationProfiles" => crate::support::de_opt_structs(map, &mut self.conversation_profiles, n, 0),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 1),
             _ => crate::support::skip(map),
         }

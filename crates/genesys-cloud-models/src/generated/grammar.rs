@@ -41,7 +41,7 @@ impl crate::support::Model for Grammar {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "languages" => crate::support::de_opt(map, &mut self.languages, n, 2),
+            "languages" => crate::support::de_opt_structs(map, &mut self.languages, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

@@ -45,13 +45,13 @@ impl crate::support::Model for GrammarLanguage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dtmfFileMetadata" => crate::support::de_opt(map, &mut self.dtmf_file_metadata, n, 0),
+            "dtmfFileMetadata" => crate::support::de_opt_struct(map, &mut self.dtmf_file_metadata, n, 0),
             "dtmfFileUrl" => crate::support::de_opt(map, &mut self.dtmf_file_url, n, 1),
             "grammarId" => crate::support::de_opt(map, &mut self.grammar_id, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "language" => crate::support::de_opt(map, &mut self.language, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "voiceFileMetadata" => crate::support::de_opt(map, &mut self.voice_file_metadata, n, 6),
+            "voiceFileMetadata" => crate::support::de_opt_struct(map, &mut self.voice_file_metadata, n, 6),
             "voiceFileUrl" => crate::support::de_opt(map, &mut self.voice_file_url, n, 7),
             _ => crate::support::skip(map),
         }

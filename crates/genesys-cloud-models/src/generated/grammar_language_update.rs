@@ -33,8 +33,8 @@ impl crate::support::Model for GrammarLanguageUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dtmfFileMetadata" => crate::support::de_opt(map, &mut self.dtmf_file_metadata, n, 0),
-            "voiceFileMetadata" => crate::support::de_opt(map, &mut self.voice_file_metadata, n, 1),
+            "dtmfFileMetadata" => crate::support::de_opt_struct(map, &mut self.dtmf_file_metadata, n, 0),
+            "voiceFileMetadata" => crate::support::de_opt_struct(map, &mut self.voice_file_metadata, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for Graph {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "edges" => crate::support::de_opt(map, &mut self.edges, n, 0),
-            "vertices" => crate::support::de_opt(map, &mut self.vertices, n, 1),
+            "edges" => crate::support::de_opt_structs(map, &mut self.edges, n, 0),
+            "vertices" => crate::support::de_opt_struct(map, &mut self.vertices, n, 1),
             _ => crate::support::skip(map),
         }
     }

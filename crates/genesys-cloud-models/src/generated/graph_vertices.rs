@@ -33,8 +33,8 @@ impl crate::support::Model for GraphVertices {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contacts" => crate::support::de_opt(map, &mut self.contacts, n, 0),
-            "identifiers" => crate::support::de_opt(map, &mut self.identifiers, n, 1),
+            "contacts" => crate::support::de_opt_structs(map, &mut self.contacts, n, 0),
+            "identifiers" => crate::support::de_opt_structs(map, &mut self.identifiers, n, 1),
             _ => crate::support::skip(map),
         }
     }

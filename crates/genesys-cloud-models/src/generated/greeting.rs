@@ -53,7 +53,7 @@ impl crate::support::Model for Greeting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "audioFile" => crate::support::de_opt(map, &mut self.audio_file, n, 0),
+            "audioFile" => crate::support::de_opt_struct(map, &mut self.audio_file, n, 0),
             "audioTTS" => crate::support::de_opt(map, &mut self.audio_tts, n, 1),
             "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 3),
@@ -61,7 +61,7 @@ impl crate::support::Model for Greeting {
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 5),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "owner" => crate::support::de_opt(map, &mut self.owner, n, 8),
+            "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 8),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 11),

@@ -65,17 +65,17 @@ impl crate::support::Model for Group {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
             "callsEnabled" => crate::support::de_opt(map, &mut self.calls_enabled, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "email" => crate::support::de_opt(map, &mut self.email, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 6),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 6),
             "includeOwners" => crate::support::de_opt(map, &mut self.include_owners, n, 7),
             "memberCount" => crate::support::de_opt(map, &mut self.member_count, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
-            "owners" => crate::support::de_opt(map, &mut self.owners, n, 10),
+            "owners" => crate::support::de_opt_structs(map, &mut self.owners, n, 10),
             "rolesEnabled" => crate::support::de_opt(map, &mut self.roles_enabled, n, 11),
             "rulesVisible" => crate::support::de_opt(map, &mut self.rules_visible, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),

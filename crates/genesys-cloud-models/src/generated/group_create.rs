@@ -65,13 +65,13 @@ impl crate::support::Model for GroupCreate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
             "callsEnabled" => crate::support::de_opt(map, &mut self.calls_enabled, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "email" => crate::support::de_opt(map, &mut self.email, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 6),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 6),
             "includeOwners" => crate::support::de_opt(map, &mut self.include_owners, n, 7),
             "memberCount" => crate::support::de_opt(map, &mut self.member_count, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),

@@ -43,8 +43,8 @@ impl crate::support::Model for GroupSearchRequest {
         match key {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 0),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 1),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 2),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 3),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 2),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
             _ => crate::support::skip(map),

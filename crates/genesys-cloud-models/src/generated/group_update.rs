@@ -59,12 +59,12 @@ impl crate::support::Model for GroupUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
             "callsEnabled" => crate::support::de_opt(map, &mut self.calls_enabled, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "email" => crate::support::de_opt(map, &mut self.email, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 5),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 5),
             "includeOwners" => crate::support::de_opt(map, &mut self.include_owners, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "ownerIds" => crate::support::de_opt(map, &mut self.owner_ids, n, 8),

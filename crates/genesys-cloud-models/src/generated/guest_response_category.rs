@@ -51,7 +51,7 @@ impl crate::support::Model for GuestResponseCategory {
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "parentCategory" => crate::support::de_opt(map, &mut self.parent_category, n, 6),
+            "parentCategory" => crate::support::de_opt_struct(map, &mut self.parent_category, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             _ => crate::support::skip(map),
         }

@@ -40,7 +40,7 @@ impl crate::support::Model for GuideSessionInputEvent {
         let n = &mut self._nulls;
         match key {
             "invocationId" => crate::support::de_opt(map, &mut self.invocation_id, n, 0),
-            "invocations" => crate::support::de_opt(map, &mut self.invocations, n, 1),
+            "invocations" => crate::support::de_opt_structs(map, &mut self.invocations, n, 1),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),

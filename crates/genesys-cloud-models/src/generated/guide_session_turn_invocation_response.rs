@@ -40,7 +40,7 @@ impl crate::support::Model for GuideSessionTurnInvocationResponse {
             "actionName" => crate::support::de_opt(map, &mut self.action_name, n, 0),
             "group" => crate::support::de_opt(map, &mut self.group, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 3),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 3),
             _ => crate::support::skip(map),
         }
     }

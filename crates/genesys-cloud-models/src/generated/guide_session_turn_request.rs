@@ -41,10 +41,10 @@ impl crate::support::Model for GuideSessionTurnRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "context" => crate::support::de_opt(map, &mut self.context, n, 0),
-            "inputEvent" => crate::support::de_opt(map, &mut self.input_event, n, 1),
-            "inputVariables" => crate::support::de_opt(map, &mut self.input_variables, n, 2),
-            "knowledgeSettings" => crate::support::de_opt(map, &mut self.knowledge_settings, n, 3),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 0),
+            "inputEvent" => crate::support::de_opt_struct(map, &mut self.input_event, n, 1),
+            "inputVariables" => crate::support::de_opt_structs(map, &mut self.input_variables, n, 2),
+            "knowledgeSettings" => crate::support::de_opt_struct(map, &mut self.knowledge_settings, n, 3),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
             _ => crate::support::skip(map),

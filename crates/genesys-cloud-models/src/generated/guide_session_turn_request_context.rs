@@ -35,9 +35,9 @@ impl crate::support::Model for GuideSessionTurnRequestContext {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customConversationAttributes" => crate::support::de_opt(map, &mut self.custom_conversation_attributes, n, 0),
+            "customConversationAttributes" => crate::support::de_opt_structs(map, &mut self.custom_conversation_attributes, n, 0),
             "knowledgeQueryDetected" => crate::support::de_opt(map, &mut self.knowledge_query_detected, n, 1),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 2),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 2),
             _ => crate::support::skip(map),
         }
     }

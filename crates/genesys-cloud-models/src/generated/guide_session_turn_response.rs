@@ -43,11 +43,11 @@ impl crate::support::Model for GuideSessionTurnResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "context" => crate::support::de_opt(map, &mut self.context, n, 0),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 0),
             "invocationId" => crate::support::de_opt(map, &mut self.invocation_id, n, 1),
-            "invocations" => crate::support::de_opt(map, &mut self.invocations, n, 2),
-            "outputVariables" => crate::support::de_opt(map, &mut self.output_variables, n, 3),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 4),
+            "invocations" => crate::support::de_opt_structs(map, &mut self.invocations, n, 2),
+            "outputVariables" => crate::support::de_opt_structs(map, &mut self.output_variables, n, 3),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 4),
             "result" => crate::support::de_opt(map, &mut self.result, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             _ => crate::support::skip(map),

@@ -51,13 +51,13 @@ impl crate::support::Model for GuideVersion {
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
-            "guide" => crate::support::de_opt(map, &mut self.guide, n, 2),
+            "guide" => crate::support::de_opt_struct(map, &mut self.guide, n, 2),
             "instruction" => crate::support::de_opt(map, &mut self.instruction, n, 3),
-            "knowledgeSettings" => crate::support::de_opt(map, &mut self.knowledge_settings, n, 4),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 5),
+            "knowledgeSettings" => crate::support::de_opt_struct(map, &mut self.knowledge_settings, n, 4),
+            "resources" => crate::support::de_opt_struct(map, &mut self.resources, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
-            "variables" => crate::support::de_opt(map, &mut self.variables, n, 8),
+            "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
             _ => crate::support::skip(map),
         }

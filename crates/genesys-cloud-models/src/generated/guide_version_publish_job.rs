@@ -41,9 +41,9 @@ impl crate::support::Model for GuideVersionPublishJob {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
-            "guide" => crate::support::de_opt(map, &mut self.guide, n, 1),
-            "guideVersion" => crate::support::de_opt(map, &mut self.guide_version, n, 2),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
+            "guide" => crate::support::de_opt_struct(map, &mut self.guide, n, 1),
+            "guideVersion" => crate::support::de_opt_struct(map, &mut self.guide_version, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

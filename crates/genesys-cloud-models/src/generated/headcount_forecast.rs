@@ -33,8 +33,8 @@ impl crate::support::Model for HeadcountForecast {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "required" => crate::support::de_opt(map, &mut self.required, n, 0),
-            "requiredWithoutShrinkage" => crate::support::de_opt(map, &mut self.required_without_shrinkage, n, 1),
+            "required" => crate::support::de_opt_structs(map, &mut self.required, n, 0),
+            "requiredWithoutShrinkage" => crate::support::de_opt_structs(map, &mut self.required_without_shrinkage, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for HealthInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "issueCount" => crate::support::de_opt(map, &mut self.issue_count, n, 1),
             "overallScore" => crate::support::de_opt(map, &mut self.overall_score, n, 2),
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 5),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -51,13 +51,13 @@ impl crate::support::Model for HistoricalAdherenceQueryResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actuals" => crate::support::de_opt(map, &mut self.actuals, n, 0),
+            "actuals" => crate::support::de_opt_structs(map, &mut self.actuals, n, 0),
             "actualsEndDate" => crate::support::de_opt(map, &mut self.actuals_end_date, n, 1),
             "adherencePercentage" => crate::support::de_opt(map, &mut self.adherence_percentage, n, 2),
             "conformancePercentage" => crate::support::de_opt(map, &mut self.conformance_percentage, n, 3),
-            "dayMetrics" => crate::support::de_opt(map, &mut self.day_metrics, n, 4),
+            "dayMetrics" => crate::support::de_opt_structs(map, &mut self.day_metrics, n, 4),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 5),
-            "exceptionInfo" => crate::support::de_opt(map, &mut self.exception_info, n, 6),
+            "exceptionInfo" => crate::support::de_opt_structs(map, &mut self.exception_info, n, 6),
             "impact" => crate::support::de_opt(map, &mut self.impact, n, 7),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 8),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 9),

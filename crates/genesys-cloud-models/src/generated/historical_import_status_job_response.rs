@@ -36,7 +36,7 @@ impl crate::support::Model for HistoricalImportStatusJobResponse {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "importStatusResult" => crate::support::de_opt(map, &mut self.import_status_result, n, 1),
+            "importStatusResult" => crate::support::de_opt_struct(map, &mut self.import_status_result, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

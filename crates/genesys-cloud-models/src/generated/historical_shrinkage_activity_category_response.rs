@@ -36,8 +36,8 @@ impl crate::support::Model for HistoricalShrinkageActivityCategoryResponse {
         let n = &mut self._nulls;
         match key {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
-            "shrinkageForActivityCategory" => crate::support::de_opt(map, &mut self.shrinkage_for_activity_category, n, 1),
-            "shrinkageForActivityCodes" => crate::support::de_opt(map, &mut self.shrinkage_for_activity_codes, n, 2),
+            "shrinkageForActivityCategory" => crate::support::de_opt_struct(map, &mut self.shrinkage_for_activity_category, n, 1),
+            "shrinkageForActivityCodes" => crate::support::de_opt_structs(map, &mut self.shrinkage_for_activity_codes, n, 2),
             _ => crate::support::skip(map),
         }
     }

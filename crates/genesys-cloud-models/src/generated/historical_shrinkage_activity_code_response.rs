@@ -34,7 +34,7 @@ impl crate::support::Model for HistoricalShrinkageActivityCodeResponse {
         let n = &mut self._nulls;
         match key {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
-            "shrinkageForActivityCode" => crate::support::de_opt(map, &mut self.shrinkage_for_activity_code, n, 1),
+            "shrinkageForActivityCode" => crate::support::de_opt_struct(map, &mut self.shrinkage_for_activity_code, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -43,10 +43,10 @@ impl crate::support::Model for HistoricalShrinkageResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregatedShrinkage" => crate::support::de_opt(map, &mut self.aggregated_shrinkage, n, 0),
+            "aggregatedShrinkage" => crate::support::de_opt_struct(map, &mut self.aggregated_shrinkage, n, 0),
             "businessUnitIds" => crate::support::de_opt(map, &mut self.business_unit_ids, n, 1),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 2),
-            "shrinkageForActivityCategories" => crate::support::de_opt(map, &mut self.shrinkage_for_activity_categories, n, 3),
+            "shrinkageForActivityCategories" => crate::support::de_opt_structs(map, &mut self.shrinkage_for_activity_categories, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "totalLoggedInDurationSeconds" => crate::support::de_opt(map, &mut self.total_logged_in_duration_seconds, n, 5),
             "totalScheduledDurationSeconds" => crate::support::de_opt(map, &mut self.total_scheduled_duration_seconds, n, 6),

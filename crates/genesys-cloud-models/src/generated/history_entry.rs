@@ -49,11 +49,11 @@ impl crate::support::Model for HistoryEntry {
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "agenticVirtualAgentEnabled" => crate::support::de_opt(map, &mut self.agentic_virtual_agent_enabled, n, 1),
-            "client" => crate::support::de_opt(map, &mut self.client, n, 2),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 2),
             "resource" => crate::support::de_opt(map, &mut self.resource, n, 3),
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 4),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 5),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
             "virtualAgentEnabled" => crate::support::de_opt(map, &mut self.virtual_agent_enabled, n, 8),
             _ => crate::support::skip(map),

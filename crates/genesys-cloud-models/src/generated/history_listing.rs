@@ -71,13 +71,13 @@ impl crate::support::Model for HistoryListing {
         match key {
             "actionName" => crate::support::de_opt(map, &mut self.action_name, n, 0),
             "actionStatus" => crate::support::de_opt(map, &mut self.action_status, n, 1),
-            "client" => crate::support::de_opt(map, &mut self.client, n, 2),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 2),
             "complete" => crate::support::de_opt(map, &mut self.complete, n, 3),
             "completed" => crate::support::de_opt(map, &mut self.completed, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 6),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 6),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 7),
-            "errorDetails" => crate::support::de_opt(map, &mut self.error_details, n, 8),
+            "errorDetails" => crate::support::de_opt_structs(map, &mut self.error_details, n, 8),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 9),
             "errorMessageParams" => crate::support::de_opt(map, &mut self.error_message_params, n, 10),
             "id" => crate::support::de_opt(map, &mut self.id, n, 11),
@@ -88,7 +88,7 @@ impl crate::support::Model for HistoryListing {
             "started" => crate::support::de_opt(map, &mut self.started, n, 16),
             "system" => crate::support::de_opt(map, &mut self.system, n, 17),
             "total" => crate::support::de_opt(map, &mut self.total, n, 18),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 19),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 19),
             _ => crate::support::skip(map),
         }
     }

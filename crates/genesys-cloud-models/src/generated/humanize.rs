@@ -33,7 +33,7 @@ impl crate::support::Model for Humanize {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bot" => crate::support::de_opt(map, &mut self.bot, n, 0),
+            "bot" => crate::support::de_opt_struct(map, &mut self.bot, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for IdleTokenTimeout {
         match key {
             "enableIdleTokenTimeout" => crate::support::de_opt(map, &mut self.enable_idle_token_timeout, n, 0),
             "idleTokenTimeoutSeconds" => crate::support::de_opt(map, &mut self.idle_token_timeout_seconds, n, 1),
-            "inactivityTimeoutGroupBundles" => crate::support::de_opt(map, &mut self.inactivity_timeout_group_bundles, n, 2),
+            "inactivityTimeoutGroupBundles" => crate::support::de_opt_structs(map, &mut self.inactivity_timeout_group_bundles, n, 2),
             "inactivityTimeoutGroupsEnabled" => crate::support::de_opt(map, &mut self.inactivity_timeout_groups_enabled, n, 3),
             "inactivityTimeoutUnit" => crate::support::de_opt(map, &mut self.inactivity_timeout_unit, n, 4),
             _ => crate::support::skip(map),

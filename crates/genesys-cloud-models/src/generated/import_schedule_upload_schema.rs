@@ -41,11 +41,11 @@ impl crate::support::Model for ImportScheduleUploadSchema {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentSchedules" => crate::support::de_opt(map, &mut self.agent_schedules, n, 0),
+            "agentSchedules" => crate::support::de_opt_structs(map, &mut self.agent_schedules, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "headcountForecast" => crate::support::de_opt(map, &mut self.headcount_forecast, n, 2),
+            "headcountForecast" => crate::support::de_opt_struct(map, &mut self.headcount_forecast, n, 2),
             "published" => crate::support::de_opt(map, &mut self.published, n, 3),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 4),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 4),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 5),
             _ => crate::support::skip(map),
         }

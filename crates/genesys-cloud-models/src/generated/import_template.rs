@@ -55,17 +55,17 @@ impl crate::support::Model for ImportTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactListFilter" => crate::support::de_opt(map, &mut self.contact_list_filter, n, 0),
-            "contactListTemplate" => crate::support::de_opt(map, &mut self.contact_list_template, n, 1),
+            "contactListFilter" => crate::support::de_opt_struct(map, &mut self.contact_list_filter, n, 0),
+            "contactListTemplate" => crate::support::de_opt_struct(map, &mut self.contact_list_template, n, 1),
             "customListNameFormatValue" => crate::support::de_opt(map, &mut self.custom_list_name_format_value, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "importStatus" => crate::support::de_opt(map, &mut self.import_status, n, 6),
+            "importStatus" => crate::support::de_opt_struct(map, &mut self.import_status, n, 6),
             "listNameFormat" => crate::support::de_opt(map, &mut self.list_name_format, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            "splittingInformation" => crate::support::de_opt(map, &mut self.splitting_information, n, 10),
+            "splittingInformation" => crate::support::de_opt_struct(map, &mut self.splitting_information, n, 10),
             "useSplittingCriteria" => crate::support::de_opt(map, &mut self.use_splitting_criteria, n, 11),
             "version" => crate::support::de_opt(map, &mut self.version, n, 12),
             _ => crate::support::skip(map),

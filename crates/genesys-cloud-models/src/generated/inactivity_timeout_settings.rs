@@ -36,7 +36,7 @@ impl crate::support::Model for InactivityTimeoutSettings {
         let n = &mut self._nulls;
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
-            "flowId" => crate::support::de_opt(map, &mut self.flow_id, n, 1),
+            "flowId" => crate::support::de_opt_struct(map, &mut self.flow_id, n, 1),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 2),
             _ => crate::support::skip(map),
         }

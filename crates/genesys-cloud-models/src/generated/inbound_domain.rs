@@ -51,13 +51,13 @@ impl crate::support::Model for InboundDomain {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customSMTPServer" => crate::support::de_opt(map, &mut self.custom_smtp_server, n, 0),
-            "dmarcVerificationResult" => crate::support::de_opt(map, &mut self.dmarc_verification_result, n, 1),
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 2),
-            "graphApiSettings" => crate::support::de_opt(map, &mut self.graph_api_settings, n, 3),
+            "customSMTPServer" => crate::support::de_opt_struct(map, &mut self.custom_smtp_server, n, 0),
+            "dmarcVerificationResult" => crate::support::de_opt_struct(map, &mut self.dmarc_verification_result, n, 1),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 2),
+            "graphApiSettings" => crate::support::de_opt_struct(map, &mut self.graph_api_settings, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "imapSettings" => crate::support::de_opt(map, &mut self.imap_settings, n, 5),
-            "mailFromSettings" => crate::support::de_opt(map, &mut self.mail_from_settings, n, 6),
+            "imapSettings" => crate::support::de_opt_struct(map, &mut self.imap_settings, n, 5),
+            "mailFromSettings" => crate::support::de_opt_struct(map, &mut self.mail_from_settings, n, 6),
             "mxRecordStatus" => crate::support::de_opt(map, &mut self.mx_record_status, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),

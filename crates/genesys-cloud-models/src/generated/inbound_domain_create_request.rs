@@ -43,12 +43,12 @@ impl crate::support::Model for InboundDomainCreateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customSMTPServer" => crate::support::de_opt(map, &mut self.custom_smtp_server, n, 0),
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 1),
-            "graphApiSettings" => crate::support::de_opt(map, &mut self.graph_api_settings, n, 2),
+            "customSMTPServer" => crate::support::de_opt_struct(map, &mut self.custom_smtp_server, n, 0),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 1),
+            "graphApiSettings" => crate::support::de_opt_struct(map, &mut self.graph_api_settings, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "imapSettings" => crate::support::de_opt(map, &mut self.imap_settings, n, 4),
-            "mailFromSettings" => crate::support::de_opt(map, &mut self.mail_from_settings, n, 5),
+            "imapSettings" => crate::support::de_opt_struct(map, &mut self.imap_settings, n, 4),
+            "mailFromSettings" => crate::support::de_opt_struct(map, &mut self.mail_from_settings, n, 5),
             "subDomain" => crate::support::de_opt(map, &mut self.sub_domain, n, 6),
             _ => crate::support::skip(map),
         }

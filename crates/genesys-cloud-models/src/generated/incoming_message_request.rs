@@ -63,7 +63,7 @@ impl crate::support::Model for IncomingMessageRequest {
             "botVersion" => crate::support::de_opt(map, &mut self.bot_version, n, 5),
             "channels" => crate::support::de_opt(map, &mut self.channels, n, 6),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 7),
-            "inputMessage" => crate::support::de_opt(map, &mut self.input_message, n, 8),
+            "inputMessage" => crate::support::de_opt_struct(map, &mut self.input_message, n, 8),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 9),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 10),
             "messagingPlatformType" => crate::support::de_opt(map, &mut self.messaging_platform_type, n, 11),

@@ -33,7 +33,7 @@ impl crate::support::Model for InfixOperator {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "operatorPosition" => crate::support::de_opt(map, &mut self.operator_position, n, 0),
+            "operatorPosition" => crate::support::de_opt_struct(map, &mut self.operator_position, n, 0),
             "operatorType" => crate::support::de_opt(map, &mut self.operator_type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -52,13 +52,13 @@ impl crate::support::Model for InfrastructureascodeJob {
             "acceleratorId" => crate::support::de_opt(map, &mut self.accelerator_id, n, 0),
             "dateSubmitted" => crate::support::de_opt(map, &mut self.date_submitted, n, 1),
             "dryRun" => crate::support::de_opt(map, &mut self.dry_run, n, 2),
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 3),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "results" => crate::support::de_opt(map, &mut self.results, n, 5),
             "rollbackResults" => crate::support::de_opt(map, &mut self.rollback_results, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            "submittedBy" => crate::support::de_opt(map, &mut self.submitted_by, n, 9),
+            "submittedBy" => crate::support::de_opt_struct(map, &mut self.submitted_by, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for InitialConfiguration {
         match key {
             "additionalInfo" => crate::support::de_opt(map, &mut self.additional_info, n, 0),
             "alerting" => crate::support::de_opt(map, &mut self.alerting, n, 1),
-            "audioState" => crate::support::de_opt(map, &mut self.audio_state, n, 2),
+            "audioState" => crate::support::de_opt_struct(map, &mut self.audio_state, n, 2),
             "inbound" => crate::support::de_opt(map, &mut self.inbound, n, 3),
             "invitedBy" => crate::support::de_opt(map, &mut self.invited_by, n, 4),
             "recordingActive" => crate::support::de_opt(map, &mut self.recording_active, n, 5),

@@ -35,8 +35,8 @@ impl crate::support::Model for InitiateScreenRecording {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "archiveRetention" => crate::support::de_opt(map, &mut self.archive_retention, n, 0),
-            "deleteRetention" => crate::support::de_opt(map, &mut self.delete_retention, n, 1),
+            "archiveRetention" => crate::support::de_opt_struct(map, &mut self.archive_retention, n, 0),
+            "deleteRetention" => crate::support::de_opt_struct(map, &mut self.delete_retention, n, 1),
             "recordACW" => crate::support::de_opt(map, &mut self.record_acw, n, 2),
             _ => crate::support::skip(map),
         }

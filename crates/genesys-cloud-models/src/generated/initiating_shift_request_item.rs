@@ -36,7 +36,7 @@ impl crate::support::Model for InitiatingShiftRequestItem {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 1),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 2),
             _ => crate::support::skip(map),
         }

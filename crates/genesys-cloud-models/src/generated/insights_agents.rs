@@ -43,10 +43,10 @@ impl crate::support::Model for InsightsAgents {
         match key {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 3),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 4),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 5),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -45,14 +45,14 @@ impl crate::support::Model for InsightsDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 2),
-            "metricData" => crate::support::de_opt(map, &mut self.metric_data, n, 3),
-            "overallData" => crate::support::de_opt(map, &mut self.overall_data, n, 4),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 5),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
+            "metricData" => crate::support::de_opt_structs(map, &mut self.metric_data, n, 3),
+            "overallData" => crate::support::de_opt_struct(map, &mut self.overall_data, n, 4),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             _ => crate::support::skip(map),
         }
     }

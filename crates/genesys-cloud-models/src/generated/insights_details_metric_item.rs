@@ -39,10 +39,10 @@ impl crate::support::Model for InsightsDetailsMetricItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 1),
             "percentOfGoalChange" => crate::support::de_opt(map, &mut self.percent_of_goal_change, n, 2),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 3),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 3),
             "valueChange" => crate::support::de_opt(map, &mut self.value_change, n, 4),
             _ => crate::support::skip(map),
         }

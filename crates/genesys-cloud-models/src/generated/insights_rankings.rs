@@ -43,13 +43,13 @@ impl crate::support::Model for InsightsRankings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 2),
-            "leaders" => crate::support::de_opt(map, &mut self.leaders, n, 3),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 4),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 5),
-            "trailers" => crate::support::de_opt(map, &mut self.trailers, n, 6),
+            "leaders" => crate::support::de_opt_structs(map, &mut self.leaders, n, 3),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 4),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 5),
+            "trailers" => crate::support::de_opt_structs(map, &mut self.trailers, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -49,15 +49,15 @@ impl crate::support::Model for InsightsSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 2),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "pageCount" => crate::support::de_opt(map, &mut self.page_count, n, 4),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 7),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 8),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 7),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
             _ => crate::support::skip(map),
         }

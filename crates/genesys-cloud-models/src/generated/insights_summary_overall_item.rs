@@ -35,9 +35,9 @@ impl crate::support::Model for InsightsSummaryOverallItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
             "percentOfGoalChange" => crate::support::de_opt(map, &mut self.percent_of_goal_change, n, 1),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 2),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for InsightsSummaryUserItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metricData" => crate::support::de_opt(map, &mut self.metric_data, n, 0),
-            "overallData" => crate::support::de_opt(map, &mut self.overall_data, n, 1),
+            "metricData" => crate::support::de_opt_structs(map, &mut self.metric_data, n, 0),
+            "overallData" => crate::support::de_opt_struct(map, &mut self.overall_data, n, 1),
             "ranking" => crate::support::de_opt(map, &mut self.ranking, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             _ => crate::support::skip(map),
         }
     }

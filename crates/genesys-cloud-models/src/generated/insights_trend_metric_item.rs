@@ -33,8 +33,8 @@ impl crate::support::Model for InsightsTrendMetricItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
-            "trends" => crate::support::de_opt(map, &mut self.trends, n, 1),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 0),
+            "trends" => crate::support::de_opt_struct(map, &mut self.trends, n, 1),
             _ => crate::support::skip(map),
         }
     }

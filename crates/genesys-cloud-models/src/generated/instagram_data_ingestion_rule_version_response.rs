@@ -55,7 +55,7 @@ impl crate::support::Model for InstagramDataIngestionRuleVersionResponse {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "ingestionRuleInfo" => crate::support::de_opt(map, &mut self.ingestion_rule_info, n, 4),
+            "ingestionRuleInfo" => crate::support::de_opt_struct(map, &mut self.ingestion_rule_info, n, 4),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 7),

@@ -37,7 +37,7 @@ impl crate::support::Model for InstagramId {
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "handle" => crate::support::de_opt(map, &mut self.handle, n, 1),
-            "ids" => crate::support::de_opt(map, &mut self.ids, n, 2),
+            "ids" => crate::support::de_opt_structs(map, &mut self.ids, n, 2),
             _ => crate::support::skip(map),
         }
     }

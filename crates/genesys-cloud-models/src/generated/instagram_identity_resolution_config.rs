@@ -35,7 +35,7 @@ impl crate::support::Model for InstagramIdentityResolutionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
             "resolveIdentities" => crate::support::de_opt(map, &mut self.resolve_identities, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),

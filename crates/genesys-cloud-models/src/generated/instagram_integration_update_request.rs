@@ -44,11 +44,11 @@ impl crate::support::Model for InstagramIntegrationUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 1),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "pageAccessToken" => crate::support::de_opt(map, &mut self.page_access_token, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 5),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
             "userAccessToken" => crate::support::de_opt(map, &mut self.user_access_token, n, 6),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for IntegrationExport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 0),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 0),
             "shouldExportScreenRecordings" => crate::support::de_opt(map, &mut self.should_export_screen_recordings, n, 1),
             _ => crate::support::skip(map),
         }

@@ -38,7 +38,7 @@ impl crate::support::Model for IntegrationStatusInfo {
         let n = &mut self._nulls;
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
-            "detail" => crate::support::de_opt(map, &mut self.detail, n, 1),
+            "detail" => crate::support::de_opt_struct(map, &mut self.detail, n, 1),
             "effective" => crate::support::de_opt(map, &mut self.effective, n, 2),
             "lastUpdated" => crate::support::de_opt(map, &mut self.last_updated, n, 3),
             _ => crate::support::skip(map),

@@ -46,10 +46,10 @@ impl crate::support::Model for IntentDefinition {
             "additionalLanguages" => crate::support::de_opt(map, &mut self.additional_languages, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "entityNameReferences" => crate::support::de_opt(map, &mut self.entity_name_references, n, 2),
-            "entityTypeBindings" => crate::support::de_opt(map, &mut self.entity_type_bindings, n, 3),
+            "entityTypeBindings" => crate::support::de_opt_structs(map, &mut self.entity_type_bindings, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 6),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for IntentFeedback {
         let n = &mut self._nulls;
         match key {
             "assessment" => crate::support::de_opt(map, &mut self.assessment, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 3),
             _ => crate::support::skip(map),

@@ -48,13 +48,13 @@ impl crate::support::Model for InternalMessageData {
         let n = &mut self._nulls;
         match key {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "normalizedMessage" => crate::support::de_opt(map, &mut self.normalized_message, n, 4),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 5),
+            "normalizedMessage" => crate::support::de_opt_struct(map, &mut self.normalized_message, n, 4),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "sender" => crate::support::de_opt(map, &mut self.sender, n, 7),
+            "sender" => crate::support::de_opt_struct(map, &mut self.sender, n, 7),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 8),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for ItemValidationLimits {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "maxLength" => crate::support::de_opt(map, &mut self.max_length, n, 0),
-            "minLength" => crate::support::de_opt(map, &mut self.min_length, n, 1),
+            "maxLength" => crate::support::de_opt_struct(map, &mut self.max_length, n, 0),
+            "minLength" => crate::support::de_opt_struct(map, &mut self.min_length, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -55,10 +55,10 @@ impl crate::support::Model for IvrEstablishedEvent {
             "dnis" => crate::support::de_opt(map, &mut self.dnis, n, 3),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 4),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 5),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 6),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
             "ivrName" => crate::support::de_opt(map, &mut self.ivr_name, n, 7),
             "ivrPhoneNumber" => crate::support::de_opt(map, &mut self.ivr_phone_number, n, 8),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 9),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -51,17 +51,17 @@ impl crate::support::Model for JourneyAppEventsNotificationAppEventsNotification
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "appEvent" => crate::support::de_opt(map, &mut self.app_event, n, 0),
+            "appEvent" => crate::support::de_opt_struct(map, &mut self.app_event, n, 0),
             "correlationId" => crate::support::de_opt(map, &mut self.correlation_id, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 3),
             "customerIdType" => crate::support::de_opt(map, &mut self.customer_id_type, n, 4),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 5),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 6),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
-            "segmentAssignmentEvent" => crate::support::de_opt(map, &mut self.segment_assignment_event, n, 8),
-            "session" => crate::support::de_opt(map, &mut self.session, n, 9),
-            "webActionEvent" => crate::support::de_opt(map, &mut self.web_action_event, n, 10),
+            "segmentAssignmentEvent" => crate::support::de_opt_struct(map, &mut self.segment_assignment_event, n, 8),
+            "session" => crate::support::de_opt_struct(map, &mut self.session, n, 9),
+            "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -55,17 +55,17 @@ impl crate::support::Model for JourneyAppEventsNotificationAppMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "app" => crate::support::de_opt(map, &mut self.app, n, 0),
+            "app" => crate::support::de_opt_struct(map, &mut self.app, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 2),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 2),
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 3),
-            "geolocation" => crate::support::de_opt(map, &mut self.geolocation, n, 4),
+            "geolocation" => crate::support::de_opt_struct(map, &mut self.geolocation, n, 4),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 5),
             "ipOrganization" => crate::support::de_opt(map, &mut self.ip_organization, n, 6),
-            "mktCampaign" => crate::support::de_opt(map, &mut self.mkt_campaign, n, 7),
-            "networkConnectivity" => crate::support::de_opt(map, &mut self.network_connectivity, n, 8),
+            "mktCampaign" => crate::support::de_opt_struct(map, &mut self.mkt_campaign, n, 7),
+            "networkConnectivity" => crate::support::de_opt_struct(map, &mut self.network_connectivity, n, 8),
             "screenName" => crate::support::de_opt(map, &mut self.screen_name, n, 9),
-            "sdkLibrary" => crate::support::de_opt(map, &mut self.sdk_library, n, 10),
+            "sdkLibrary" => crate::support::de_opt_struct(map, &mut self.sdk_library, n, 10),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 11),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 12),
             _ => crate::support::skip(map),

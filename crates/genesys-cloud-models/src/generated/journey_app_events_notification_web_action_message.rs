@@ -57,20 +57,20 @@ impl crate::support::Model for JourneyAppEventsNotificationWebActionMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "actionMap" => crate::support::de_opt(map, &mut self.action_map, n, 1),
-            "actionTarget" => crate::support::de_opt(map, &mut self.action_target, n, 2),
-            "browser" => crate::support::de_opt(map, &mut self.browser, n, 3),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 4),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
+            "actionMap" => crate::support::de_opt_struct(map, &mut self.action_map, n, 1),
+            "actionTarget" => crate::support::de_opt_struct(map, &mut self.action_target, n, 2),
+            "browser" => crate::support::de_opt_struct(map, &mut self.browser, n, 3),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 4),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 5),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 6),
-            "geolocation" => crate::support::de_opt(map, &mut self.geolocation, n, 7),
+            "geolocation" => crate::support::de_opt_struct(map, &mut self.geolocation, n, 7),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 8),
             "ipOrganization" => crate::support::de_opt(map, &mut self.ip_organization, n, 9),
-            "mktCampaign" => crate::support::de_opt(map, &mut self.mkt_campaign, n, 10),
+            "mktCampaign" => crate::support::de_opt_struct(map, &mut self.mkt_campaign, n, 10),
             "timeToDisposition" => crate::support::de_opt(map, &mut self.time_to_disposition, n, 11),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 12),
-            "visitReferrer" => crate::support::de_opt(map, &mut self.visit_referrer, n, 13),
+            "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 13),
             _ => crate::support::skip(map),
         }
     }

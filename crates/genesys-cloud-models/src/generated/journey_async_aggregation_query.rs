@@ -50,7 +50,7 @@ impl crate::support::Model for JourneyAsyncAggregationQuery {
         let n = &mut self._nulls;
         match key {
             "alternateTimeDimension" => crate::support::de_opt(map, &mut self.alternate_time_dimension, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "flattenMultivaluedDimensions" => crate::support::de_opt(map, &mut self.flatten_multivalued_dimensions, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 4),
@@ -58,7 +58,7 @@ impl crate::support::Model for JourneyAsyncAggregationQuery {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 6),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 7),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 8),
-            "views" => crate::support::de_opt(map, &mut self.views, n, 9),
+            "views" => crate::support::de_opt_structs(map, &mut self.views, n, 9),
             _ => crate::support::skip(map),
         }
     }

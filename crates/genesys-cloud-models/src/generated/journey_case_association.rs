@@ -39,7 +39,7 @@ impl crate::support::Model for JourneyCaseAssociation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedCase" => crate::support::de_opt(map, &mut self.associated_case, n, 0),
+            "associatedCase" => crate::support::de_opt_struct(map, &mut self.associated_case, n, 0),
             "caseReference" => crate::support::de_opt(map, &mut self.case_reference, n, 1),
             "dateAssociated" => crate::support::de_opt(map, &mut self.date_associated, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -48,7 +48,7 @@ impl crate::support::Model for JourneyEventDefinition {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "jsonSchema" => crate::support::de_opt(map, &mut self.json_schema, n, 3),
+            "jsonSchema" => crate::support::de_opt_struct(map, &mut self.json_schema, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),

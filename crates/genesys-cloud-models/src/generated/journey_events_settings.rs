@@ -51,17 +51,17 @@ impl crate::support::Model for JourneyEventsSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clickEvents" => crate::support::de_opt(map, &mut self.click_events, n, 0),
+            "clickEvents" => crate::support::de_opt_structs(map, &mut self.click_events, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "excludedQueryParameters" => crate::support::de_opt(map, &mut self.excluded_query_parameters, n, 2),
-            "formsTrackEvents" => crate::support::de_opt(map, &mut self.forms_track_events, n, 3),
-            "idleEvents" => crate::support::de_opt(map, &mut self.idle_events, n, 4),
-            "inViewportEvents" => crate::support::de_opt(map, &mut self.in_viewport_events, n, 5),
+            "formsTrackEvents" => crate::support::de_opt_structs(map, &mut self.forms_track_events, n, 3),
+            "idleEvents" => crate::support::de_opt_structs(map, &mut self.idle_events, n, 4),
+            "inViewportEvents" => crate::support::de_opt_structs(map, &mut self.in_viewport_events, n, 5),
             "pageviewConfig" => crate::support::de_opt(map, &mut self.pageview_config, n, 6),
-            "scrollDepthEvents" => crate::support::de_opt(map, &mut self.scroll_depth_events, n, 7),
+            "scrollDepthEvents" => crate::support::de_opt_structs(map, &mut self.scroll_depth_events, n, 7),
             "searchQueryParameters" => crate::support::de_opt(map, &mut self.search_query_parameters, n, 8),
             "shouldKeepUrlFragment" => crate::support::de_opt(map, &mut self.should_keep_url_fragment, n, 9),
-            "trackingSettings" => crate::support::de_opt(map, &mut self.tracking_settings, n, 10),
+            "trackingSettings" => crate::support::de_opt_struct(map, &mut self.tracking_settings, n, 10),
             _ => crate::support::skip(map),
         }
     }

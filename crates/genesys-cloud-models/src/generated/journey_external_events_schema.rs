@@ -43,11 +43,11 @@ impl crate::support::Model for JourneyExternalEventsSchema {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "jsonSchema" => crate::support::de_opt(map, &mut self.json_schema, n, 4),
+            "jsonSchema" => crate::support::de_opt_struct(map, &mut self.json_schema, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for JourneyExternalEventsSchemaListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "total" => crate::support::de_opt(map, &mut self.total, n, 2),
             _ => crate::support::skip(map),

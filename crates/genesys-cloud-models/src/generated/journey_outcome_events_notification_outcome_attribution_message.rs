@@ -37,10 +37,10 @@ impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeAttributio
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedValue" => crate::support::de_opt(map, &mut self.associated_value, n, 0),
-            "outcome" => crate::support::de_opt(map, &mut self.outcome, n, 1),
-            "outcomeTouchpoints" => crate::support::de_opt(map, &mut self.outcome_touchpoints, n, 2),
-            "segmentAssignments" => crate::support::de_opt(map, &mut self.segment_assignments, n, 3),
+            "associatedValue" => crate::support::de_opt_struct(map, &mut self.associated_value, n, 0),
+            "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 1),
+            "outcomeTouchpoints" => crate::support::de_opt_structs(map, &mut self.outcome_touchpoints, n, 2),
+            "segmentAssignments" => crate::support::de_opt_structs(map, &mut self.segment_assignments, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,8 +37,8 @@ impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeTouchpoint
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actionMap" => crate::support::de_opt(map, &mut self.action_map, n, 0),
-            "channels" => crate::support::de_opt(map, &mut self.channels, n, 1),
+            "actionMap" => crate::support::de_opt_struct(map, &mut self.action_map, n, 0),
+            "channels" => crate::support::de_opt_structs(map, &mut self.channels, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             _ => crate::support::skip(map),

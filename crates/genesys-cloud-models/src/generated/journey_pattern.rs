@@ -40,7 +40,7 @@ impl crate::support::Model for JourneyPattern {
         let n = &mut self._nulls;
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 1),
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 2),
             "sessionType" => crate::support::de_opt(map, &mut self.session_type, n, 3),
             "streamType" => crate::support::de_opt(map, &mut self.stream_type, n, 4),

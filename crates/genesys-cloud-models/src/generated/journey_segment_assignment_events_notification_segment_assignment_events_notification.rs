@@ -52,10 +52,10 @@ impl crate::support::Model for JourneySegmentAssignmentEventsNotificationSegment
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 2),
             "customerIdType" => crate::support::de_opt(map, &mut self.customer_id_type, n, 3),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 4),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 5),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "segmentAssignmentEvent" => crate::support::de_opt(map, &mut self.segment_assignment_event, n, 7),
-            "session" => crate::support::de_opt(map, &mut self.session, n, 8),
+            "segmentAssignmentEvent" => crate::support::de_opt_struct(map, &mut self.segment_assignment_event, n, 7),
+            "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
             _ => crate::support::skip(map),
         }
     }

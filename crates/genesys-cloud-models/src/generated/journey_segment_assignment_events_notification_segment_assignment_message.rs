@@ -40,7 +40,7 @@ impl crate::support::Model for JourneySegmentAssignmentEventsNotificationSegment
             "assignmentState" => crate::support::de_opt(map, &mut self.assignment_state, n, 0),
             "dateAssigned" => crate::support::de_opt(map, &mut self.date_assigned, n, 1),
             "dateForUnassignment" => crate::support::de_opt(map, &mut self.date_for_unassignment, n, 2),
-            "segment" => crate::support::de_opt(map, &mut self.segment, n, 3),
+            "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 3),
             _ => crate::support::skip(map),
         }
     }

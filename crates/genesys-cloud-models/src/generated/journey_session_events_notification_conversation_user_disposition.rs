@@ -37,7 +37,7 @@ impl crate::support::Model for JourneySessionEventsNotificationConversationUserD
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for JourneySessionEventsNotificationOutcomeAchievemen
         let n = &mut self._nulls;
         match key {
             "achievedDate" => crate::support::de_opt(map, &mut self.achieved_date, n, 0),
-            "outcome" => crate::support::de_opt(map, &mut self.outcome, n, 1),
+            "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 1),
             _ => crate::support::skip(map),
         }
     }

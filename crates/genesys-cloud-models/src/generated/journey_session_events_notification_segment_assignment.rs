@@ -34,7 +34,7 @@ impl crate::support::Model for JourneySessionEventsNotificationSegmentAssignment
         let n = &mut self._nulls;
         match key {
             "assignedDate" => crate::support::de_opt(map, &mut self.assigned_date, n, 0),
-            "segment" => crate::support::de_opt(map, &mut self.segment, n, 1),
+            "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 1),
             _ => crate::support::skip(map),
         }
     }

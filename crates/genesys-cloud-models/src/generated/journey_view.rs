@@ -55,16 +55,16 @@ impl crate::support::Model for JourneyView {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "charts" => crate::support::de_opt(map, &mut self.charts, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "charts" => crate::support::de_opt_structs(map, &mut self.charts, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "duration" => crate::support::de_opt(map, &mut self.duration, n, 5),
-            "elements" => crate::support::de_opt(map, &mut self.elements, n, 6),
+            "elements" => crate::support::de_opt_structs(map, &mut self.elements, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 8),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 9),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "version" => crate::support::de_opt(map, &mut self.version, n, 12),

@@ -49,12 +49,12 @@ impl crate::support::Model for JourneyViewChart {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "displayAttributes" => crate::support::de_opt(map, &mut self.display_attributes, n, 0),
-            "groupByAttributes" => crate::support::de_opt(map, &mut self.group_by_attributes, n, 1),
+            "displayAttributes" => crate::support::de_opt_struct(map, &mut self.display_attributes, n, 0),
+            "groupByAttributes" => crate::support::de_opt_structs(map, &mut self.group_by_attributes, n, 1),
             "groupByMax" => crate::support::de_opt(map, &mut self.group_by_max, n, 2),
             "groupByTime" => crate::support::de_opt(map, &mut self.group_by_time, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 5),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),

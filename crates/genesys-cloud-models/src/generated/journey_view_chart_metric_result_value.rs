@@ -33,8 +33,8 @@ impl crate::support::Model for JourneyViewChartMetricResultValue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "groupByAttributes" => crate::support::de_opt(map, &mut self.group_by_attributes, n, 0),
-            "value" => crate::support::de_opt(map, &mut self.value, n, 1),
+            "groupByAttributes" => crate::support::de_opt_structs(map, &mut self.group_by_attributes, n, 0),
+            "value" => crate::support::de_opt_struct(map, &mut self.value, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for JourneyViewChartResult {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 1),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
             _ => crate::support::skip(map),

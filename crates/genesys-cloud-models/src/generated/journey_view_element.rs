@@ -41,10 +41,10 @@ impl crate::support::Model for JourneyViewElement {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
-            "displayAttributes" => crate::support::de_opt(map, &mut self.display_attributes, n, 1),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 2),
-            "followedBy" => crate::support::de_opt(map, &mut self.followed_by, n, 3),
+            "attributes" => crate::support::de_opt_struct(map, &mut self.attributes, n, 0),
+            "displayAttributes" => crate::support::de_opt_struct(map, &mut self.display_attributes, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 2),
+            "followedBy" => crate::support::de_opt_structs(map, &mut self.followed_by, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             _ => crate::support::skip(map),

@@ -40,7 +40,7 @@ impl crate::support::Model for JourneyViewElementFilterNumberPredicate {
             "dimension" => crate::support::de_opt(map, &mut self.dimension, n, 0),
             "noValue" => crate::support::de_opt(map, &mut self.no_value, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 3),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for JourneyViewElementFilterRange {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "eq" => crate::support::de_opt(map, &mut self.eq, n, 0),
-            "gt" => crate::support::de_opt(map, &mut self.gt, n, 1),
-            "gte" => crate::support::de_opt(map, &mut self.gte, n, 2),
-            "lt" => crate::support::de_opt(map, &mut self.lt, n, 3),
-            "lte" => crate::support::de_opt(map, &mut self.lte, n, 4),
-            "neq" => crate::support::de_opt(map, &mut self.neq, n, 5),
+            "eq" => crate::support::de_opt_struct(map, &mut self.eq, n, 0),
+            "gt" => crate::support::de_opt_struct(map, &mut self.gt, n, 1),
+            "gte" => crate::support::de_opt_struct(map, &mut self.gte, n, 2),
+            "lt" => crate::support::de_opt_struct(map, &mut self.lt, n, 3),
+            "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
+            "neq" => crate::support::de_opt_struct(map, &mut self.neq, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -52,7 +52,7 @@ impl crate::support::Model for JourneyViewJob {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "estimatedCompletionMargin" => crate::support::de_opt(map, &mut self.estimated_completion_margin, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "journeyView" => crate::support::de_opt(map, &mut self.journey_view, n, 5),
+            "journeyView" => crate::support::de_opt_struct(map, &mut self.journey_view, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),

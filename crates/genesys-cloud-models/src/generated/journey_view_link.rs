@@ -39,8 +39,8 @@ impl crate::support::Model for JourneyViewLink {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "constraintAfter" => crate::support::de_opt(map, &mut self.constraint_after, n, 0),
-            "constraintWithin" => crate::support::de_opt(map, &mut self.constraint_within, n, 1),
+            "constraintAfter" => crate::support::de_opt_struct(map, &mut self.constraint_after, n, 0),
+            "constraintWithin" => crate::support::de_opt_struct(map, &mut self.constraint_within, n, 1),
             "eventCountType" => crate::support::de_opt(map, &mut self.event_count_type, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "joinAttributes" => crate::support::de_opt(map, &mut self.join_attributes, n, 4),

@@ -33,8 +33,8 @@ impl crate::support::Model for JourneyViewResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "charts" => crate::support::de_opt(map, &mut self.charts, n, 0),
-            "elements" => crate::support::de_opt(map, &mut self.elements, n, 1),
+            "charts" => crate::support::de_opt_structs(map, &mut self.charts, n, 0),
+            "elements" => crate::support::de_opt_structs(map, &mut self.elements, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,9 +37,9 @@ impl crate::support::Model for JourneyViewResultElement {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "followedBy" => crate::support::de_opt(map, &mut self.followed_by, n, 0),
+            "followedBy" => crate::support::de_opt_structs(map, &mut self.followed_by, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
+            "metrics" => crate::support::de_opt_struct(map, &mut self.metrics, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for JourneyViewSchedule {
             "frequency" => crate::support::de_opt(map, &mut self.frequency, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -49,16 +49,16 @@ impl crate::support::Model for JourneyWebActionEventsNotificationBlockedWebActio
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "actionMap" => crate::support::de_opt(map, &mut self.action_map, n, 1),
-            "actionTarget" => crate::support::de_opt(map, &mut self.action_target, n, 2),
-            "blockingAction" => crate::support::de_opt(map, &mut self.blocking_action, n, 3),
-            "blockingActionMap" => crate::support::de_opt(map, &mut self.blocking_action_map, n, 4),
-            "blockingEmergencyScheduleGroup" => crate::support::de_opt(map, &mut self.blocking_emergency_schedule_group, n, 5),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
+            "actionMap" => crate::support::de_opt_struct(map, &mut self.action_map, n, 1),
+            "actionTarget" => crate::support::de_opt_struct(map, &mut self.action_target, n, 2),
+            "blockingAction" => crate::support::de_opt_struct(map, &mut self.blocking_action, n, 3),
+            "blockingActionMap" => crate::support::de_opt_struct(map, &mut self.blocking_action_map, n, 4),
+            "blockingEmergencyScheduleGroup" => crate::support::de_opt_struct(map, &mut self.blocking_emergency_schedule_group, n, 5),
             "blockingFrequencyCapBehaviour" => crate::support::de_opt(map, &mut self.blocking_frequency_cap_behaviour, n, 6),
-            "blockingPageUrlConditions" => crate::support::de_opt(map, &mut self.blocking_page_url_conditions, n, 7),
+            "blockingPageUrlConditions" => crate::support::de_opt_structs(map, &mut self.blocking_page_url_conditions, n, 7),
             "blockingReason" => crate::support::de_opt(map, &mut self.blocking_reason, n, 8),
-            "blockingScheduleGroup" => crate::support::de_opt(map, &mut self.blocking_schedule_group, n, 9),
+            "blockingScheduleGroup" => crate::support::de_opt_struct(map, &mut self.blocking_schedule_group, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -49,16 +49,16 @@ impl crate::support::Model for JourneyWebActionEventsNotificationWebActionEvents
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "blockedWebActionOfferEvent" => crate::support::de_opt(map, &mut self.blocked_web_action_offer_event, n, 0),
+            "blockedWebActionOfferEvent" => crate::support::de_opt_struct(map, &mut self.blocked_web_action_offer_event, n, 0),
             "correlationId" => crate::support::de_opt(map, &mut self.correlation_id, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 3),
             "customerIdType" => crate::support::de_opt(map, &mut self.customer_id_type, n, 4),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 5),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 6),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
-            "session" => crate::support::de_opt(map, &mut self.session, n, 8),
-            "webActionEvent" => crate::support::de_opt(map, &mut self.web_action_event, n, 9),
+            "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
+            "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -56,12 +56,12 @@ impl crate::support::Model for JourneyWebEventsNotificationWebEventsNotification
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 2),
             "customerIdType" => crate::support::de_opt(map, &mut self.customer_id_type, n, 3),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 4),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 5),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "segmentAssignmentEvent" => crate::support::de_opt(map, &mut self.segment_assignment_event, n, 7),
-            "session" => crate::support::de_opt(map, &mut self.session, n, 8),
-            "webActionEvent" => crate::support::de_opt(map, &mut self.web_action_event, n, 9),
-            "webEvent" => crate::support::de_opt(map, &mut self.web_event, n, 10),
+            "segmentAssignmentEvent" => crate::support::de_opt_struct(map, &mut self.segment_assignment_event, n, 7),
+            "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
+            "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 9),
+            "webEvent" => crate::support::de_opt_struct(map, &mut self.web_event, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -67,13 +67,13 @@ impl crate::support::Model for KeyPerformanceIndicator {
             "kpiType" => crate::support::de_opt(map, &mut self.kpi_type, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "optimizationType" => crate::support::de_opt(map, &mut self.optimization_type, n, 7),
-            "outcomeConfig" => crate::support::de_opt(map, &mut self.outcome_config, n, 8),
+            "outcomeConfig" => crate::support::de_opt_struct(map, &mut self.outcome_config, n, 8),
             "problemType" => crate::support::de_opt(map, &mut self.problem_type, n, 9),
             "queues" => crate::support::de_opt(map, &mut self.queues, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "source" => crate::support::de_opt(map, &mut self.source, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
-            "wrapUpCodeConfig" => crate::support::de_opt(map, &mut self.wrap_up_code_config, n, 14),
+            "wrapUpCodeConfig" => crate::support::de_opt_struct(map, &mut self.wrap_up_code_config, n, 14),
             _ => crate::support::skip(map),
         }
     }

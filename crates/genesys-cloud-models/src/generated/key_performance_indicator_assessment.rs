@@ -36,7 +36,7 @@ impl crate::support::Model for KeyPerformanceIndicatorAssessment {
         let n = &mut self._nulls;
         match key {
             "assessmentResult" => crate::support::de_opt(map, &mut self.assessment_result, n, 0),
-            "checks" => crate::support::de_opt(map, &mut self.checks, n, 1),
+            "checks" => crate::support::de_opt_structs(map, &mut self.checks, n, 1),
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 2),
             _ => crate::support::skip(map),
         }

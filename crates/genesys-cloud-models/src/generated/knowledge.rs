@@ -34,7 +34,7 @@ impl crate::support::Model for Knowledge {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 1),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for KnowledgeAggregateDataContainer {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "data" => crate::support::de_opt(map, &mut self.data, n, 0),
+            "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
             "group" => crate::support::de_opt(map, &mut self.group, n, 1),
             _ => crate::support::skip(map),
         }

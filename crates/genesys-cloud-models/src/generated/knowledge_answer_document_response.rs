@@ -40,7 +40,7 @@ impl crate::support::Model for KnowledgeAnswerDocumentResponse {
             "answer" => crate::support::de_opt(map, &mut self.answer, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
-            "variation" => crate::support::de_opt(map, &mut self.variation, n, 3),
+            "variation" => crate::support::de_opt_struct(map, &mut self.variation, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for KnowledgeAnswerDocumentsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerGeneration" => crate::support::de_opt(map, &mut self.answer_generation, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "answerGeneration" => crate::support::de_opt_struct(map, &mut self.answer_generation, n, 0),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

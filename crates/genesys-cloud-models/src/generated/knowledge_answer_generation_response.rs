@@ -34,7 +34,7 @@ impl crate::support::Model for KnowledgeAnswerGenerationResponse {
         let n = &mut self._nulls;
         match key {
             "answer" => crate::support::de_opt(map, &mut self.answer, n, 0),
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 1),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 1),
             _ => crate::support::skip(map),
         }
     }

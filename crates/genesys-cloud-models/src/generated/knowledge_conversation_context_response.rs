@@ -37,10 +37,10 @@ impl crate::support::Model for KnowledgeConversationContextResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 3),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -49,10 +49,10 @@ impl crate::support::Model for KnowledgeDocumentChunkRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
             "confidenceThreshold" => crate::support::de_opt(map, &mut self.confidence_threshold, n, 1),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 2),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 3),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 2),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 3),
             "includeDraftDocuments" => crate::support::de_opt(map, &mut self.include_draft_documents, n, 4),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),

@@ -53,16 +53,16 @@ impl crate::support::Model for KnowledgeDocumentChunkResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
             "confidenceThreshold" => crate::support::de_opt(map, &mut self.confidence_threshold, n, 1),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 2),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 2),
             "pageCount" => crate::support::de_opt(map, &mut self.page_count, n, 3),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 4),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "preprocessQuery" => crate::support::de_opt(map, &mut self.preprocess_query, n, 6),
             "query" => crate::support::de_opt(map, &mut self.query, n, 7),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 8),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 9),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 9),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 10),
             "total" => crate::support::de_opt(map, &mut self.total, n, 11),
             _ => crate::support::skip(map),

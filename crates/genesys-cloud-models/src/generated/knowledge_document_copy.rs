@@ -45,8 +45,8 @@ impl crate::support::Model for KnowledgeDocumentCopy {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 1),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 1),
             "documentVariationId" => crate::support::de_opt(map, &mut self.document_variation_id, n, 2),
             "documentVersionId" => crate::support::de_opt(map, &mut self.document_version_id, n, 3),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 4),

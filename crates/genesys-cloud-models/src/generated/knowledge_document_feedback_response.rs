@@ -61,22 +61,22 @@ impl crate::support::Model for KnowledgeDocumentFeedbackResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
             "comment" => crate::support::de_opt(map, &mut self.comment, n, 1),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 2),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 4),
-            "documentVariation" => crate::support::de_opt(map, &mut self.document_variation, n, 5),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 4),
+            "documentVariation" => crate::support::de_opt_struct(map, &mut self.document_variation, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 7),
             "rating" => crate::support::de_opt(map, &mut self.rating, n, 8),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 9),
-            "search" => crate::support::de_opt(map, &mut self.search, n, 10),
+            "search" => crate::support::de_opt_struct(map, &mut self.search, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 12),
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 14),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 15),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 15),
             _ => crate::support::skip(map),
         }
     }

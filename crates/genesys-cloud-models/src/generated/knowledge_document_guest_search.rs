@@ -52,7 +52,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearch {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "query" => crate::support::de_opt(map, &mut self.query, n, 3),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 4),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 5),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 5),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 6),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 7),
             "total" => crate::support::de_opt(map, &mut self.total, n, 8),

@@ -43,9 +43,9 @@ impl crate::support::Model for KnowledgeDocumentPresentation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 1),
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 2),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 1),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 2),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 3),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 5),

@@ -45,10 +45,10 @@ impl crate::support::Model for KnowledgeDocumentQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 0),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 0),
             "includeDraftDocuments" => crate::support::de_opt(map, &mut self.include_draft_documents, n, 1),
             "includeVariations" => crate::support::de_opt(map, &mut self.include_variations, n, 2),
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 3),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 4),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 6),

@@ -36,7 +36,7 @@ impl crate::support::Model for KnowledgeDocumentReference {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 1),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

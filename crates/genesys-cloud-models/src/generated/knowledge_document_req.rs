@@ -47,7 +47,7 @@ impl crate::support::Model for KnowledgeDocumentReq {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "alternatives" => crate::support::de_opt(map, &mut self.alternatives, n, 0),
+            "alternatives" => crate::support::de_opt_structs(map, &mut self.alternatives, n, 0),
             "categoryId" => crate::support::de_opt(map, &mut self.category_id, n, 1),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 2),
             "externalUrl" => crate::support::de_opt(map, &mut self.external_url, n, 3),

@@ -55,17 +55,17 @@ impl crate::support::Model for KnowledgeDocumentSearch {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerGeneration" => crate::support::de_opt(map, &mut self.answer_generation, n, 0),
-            "application" => crate::support::de_opt(map, &mut self.application, n, 1),
+            "answerGeneration" => crate::support::de_opt_struct(map, &mut self.answer_generation, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 1),
             "confidenceThreshold" => crate::support::de_opt(map, &mut self.confidence_threshold, n, 2),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 3),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 3),
             "pageCount" => crate::support::de_opt(map, &mut self.page_count, n, 4),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),
             "preprocessQuery" => crate::support::de_opt(map, &mut self.preprocess_query, n, 7),
             "query" => crate::support::de_opt(map, &mut self.query, n, 8),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 9),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 10),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 10),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 11),
             "total" => crate::support::de_opt(map, &mut self.total, n, 12),
             _ => crate::support::skip(map),

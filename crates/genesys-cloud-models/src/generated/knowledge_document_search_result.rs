@@ -34,7 +34,7 @@ impl crate::support::Model for KnowledgeDocumentSearchResult {
         let n = &mut self._nulls;
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 1),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 1),
             _ => crate::support::skip(map),
         }
     }

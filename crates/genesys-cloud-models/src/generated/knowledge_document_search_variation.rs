@@ -51,13 +51,13 @@ impl crate::support::Model for KnowledgeDocumentSearchVariation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "body" => crate::support::de_opt(map, &mut self.body, n, 0),
-            "chunks" => crate::support::de_opt(map, &mut self.chunks, n, 1),
-            "contexts" => crate::support::de_opt(map, &mut self.contexts, n, 2),
+            "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
+            "chunks" => crate::support::de_opt_structs(map, &mut self.chunks, n, 1),
+            "contexts" => crate::support::de_opt_structs(map, &mut self.contexts, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 5),
-            "documentVersion" => crate::support::de_opt(map, &mut self.document_version, n, 6),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 5),
+            "documentVersion" => crate::support::de_opt_struct(map, &mut self.document_version, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 9),

@@ -37,7 +37,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestion {
         match key {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 0),
             "query" => crate::support::de_opt(map, &mut self.query, n, 1),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 2),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
             _ => crate::support::skip(map),
         }
     }

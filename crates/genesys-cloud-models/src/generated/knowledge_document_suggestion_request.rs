@@ -39,9 +39,9 @@ impl crate::support::Model for KnowledgeDocumentSuggestionRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 0),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 0),
             "includeDraftDocuments" => crate::support::de_opt(map, &mut self.include_draft_documents, n, 1),
-            "interval" => crate::support::de_opt(map, &mut self.interval, n, 2),
+            "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "query" => crate::support::de_opt(map, &mut self.query, n, 4),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "document" => crate::support::de_opt(map, &mut self.document, n, 0),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 0),
             "matchedPhrase" => crate::support::de_opt(map, &mut self.matched_phrase, n, 1),
             _ => crate::support::skip(map),
         }

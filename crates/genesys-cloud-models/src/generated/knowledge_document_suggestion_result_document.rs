@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionResultDocument {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 1),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             _ => crate::support::skip(map),

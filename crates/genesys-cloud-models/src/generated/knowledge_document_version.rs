@@ -45,7 +45,7 @@ impl crate::support::Model for KnowledgeDocumentVersion {
         match key {
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 0),
             "datePublished" => crate::support::de_opt(map, &mut self.date_published, n, 1),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 2),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "restoreFromVersionId" => crate::support::de_opt(map, &mut self.restore_from_version_id, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

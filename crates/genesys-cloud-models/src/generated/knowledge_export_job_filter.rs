@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeExportJobFilter {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "documentsFilter" => crate::support::de_opt(map, &mut self.documents_filter, n, 0),
+            "documentsFilter" => crate::support::de_opt_struct(map, &mut self.documents_filter, n, 0),
             "exclude" => crate::support::de_opt(map, &mut self.exclude, n, 1),
             "versionFilter" => crate::support::de_opt(map, &mut self.version_filter, n, 2),
             _ => crate::support::skip(map),

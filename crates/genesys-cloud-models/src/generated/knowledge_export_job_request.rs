@@ -37,7 +37,7 @@ impl crate::support::Model for KnowledgeExportJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "exportFilter" => crate::support::de_opt(map, &mut self.export_filter, n, 0),
+            "exportFilter" => crate::support::de_opt_struct(map, &mut self.export_filter, n, 0),
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 1),
             "jsonFileVersion" => crate::support::de_opt(map, &mut self.json_file_version, n, 2),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 3),

@@ -58,18 +58,18 @@ impl crate::support::Model for KnowledgeExportJobResponse {
         let n = &mut self._nulls;
         match key {
             "countDocumentProcessed" => crate::support::de_opt(map, &mut self.count_document_processed, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "downloadURL" => crate::support::de_opt(map, &mut self.download_url, n, 4),
-            "errorInformation" => crate::support::de_opt(map, &mut self.error_information, n, 5),
-            "exportFilter" => crate::support::de_opt(map, &mut self.export_filter, n, 6),
+            "errorInformation" => crate::support::de_opt_struct(map, &mut self.error_information, n, 5),
+            "exportFilter" => crate::support::de_opt_struct(map, &mut self.export_filter, n, 6),
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "jsonFileVersion" => crate::support::de_opt(map, &mut self.json_file_version, n, 9),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 10),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 12),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for KnowledgeGuestDocumentCopy {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
             "documentVariationId" => crate::support::de_opt(map, &mut self.document_variation_id, n, 1),
             "documentVersionId" => crate::support::de_opt(map, &mut self.document_version_id, n, 2),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 3),

@@ -55,16 +55,16 @@ impl crate::support::Model for KnowledgeGuestDocumentFeedback {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
             "comment" => crate::support::de_opt(map, &mut self.comment, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 3),
-            "documentVariation" => crate::support::de_opt(map, &mut self.document_variation, n, 4),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 3),
+            "documentVariation" => crate::support::de_opt_struct(map, &mut self.document_variation, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 6),
             "rating" => crate::support::de_opt(map, &mut self.rating, n, 7),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 8),
-            "search" => crate::support::de_opt(map, &mut self.search, n, 9),
+            "search" => crate::support::de_opt_struct(map, &mut self.search, n, 9),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 10),
             "state" => crate::support::de_opt(map, &mut self.state, n, 11),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 12),

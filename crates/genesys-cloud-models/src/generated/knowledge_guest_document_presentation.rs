@@ -41,8 +41,8 @@ impl crate::support::Model for KnowledgeGuestDocumentPresentation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 1),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 1),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 2),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 4),

@@ -63,22 +63,22 @@ impl crate::support::Model for KnowledgeGuestDocumentResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "alternatives" => crate::support::de_opt(map, &mut self.alternatives, n, 0),
-            "category" => crate::support::de_opt(map, &mut self.category, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "alternatives" => crate::support::de_opt_structs(map, &mut self.alternatives, n, 0),
+            "category" => crate::support::de_opt_struct(map, &mut self.category, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateImported" => crate::support::de_opt(map, &mut self.date_imported, n, 4),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
             "datePublished" => crate::support::de_opt(map, &mut self.date_published, n, 6),
-            "documentVersion" => crate::support::de_opt(map, &mut self.document_version, n, 7),
+            "documentVersion" => crate::support::de_opt_struct(map, &mut self.document_version, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "lastPublishedVersionNumber" => crate::support::de_opt(map, &mut self.last_published_version_number, n, 9),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 10),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 12),
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "title" => crate::support::de_opt(map, &mut self.title, n, 14),
-            "variations" => crate::support::de_opt(map, &mut self.variations, n, 15),
+            "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 15),
             "visible" => crate::support::de_opt(map, &mut self.visible, n, 16),
             _ => crate::support::skip(map),
         }

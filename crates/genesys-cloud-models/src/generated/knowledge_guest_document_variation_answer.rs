@@ -45,12 +45,12 @@ impl crate::support::Model for KnowledgeGuestDocumentVariationAnswer {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "body" => crate::support::de_opt(map, &mut self.body, n, 0),
-            "contexts" => crate::support::de_opt(map, &mut self.contexts, n, 1),
+            "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
+            "contexts" => crate::support::de_opt_structs(map, &mut self.contexts, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 4),
-            "documentVersion" => crate::support::de_opt(map, &mut self.document_version, n, 5),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 4),
+            "documentVersion" => crate::support::de_opt_struct(map, &mut self.document_version, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             _ => crate::support::skip(map),

@@ -37,9 +37,9 @@ impl crate::support::Model for KnowledgeGuestSearchClientApplication {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assistant" => crate::support::de_opt(map, &mut self.assistant, n, 0),
-            "botFlow" => crate::support::de_opt(map, &mut self.bot_flow, n, 1),
-            "deployment" => crate::support::de_opt(map, &mut self.deployment, n, 2),
+            "assistant" => crate::support::de_opt_struct(map, &mut self.assistant, n, 0),
+            "botFlow" => crate::support::de_opt_struct(map, &mut self.bot_flow, n, 1),
+            "deployment" => crate::support::de_opt_struct(map, &mut self.deployment, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),
         }

@@ -41,8 +41,8 @@ impl crate::support::Model for KnowledgeGuestSession {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "app" => crate::support::de_opt(map, &mut self.app, n, 0),
-            "contexts" => crate::support::de_opt(map, &mut self.contexts, n, 1),
+            "app" => crate::support::de_opt_struct(map, &mut self.app, n, 0),
+            "contexts" => crate::support::de_opt_structs(map, &mut self.contexts, n, 1),
             "customerId" => crate::support::de_opt(map, &mut self.customer_id, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "journeySessionId" => crate::support::de_opt(map, &mut self.journey_session_id, n, 4),

@@ -34,7 +34,7 @@ impl crate::support::Model for KnowledgeGuestSessionContext {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 1),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for KnowledgeImportJobReport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
-            "statistics" => crate::support::de_opt(map, &mut self.statistics, n, 1),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
+            "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeImportJobRequest {
         let n = &mut self._nulls;
         match key {
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 0),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 1),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 1),
             "skipConfirmationStep" => crate::support::de_opt(map, &mut self.skip_confirmation_step, n, 2),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 3),
             _ => crate::support::skip(map),

@@ -57,17 +57,17 @@ impl crate::support::Model for KnowledgeImportJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "downloadURL" => crate::support::de_opt(map, &mut self.download_url, n, 3),
             "failedEntitiesURL" => crate::support::de_opt(map, &mut self.failed_entities_url, n, 4),
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 7),
-            "report" => crate::support::de_opt(map, &mut self.report, n, 8),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 7),
+            "report" => crate::support::de_opt_struct(map, &mut self.report, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 10),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 10),
             "skipConfirmationStep" => crate::support::de_opt(map, &mut self.skip_confirmation_step, n, 11),
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 13),

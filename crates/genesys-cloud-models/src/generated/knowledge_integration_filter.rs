@@ -40,7 +40,7 @@ impl crate::support::Model for KnowledgeIntegrationFilter {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 3),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for KnowledgeParseJobRequestImport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "edits" => crate::support::de_opt(map, &mut self.edits, n, 0),
+            "edits" => crate::support::de_opt_structs(map, &mut self.edits, n, 0),
             "excludes" => crate::support::de_opt(map, &mut self.excludes, n, 1),
             _ => crate::support::skip(map),
         }

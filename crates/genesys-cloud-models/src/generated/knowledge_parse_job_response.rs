@@ -49,14 +49,14 @@ impl crate::support::Model for KnowledgeParseJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "downloadURL" => crate::support::de_opt(map, &mut self.download_url, n, 3),
             "hints" => crate::support::de_opt(map, &mut self.hints, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "importResult" => crate::support::de_opt(map, &mut self.import_result, n, 6),
-            "parseResults" => crate::support::de_opt(map, &mut self.parse_results, n, 7),
+            "importResult" => crate::support::de_opt_struct(map, &mut self.import_result, n, 6),
+            "parseResults" => crate::support::de_opt_structs(map, &mut self.parse_results, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeParseRecord {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "body" => crate::support::de_opt(map, &mut self.body, n, 0),
+            "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
             _ => crate::support::skip(map),

@@ -45,13 +45,13 @@ impl crate::support::Model for KnowledgeSearchPreviewRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 1),
-            "conversationTurns" => crate::support::de_opt(map, &mut self.conversation_turns, n, 2),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 3),
-            "generationSetting" => crate::support::de_opt(map, &mut self.generation_setting, n, 4),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 1),
+            "conversationTurns" => crate::support::de_opt_structs(map, &mut self.conversation_turns, n, 2),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 3),
+            "generationSetting" => crate::support::de_opt_struct(map, &mut self.generation_setting, n, 4),
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),
-            "sources" => crate::support::de_opt(map, &mut self.sources, n, 6),
+            "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 6),
             "stateful" => crate::support::de_opt(map, &mut self.stateful, n, 7),
             _ => crate::support::skip(map),
         }

@@ -41,10 +41,10 @@ impl crate::support::Model for KnowledgeSearchPreviewResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 1),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 1),
             "query" => crate::support::de_opt(map, &mut self.query, n, 2),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 3),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 5),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for KnowledgeSearchResult {
         let n = &mut self._nulls;
         match key {
             "generatedAnswer" => crate::support::de_opt(map, &mut self.generated_answer, n, 0),
-            "retrievedReferences" => crate::support::de_opt(map, &mut self.retrieved_references, n, 1),
+            "retrievedReferences" => crate::support::de_opt_structs(map, &mut self.retrieved_references, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -42,10 +42,10 @@ impl crate::support::Model for KnowledgeSettingsRequest {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
-            "generationSetting" => crate::support::de_opt(map, &mut self.generation_setting, n, 2),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
+            "generationSetting" => crate::support::de_opt_struct(map, &mut self.generation_setting, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "sources" => crate::support::de_opt(map, &mut self.sources, n, 4),
+            "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 4),
             "stateful" => crate::support::de_opt(map, &mut self.stateful, n, 5),
             _ => crate::support::skip(map),
         }

@@ -45,9 +45,9 @@ impl crate::support::Model for KnowledgeSourcesSearchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 1),
-            "conversationTurns" => crate::support::de_opt(map, &mut self.conversation_turns, n, 2),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 1),
+            "conversationTurns" => crate::support::de_opt_structs(map, &mut self.conversation_turns, n, 2),
             "generationLanguage" => crate::support::de_opt(map, &mut self.generation_language, n, 3),
             "knowledgeSettingId" => crate::support::de_opt(map, &mut self.knowledge_setting_id, n, 4),
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),

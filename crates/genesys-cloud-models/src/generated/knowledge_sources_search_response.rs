@@ -50,13 +50,13 @@ impl crate::support::Model for KnowledgeSourcesSearchResponse {
         let n = &mut self._nulls;
         match key {
             "answerGeneration" => crate::support::de_opt(map, &mut self.answer_generation, n, 0),
-            "application" => crate::support::de_opt(map, &mut self.application, n, 1),
-            "conversationContext" => crate::support::de_opt(map, &mut self.conversation_context, n, 2),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 1),
+            "conversationContext" => crate::support::de_opt_struct(map, &mut self.conversation_context, n, 2),
             "generationLanguage" => crate::support::de_opt(map, &mut self.generation_language, n, 3),
             "knowledgeSettingId" => crate::support::de_opt(map, &mut self.knowledge_setting_id, n, 4),
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 6),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 7),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 7),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 8),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 9),
             _ => crate::support::skip(map),

@@ -37,8 +37,8 @@ impl crate::support::Model for KnowledgeSuggestionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 0),
-            "knowledgeBases" => crate::support::de_opt(map, &mut self.knowledge_bases, n, 1),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 0),
+            "knowledgeBases" => crate::support::de_opt_structs(map, &mut self.knowledge_bases, n, 1),
             "receiveSegmentedArticles" => crate::support::de_opt(map, &mut self.receive_segmented_articles, n, 2),
             "vendorName" => crate::support::de_opt(map, &mut self.vendor_name, n, 3),
             _ => crate::support::skip(map),

@@ -53,16 +53,16 @@ impl crate::support::Model for KnowledgeSyncJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "downloadURL" => crate::support::de_opt(map, &mut self.download_url, n, 3),
             "failedEntitiesURL" => crate::support::de_opt(map, &mut self.failed_entities_url, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 6),
-            "report" => crate::support::de_opt(map, &mut self.report, n, 7),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 6),
+            "report" => crate::support::de_opt_struct(map, &mut self.report, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 9),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 11),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for LanguageSupportInfoRecord {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "featureSupport" => crate::support::de_opt(map, &mut self.feature_support, n, 0),
+            "featureSupport" => crate::support::de_opt_structs(map, &mut self.feature_support, n, 0),
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
             _ => crate::support::skip(map),
         }

@@ -36,7 +36,7 @@ impl crate::support::Model for LauncherButtonSettings {
         let n = &mut self._nulls;
         match key {
             "displayType" => crate::support::de_opt(map, &mut self.display_type, n, 0),
-            "icon" => crate::support::de_opt(map, &mut self.icon, n, 1),
+            "icon" => crate::support::de_opt_struct(map, &mut self.icon, n, 1),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 2),
             _ => crate::support::skip(map),
         }

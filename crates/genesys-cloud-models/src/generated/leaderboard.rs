@@ -45,11 +45,11 @@ impl crate::support::Model for Leaderboard {
         match key {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
-            "leaders" => crate::support::de_opt(map, &mut self.leaders, n, 3),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 4),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 5),
-            "userRank" => crate::support::de_opt(map, &mut self.user_rank, n, 6),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
+            "leaders" => crate::support::de_opt_structs(map, &mut self.leaders, n, 3),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 4),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
+            "userRank" => crate::support::de_opt_struct(map, &mut self.user_rank, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for LeaderboardItem {
         match key {
             "points" => crate::support::de_opt(map, &mut self.points, n, 0),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -45,7 +45,7 @@ impl crate::support::Model for LearningAssessment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answers" => crate::support::de_opt(map, &mut self.answers, n, 0),
+            "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 0),
             "assessmentFormId" => crate::support::de_opt(map, &mut self.assessment_form_id, n, 1),
             "assessmentId" => crate::support::de_opt(map, &mut self.assessment_id, n, 2),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 3),

@@ -34,7 +34,7 @@ impl crate::support::Model for LearningAssignmentAggregateQueryResponseMetric {
         let n = &mut self._nulls;
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
-            "stats" => crate::support::de_opt(map, &mut self.stats, n, 1),
+            "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 1),
             _ => crate::support::skip(map),
         }
     }

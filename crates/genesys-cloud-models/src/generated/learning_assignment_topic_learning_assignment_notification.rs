@@ -59,7 +59,7 @@ impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotifica
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "dateRecommendedForCompletion" => crate::support::de_opt(map, &mut self.date_recommended_for_completion, n, 3),
@@ -67,12 +67,12 @@ impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotifica
             "isOverdue" => crate::support::de_opt(map, &mut self.is_overdue, n, 5),
             "isPassed" => crate::support::de_opt(map, &mut self.is_passed, n, 6),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 7),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),
-            "module" => crate::support::de_opt(map, &mut self.module, n, 9),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 8),
+            "module" => crate::support::de_opt_struct(map, &mut self.module, n, 9),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 10),
             "state" => crate::support::de_opt(map, &mut self.state, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 13),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
             _ => crate::support::skip(map),
         }

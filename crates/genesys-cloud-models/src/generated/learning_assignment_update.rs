@@ -33,7 +33,7 @@ impl crate::support::Model for LearningAssignmentUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assessment" => crate::support::de_opt(map, &mut self.assessment, n, 0),
+            "assessment" => crate::support::de_opt_struct(map, &mut self.assessment, n, 0),
             "state" => crate::support::de_opt(map, &mut self.state, n, 1),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for LearningAssignmentUserQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "rule" => crate::support::de_opt(map, &mut self.rule, n, 0),
+            "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 0),
             "searchTerm" => crate::support::de_opt(map, &mut self.search_term, n, 1),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for LearningModuleAutoAssignResponse {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "rule" => crate::support::de_opt(map, &mut self.rule, n, 1),
+            "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for LearningModuleCoverArtResponse {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
-            "thumbnails" => crate::support::de_opt(map, &mut self.thumbnails, n, 2),
+            "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
             _ => crate::support::skip(map),
         }

@@ -47,14 +47,14 @@ impl crate::support::Model for LearningModulePreviewGetResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assessmentForm" => crate::support::de_opt(map, &mut self.assessment_form, n, 0),
-            "assignment" => crate::support::de_opt(map, &mut self.assignment, n, 1),
-            "coverArt" => crate::support::de_opt(map, &mut self.cover_art, n, 2),
+            "assessmentForm" => crate::support::de_opt_struct(map, &mut self.assessment_form, n, 0),
+            "assignment" => crate::support::de_opt_struct(map, &mut self.assignment, n, 1),
+            "coverArt" => crate::support::de_opt_struct(map, &mut self.cover_art, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "enforceContentOrder" => crate::support::de_opt(map, &mut self.enforce_content_order, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "reviewAssessmentResults" => crate::support::de_opt(map, &mut self.review_assessment_results, n, 7),
+            "reviewAssessmentResults" => crate::support::de_opt_struct(map, &mut self.review_assessment_results, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             _ => crate::support::skip(map),
         }

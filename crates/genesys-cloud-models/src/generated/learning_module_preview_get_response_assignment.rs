@@ -49,7 +49,7 @@ impl crate::support::Model for LearningModulePreviewGetResponseAssignment {
             "isPassed" => crate::support::de_opt(map, &mut self.is_passed, n, 3),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            "steps" => crate::support::de_opt(map, &mut self.steps, n, 6),
+            "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 6),
             _ => crate::support::skip(map),
         }
     }

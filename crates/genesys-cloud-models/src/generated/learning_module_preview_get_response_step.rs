@@ -48,10 +48,10 @@ impl crate::support::Model for LearningModulePreviewGetResponseStep {
             "completionPercentage" => crate::support::de_opt(map, &mut self.completion_percentage, n, 0),
             "completionStatus" => crate::support::de_opt(map, &mut self.completion_status, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "moduleStep" => crate::support::de_opt(map, &mut self.module_step, n, 3),
+            "moduleStep" => crate::support::de_opt_struct(map, &mut self.module_step, n, 3),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 4),
-            "signedCookie" => crate::support::de_opt(map, &mut self.signed_cookie, n, 5),
-            "structure" => crate::support::de_opt(map, &mut self.structure, n, 6),
+            "signedCookie" => crate::support::de_opt_struct(map, &mut self.signed_cookie, n, 5),
+            "structure" => crate::support::de_opt_structs(map, &mut self.structure, n, 6),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 7),
             _ => crate::support::skip(map),
         }

@@ -39,11 +39,11 @@ impl crate::support::Model for LearningModulePreviewUpdateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assessment" => crate::support::de_opt(map, &mut self.assessment, n, 0),
-            "assessmentForm" => crate::support::de_opt(map, &mut self.assessment_form, n, 1),
-            "currentStep" => crate::support::de_opt(map, &mut self.current_step, n, 2),
+            "assessment" => crate::support::de_opt_struct(map, &mut self.assessment, n, 0),
+            "assessmentForm" => crate::support::de_opt_struct(map, &mut self.assessment_form, n, 1),
+            "currentStep" => crate::support::de_opt_struct(map, &mut self.current_step, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            "steps" => crate::support::de_opt(map, &mut self.steps, n, 4),
+            "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for LearningModulePreviewUpdateRequestCurrentStep {
         match key {
             "completionPercentage" => crate::support::de_opt(map, &mut self.completion_percentage, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "shareableContentObject" => crate::support::de_opt(map, &mut self.shareable_content_object, n, 2),
+            "shareableContentObject" => crate::support::de_opt_struct(map, &mut self.shareable_content_object, n, 2),
             _ => crate::support::skip(map),
         }
     }

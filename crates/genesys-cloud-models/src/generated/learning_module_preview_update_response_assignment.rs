@@ -48,11 +48,11 @@ impl crate::support::Model for LearningModulePreviewUpdateResponseAssignment {
             "assessmentCompletionPercentage" => crate::support::de_opt(map, &mut self.assessment_completion_percentage, n, 0),
             "assessmentPercentageScore" => crate::support::de_opt(map, &mut self.assessment_percentage_score, n, 1),
             "completionPercentage" => crate::support::de_opt(map, &mut self.completion_percentage, n, 2),
-            "currentStep" => crate::support::de_opt(map, &mut self.current_step, n, 3),
+            "currentStep" => crate::support::de_opt_struct(map, &mut self.current_step, n, 3),
             "isPassed" => crate::support::de_opt(map, &mut self.is_passed, n, 4),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
-            "steps" => crate::support::de_opt(map, &mut self.steps, n, 7),
+            "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for LearningModulePreviewUpdateScoStructure {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "children" => crate::support::de_opt(map, &mut self.children, n, 0),
+            "children" => crate::support::de_opt_structs(map, &mut self.children, n, 0),
             "completionStatus" => crate::support::de_opt(map, &mut self.completion_status, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

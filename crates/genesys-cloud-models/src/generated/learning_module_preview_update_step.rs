@@ -45,7 +45,7 @@ impl crate::support::Model for LearningModulePreviewUpdateStep {
             "completionStatus" => crate::support::de_opt(map, &mut self.completion_status, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 3),
-            "structure" => crate::support::de_opt(map, &mut self.structure, n, 4),
+            "structure" => crate::support::de_opt_structs(map, &mut self.structure, n, 4),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 5),
             _ => crate::support::skip(map),
         }

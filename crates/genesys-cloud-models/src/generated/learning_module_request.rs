@@ -55,18 +55,18 @@ impl crate::support::Model for LearningModuleRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assessmentForm" => crate::support::de_opt(map, &mut self.assessment_form, n, 0),
-            "autoAssign" => crate::support::de_opt(map, &mut self.auto_assign, n, 1),
+            "assessmentForm" => crate::support::de_opt_struct(map, &mut self.assessment_form, n, 0),
+            "autoAssign" => crate::support::de_opt_struct(map, &mut self.auto_assign, n, 1),
             "completionTimeInDays" => crate::support::de_opt(map, &mut self.completion_time_in_days, n, 2),
-            "coverArt" => crate::support::de_opt(map, &mut self.cover_art, n, 3),
+            "coverArt" => crate::support::de_opt_struct(map, &mut self.cover_art, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "enforceContentOrder" => crate::support::de_opt(map, &mut self.enforce_content_order, n, 5),
             "excludedFromCatalog" => crate::support::de_opt(map, &mut self.excluded_from_catalog, n, 6),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 7),
-            "informSteps" => crate::support::de_opt(map, &mut self.inform_steps, n, 8),
+            "informSteps" => crate::support::de_opt_structs(map, &mut self.inform_steps, n, 8),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
-            "reviewAssessmentResults" => crate::support::de_opt(map, &mut self.review_assessment_results, n, 11),
+            "reviewAssessmentResults" => crate::support::de_opt_struct(map, &mut self.review_assessment_results, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
             _ => crate::support::skip(map),
         }

@@ -39,7 +39,7 @@ impl crate::support::Model for LearningModuleRule {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "isActive" => crate::support::de_opt(map, &mut self.is_active, n, 1),
-            "parts" => crate::support::de_opt(map, &mut self.parts, n, 2),
+            "parts" => crate::support::de_opt_structs(map, &mut self.parts, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResponse {
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 3),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 4),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 6),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 7),

@@ -36,7 +36,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResult {
         let n = &mut self._nulls;
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
-            "slot" => crate::support::de_opt(map, &mut self.slot, n, 1),
+            "slot" => crate::support::de_opt_struct(map, &mut self.slot, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

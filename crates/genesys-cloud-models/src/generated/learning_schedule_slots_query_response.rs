@@ -33,8 +33,8 @@ impl crate::support::Model for LearningScheduleSlotsQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "suggestedSlots" => crate::support::de_opt(map, &mut self.suggested_slots, n, 0),
-            "wfmScheduleActivities" => crate::support::de_opt(map, &mut self.wfm_schedule_activities, n, 1),
+            "suggestedSlots" => crate::support::de_opt_structs(map, &mut self.suggested_slots, n, 0),
+            "wfmScheduleActivities" => crate::support::de_opt_structs(map, &mut self.wfm_schedule_activities, n, 1),
             _ => crate::support::skip(map),
         }
     }

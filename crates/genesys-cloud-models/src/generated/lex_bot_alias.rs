@@ -47,11 +47,11 @@ impl crate::support::Model for LexBotAlias {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bot" => crate::support::de_opt(map, &mut self.bot, n, 0),
+            "bot" => crate::support::de_opt_struct(map, &mut self.bot, n, 0),
             "botVersion" => crate::support::de_opt(map, &mut self.bot_version, n, 1),
             "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 4),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),

@@ -50,10 +50,10 @@ impl crate::support::Model for LexV2BotAlias {
         let n = &mut self._nulls;
         match key {
             "aliasId" => crate::support::de_opt(map, &mut self.alias_id, n, 0),
-            "bot" => crate::support::de_opt(map, &mut self.bot, n, 1),
+            "bot" => crate::support::de_opt_struct(map, &mut self.bot, n, 1),
             "botVersion" => crate::support::de_opt(map, &mut self.bot_version, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 4),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "region" => crate::support::de_opt(map, &mut self.region, n, 7),

@@ -45,9 +45,9 @@ impl crate::support::Model for Library {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "responseType" => crate::support::de_opt(map, &mut self.response_type, n, 5),

@@ -41,11 +41,11 @@ impl crate::support::Model for LicenseDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comprises" => crate::support::de_opt(map, &mut self.comprises, n, 0),
+            "comprises" => crate::support::de_opt_structs(map, &mut self.comprises, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 3),
-            "prerequisites" => crate::support::de_opt(map, &mut self.prerequisites, n, 4),
+            "permissions" => crate::support::de_opt_struct(map, &mut self.permissions, n, 3),
+            "prerequisites" => crate::support::de_opt_structs(map, &mut self.prerequisites, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),
         }

@@ -36,7 +36,7 @@ impl crate::support::Model for LicenseUser {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "licenses" => crate::support::de_opt(map, &mut self.licenses, n, 1),
+            "licenses" => crate::support::de_opt_structs(map, &mut self.licenses, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

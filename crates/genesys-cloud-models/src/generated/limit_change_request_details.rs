@@ -57,7 +57,7 @@ impl crate::support::Model for LimitChangeRequestDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "approvalNamespaces" => crate::support::de_opt(map, &mut self.approval_namespaces, n, 0),
+            "approvalNamespaces" => crate::support::de_opt_structs(map, &mut self.approval_namespaces, n, 0),
             "currentValue" => crate::support::de_opt(map, &mut self.current_value, n, 1),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
@@ -69,7 +69,7 @@ impl crate::support::Model for LimitChangeRequestDetails {
             "requestedValue" => crate::support::de_opt(map, &mut self.requested_value, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            "statusHistory" => crate::support::de_opt(map, &mut self.status_history, n, 12),
+            "statusHistory" => crate::support::de_opt_structs(map, &mut self.status_history, n, 12),
             "supportCaseUrl" => crate::support::de_opt(map, &mut self.support_case_url, n, 13),
             _ => crate::support::skip(map),
         }

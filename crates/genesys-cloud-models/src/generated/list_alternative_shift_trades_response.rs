@@ -33,8 +33,8 @@ impl crate::support::Model for ListAlternativeShiftTradesResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "job" => crate::support::de_opt(map, &mut self.job, n, 0),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 1),
+            "job" => crate::support::de_opt_struct(map, &mut self.job, n, 0),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for ListPicker {
         match key {
             "header" => crate::support::de_opt(map, &mut self.header, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "sections" => crate::support::de_opt(map, &mut self.sections, n, 2),
+            "sections" => crate::support::de_opt_structs(map, &mut self.sections, n, 2),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
             _ => crate::support::skip(map),

@@ -58,14 +58,14 @@ impl crate::support::Model for ListedDictionaryFeedback {
         let n = &mut self._nulls;
         match key {
             "boostValue" => crate::support::de_opt(map, &mut self.boost_value, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 4),
             "displayAs" => crate::support::de_opt(map, &mut self.display_as, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "invalidReason" => crate::support::de_opt(map, &mut self.invalid_reason, n, 7),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "source" => crate::support::de_opt(map, &mut self.source, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),

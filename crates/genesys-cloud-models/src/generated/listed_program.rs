@@ -50,7 +50,7 @@ impl crate::support::Model for ListedProgram {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 3),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "published" => crate::support::de_opt(map, &mut self.published, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),

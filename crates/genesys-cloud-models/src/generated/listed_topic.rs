@@ -62,7 +62,7 @@ impl crate::support::Model for ListedTopic {
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "matchingType" => crate::support::de_opt(map, &mut self.matching_type, n, 4),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 5),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "participants" => crate::support::de_opt(map, &mut self.participants, n, 7),
             "phrasesCount" => crate::support::de_opt(map, &mut self.phrases_count, n, 8),

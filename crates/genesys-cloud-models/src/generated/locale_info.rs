@@ -35,8 +35,8 @@ impl crate::support::Model for LocaleInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
-            "flowVersionInfo" => crate::support::de_opt(map, &mut self.flow_version_info, n, 1),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
+            "flowVersionInfo" => crate::support::de_opt_struct(map, &mut self.flow_version_info, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

@@ -42,7 +42,7 @@ impl crate::support::Model for Location {
             "coordinates" => crate::support::de_opt(map, &mut self.coordinates, n, 0),
             "floorplanId" => crate::support::de_opt(map, &mut self.floorplan_id, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "locationDefinition" => crate::support::de_opt(map, &mut self.location_definition, n, 3),
+            "locationDefinition" => crate::support::de_opt_struct(map, &mut self.location_definition, n, 3),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 4),
             _ => crate::support::skip(map),
         }

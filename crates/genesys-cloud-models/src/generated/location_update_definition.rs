@@ -45,9 +45,9 @@ impl crate::support::Model for LocationUpdateDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "address" => crate::support::de_opt(map, &mut self.address, n, 0),
+            "address" => crate::support::de_opt_struct(map, &mut self.address, n, 0),
             "contactUser" => crate::support::de_opt(map, &mut self.contact_user, n, 1),
-            "emergencyNumber" => crate::support::de_opt(map, &mut self.emergency_number, n, 2),
+            "emergencyNumber" => crate::support::de_opt_struct(map, &mut self.emergency_number, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 4),
             "path" => crate::support::de_opt(map, &mut self.path, n, 5),

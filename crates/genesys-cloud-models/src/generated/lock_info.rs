@@ -40,7 +40,7 @@ impl crate::support::Model for LockInfo {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 2),
-            "lockedBy" => crate::support::de_opt(map, &mut self.locked_by, n, 3),
+            "lockedBy" => crate::support::de_opt_struct(map, &mut self.locked_by, n, 3),
             _ => crate::support::skip(map),
         }
     }

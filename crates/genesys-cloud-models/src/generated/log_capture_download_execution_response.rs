@@ -46,7 +46,7 @@ impl crate::support::Model for LogCaptureDownloadExecutionResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 5),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
             _ => crate::support::skip(map),
         }
     }

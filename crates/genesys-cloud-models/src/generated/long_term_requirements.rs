@@ -38,9 +38,9 @@ impl crate::support::Model for LongTermRequirements {
         let n = &mut self._nulls;
         match key {
             "dateGenerationStarted" => crate::support::de_opt(map, &mut self.date_generation_started, n, 0),
-            "forecastMetadata" => crate::support::de_opt(map, &mut self.forecast_metadata, n, 1),
+            "forecastMetadata" => crate::support::de_opt_struct(map, &mut self.forecast_metadata, n, 1),
             "months" => crate::support::de_opt(map, &mut self.months, n, 2),
-            "requirementResults" => crate::support::de_opt(map, &mut self.requirement_results, n, 3),
+            "requirementResults" => crate::support::de_opt_structs(map, &mut self.requirement_results, n, 3),
             _ => crate::support::skip(map),
         }
     }

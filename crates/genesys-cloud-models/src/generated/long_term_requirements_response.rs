@@ -39,7 +39,7 @@ impl crate::support::Model for LongTermRequirementsResponse {
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
-            "longTermRequirements" => crate::support::de_opt(map, &mut self.long_term_requirements, n, 2),
+            "longTermRequirements" => crate::support::de_opt_struct(map, &mut self.long_term_requirements, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),
         }

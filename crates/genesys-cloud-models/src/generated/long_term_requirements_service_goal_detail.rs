@@ -34,7 +34,7 @@ impl crate::support::Model for LongTermRequirementsServiceGoalDetail {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "serviceGoals" => crate::support::de_opt(map, &mut self.service_goals, n, 1),
+            "serviceGoals" => crate::support::de_opt_struct(map, &mut self.service_goals, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for MaestroWebhooksInvocationTopicPublicWebhooksEvent
         match key {
             "invocationTime" => crate::support::de_opt(map, &mut self.invocation_time, n, 0),
             "webhookId" => crate::support::de_opt(map, &mut self.webhook_id, n, 1),
-            "webhooksInvocation" => crate::support::de_opt(map, &mut self.webhooks_invocation, n, 2),
+            "webhooksInvocation" => crate::support::de_opt_struct(map, &mut self.webhooks_invocation, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for MailFromResult {
         let n = &mut self._nulls;
         match key {
             "mailFromDomain" => crate::support::de_opt(map, &mut self.mail_from_domain, n, 0),
-            "records" => crate::support::de_opt(map, &mut self.records, n, 1),
+            "records" => crate::support::de_opt_structs(map, &mut self.records, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

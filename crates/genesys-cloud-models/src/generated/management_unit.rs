@@ -53,15 +53,15 @@ impl crate::support::Model for ManagementUnit {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 5),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 8),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 8),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),

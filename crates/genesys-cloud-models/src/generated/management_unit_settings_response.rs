@@ -41,12 +41,12 @@ impl crate::support::Model for ManagementUnitSettingsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adherence" => crate::support::de_opt(map, &mut self.adherence, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
-            "scheduling" => crate::support::de_opt(map, &mut self.scheduling, n, 2),
-            "shiftTrading" => crate::support::de_opt(map, &mut self.shift_trading, n, 3),
-            "shortTermForecasting" => crate::support::de_opt(map, &mut self.short_term_forecasting, n, 4),
-            "timeOff" => crate::support::de_opt(map, &mut self.time_off, n, 5),
+            "adherence" => crate::support::de_opt_struct(map, &mut self.adherence, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
+            "scheduling" => crate::support::de_opt_struct(map, &mut self.scheduling, n, 2),
+            "shiftTrading" => crate::support::de_opt_struct(map, &mut self.shift_trading, n, 3),
+            "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 4),
+            "timeOff" => crate::support::de_opt_struct(map, &mut self.time_off, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for ManagementUnitUserListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 0),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 1),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 0),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 1),
             _ => crate::support::skip(map),
         }
     }

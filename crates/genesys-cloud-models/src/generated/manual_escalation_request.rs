@@ -33,7 +33,7 @@ impl crate::support::Model for ManualEscalationRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "escalationTarget" => crate::support::de_opt(map, &mut self.escalation_target, n, 0),
+            "escalationTarget" => crate::support::de_opt_struct(map, &mut self.escalation_target, n, 0),
             "socialMediaNormalizedMessageId" => crate::support::de_opt(map, &mut self.social_media_normalized_message_id, n, 1),
             _ => crate::support::skip(map),
         }

@@ -39,7 +39,7 @@ impl crate::support::Model for ManualEscalationResponse {
         match key {
             "conversationNormalizedMessageId" => crate::support::de_opt(map, &mut self.conversation_normalized_message_id, n, 0),
             "escalationStatus" => crate::support::de_opt(map, &mut self.escalation_status, n, 1),
-            "escalationTarget" => crate::support::de_opt(map, &mut self.escalation_target, n, 2),
+            "escalationTarget" => crate::support::de_opt_struct(map, &mut self.escalation_target, n, 2),
             "socialMediaNormalizedMessageId" => crate::support::de_opt(map, &mut self.social_media_normalized_message_id, n, 3),
             _ => crate::support::skip(map),
         }

@@ -45,7 +45,7 @@ impl crate::support::Model for MatchCriteriaTestResult {
         match key {
             "generatedJsonPathCondition" => crate::support::de_opt(map, &mut self.generated_json_path_condition, n, 0),
             "jsonPath" => crate::support::de_opt(map, &mut self.json_path, n, 1),
-            "jsonPathExtraction" => crate::support::de_opt(map, &mut self.json_path_extraction, n, 2),
+            "jsonPathExtraction" => crate::support::de_opt_structs(map, &mut self.json_path_extraction, n, 2),
             "match" => crate::support::de_opt(map, &mut self.r#match, n, 3),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),

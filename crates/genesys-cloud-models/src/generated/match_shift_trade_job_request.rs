@@ -37,8 +37,8 @@ impl crate::support::Model for MatchShiftTradeJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
-            "receivingSchedule" => crate::support::de_opt(map, &mut self.receiving_schedule, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
+            "receivingSchedule" => crate::support::de_opt_struct(map, &mut self.receiving_schedule, n, 1),
             "receivingShiftId" => crate::support::de_opt(map, &mut self.receiving_shift_id, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for MatchShiftTradeRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "receivingScheduleId" => crate::support::de_opt(map, &mut self.receiving_schedule_id, n, 1),
             "receivingShiftId" => crate::support::de_opt(map, &mut self.receiving_shift_id, n, 2),
             _ => crate::support::skip(map),

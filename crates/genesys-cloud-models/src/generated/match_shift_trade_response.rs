@@ -37,10 +37,10 @@ impl crate::support::Model for MatchShiftTradeResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adminReviewViolations" => crate::support::de_opt(map, &mut self.admin_review_violations, n, 0),
-            "trade" => crate::support::de_opt(map, &mut self.trade, n, 1),
+            "adminReviewViolations" => crate::support::de_opt_structs(map, &mut self.admin_review_violations, n, 0),
+            "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 1),
             "unevaluatedRules" => crate::support::de_opt(map, &mut self.unevaluated_rules, n, 2),
-            "violations" => crate::support::de_opt(map, &mut self.violations, n, 3),
+            "violations" => crate::support::de_opt_structs(map, &mut self.violations, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -49,16 +49,16 @@ impl crate::support::Model for MediaEndpointStatistics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "clientInfo" => crate::support::de_opt(map, &mut self.client_info, n, 0),
+            "clientInfo" => crate::support::de_opt_struct(map, &mut self.client_info, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateProcessed" => crate::support::de_opt(map, &mut self.date_processed, n, 2),
-            "ice" => crate::support::de_opt(map, &mut self.ice, n, 3),
+            "ice" => crate::support::de_opt_struct(map, &mut self.ice, n, 3),
             "reconnectAttempts" => crate::support::de_opt(map, &mut self.reconnect_attempts, n, 4),
-            "rtp" => crate::support::de_opt(map, &mut self.rtp, n, 5),
+            "rtp" => crate::support::de_opt_struct(map, &mut self.rtp, n, 5),
             "sourceType" => crate::support::de_opt(map, &mut self.source_type, n, 6),
-            "station" => crate::support::de_opt(map, &mut self.station, n, 7),
-            "trunk" => crate::support::de_opt(map, &mut self.trunk, n, 8),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 9),
+            "station" => crate::support::de_opt_struct(map, &mut self.station, n, 7),
+            "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 8),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
             _ => crate::support::skip(map),
         }
     }

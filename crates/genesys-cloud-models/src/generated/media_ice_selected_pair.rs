@@ -36,8 +36,8 @@ impl crate::support::Model for MediaIceSelectedPair {
         let n = &mut self._nulls;
         match key {
             "candidatePairSelectedMilliseconds" => crate::support::de_opt(map, &mut self.candidate_pair_selected_milliseconds, n, 0),
-            "client" => crate::support::de_opt(map, &mut self.client, n, 1),
-            "server" => crate::support::de_opt(map, &mut self.server, n, 2),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 1),
+            "server" => crate::support::de_opt_struct(map, &mut self.server, n, 2),
             _ => crate::support::skip(map),
         }
     }

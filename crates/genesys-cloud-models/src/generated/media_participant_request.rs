@@ -51,7 +51,7 @@ impl crate::support::Model for MediaParticipantRequest {
             "recording" => crate::support::de_opt(map, &mut self.recording, n, 3),
             "resumeTime" => crate::support::de_opt(map, &mut self.resume_time, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 6),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 6),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 7),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for MediaPolicies {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "callPolicy" => crate::support::de_opt(map, &mut self.call_policy, n, 0),
-            "chatPolicy" => crate::support::de_opt(map, &mut self.chat_policy, n, 1),
-            "emailPolicy" => crate::support::de_opt(map, &mut self.email_policy, n, 2),
-            "messagePolicy" => crate::support::de_opt(map, &mut self.message_policy, n, 3),
+            "callPolicy" => crate::support::de_opt_struct(map, &mut self.call_policy, n, 0),
+            "chatPolicy" => crate::support::de_opt_struct(map, &mut self.chat_policy, n, 1),
+            "emailPolicy" => crate::support::de_opt_struct(map, &mut self.email_policy, n, 2),
+            "messagePolicy" => crate::support::de_opt_struct(map, &mut self.message_policy, n, 3),
             _ => crate::support::skip(map),
         }
     }

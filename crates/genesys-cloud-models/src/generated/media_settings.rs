@@ -43,7 +43,7 @@ impl crate::support::Model for MediaSettings {
             "autoAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.auto_answer_alert_tone_seconds, n, 1),
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 2),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 3),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 4),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 4),
             _ => crate::support::skip(map),
         }
     }

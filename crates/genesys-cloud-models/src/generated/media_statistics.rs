@@ -45,7 +45,7 @@ impl crate::support::Model for MediaStatistics {
             "creationMilliseconds" => crate::support::de_opt(map, &mut self.creation_milliseconds, n, 1),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 2),
             "effectiveRegion" => crate::support::de_opt(map, &mut self.effective_region, n, 3),
-            "mediaStatistics" => crate::support::de_opt(map, &mut self.media_statistics, n, 4),
+            "mediaStatistics" => crate::support::de_opt_structs(map, &mut self.media_statistics, n, 4),
             "preferredRegion" => crate::support::de_opt(map, &mut self.preferred_region, n, 5),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for MediaSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactCenter" => crate::support::de_opt(map, &mut self.contact_center, n, 0),
-            "enterprise" => crate::support::de_opt(map, &mut self.enterprise, n, 1),
+            "contactCenter" => crate::support::de_opt_struct(map, &mut self.contact_center, n, 0),
+            "enterprise" => crate::support::de_opt_struct(map, &mut self.enterprise, n, 1),
             _ => crate::support::skip(map),
         }
     }

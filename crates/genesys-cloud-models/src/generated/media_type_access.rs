@@ -33,8 +33,8 @@ impl crate::support::Model for MediaTypeAccess {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "inbound" => crate::support::de_opt(map, &mut self.inbound, n, 0),
-            "outbound" => crate::support::de_opt(map, &mut self.outbound, n, 1),
+            "inbound" => crate::support::de_opt_structs(map, &mut self.inbound, n, 0),
+            "outbound" => crate::support::de_opt_structs(map, &mut self.outbound, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for MergeContactsRequest {
         let n = &mut self._nulls;
         match key {
             "contactIds" => crate::support::de_opt(map, &mut self.contact_ids, n, 0),
-            "valueOverride" => crate::support::de_opt(map, &mut self.value_override, n, 1),
+            "valueOverride" => crate::support::de_opt_struct(map, &mut self.value_override, n, 1),
             _ => crate::support::skip(map),
         }
     }

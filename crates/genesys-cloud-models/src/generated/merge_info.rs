@@ -36,7 +36,7 @@ impl crate::support::Model for MergeInfo {
         let n = &mut self._nulls;
         match key {
             "dateMerged" => crate::support::de_opt(map, &mut self.date_merged, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

@@ -35,9 +35,9 @@ impl crate::support::Model for MergeOperation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "resultingContact" => crate::support::de_opt(map, &mut self.resulting_contact, n, 0),
-            "sourceContact" => crate::support::de_opt(map, &mut self.source_contact, n, 1),
-            "targetContact" => crate::support::de_opt(map, &mut self.target_contact, n, 2),
+            "resultingContact" => crate::support::de_opt_struct(map, &mut self.resulting_contact, n, 0),
+            "sourceContact" => crate::support::de_opt_struct(map, &mut self.source_contact, n, 1),
+            "targetContact" => crate::support::de_opt_struct(map, &mut self.target_contact, n, 2),
             _ => crate::support::skip(map),
         }
     }

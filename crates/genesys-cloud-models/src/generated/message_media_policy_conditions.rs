@@ -47,12 +47,12 @@ impl crate::support::Model for MessageMediaPolicyConditions {
         match key {
             "customerParticipation" => crate::support::de_opt(map, &mut self.customer_participation, n, 0),
             "dateRanges" => crate::support::de_opt(map, &mut self.date_ranges, n, 1),
-            "forQueues" => crate::support::de_opt(map, &mut self.for_queues, n, 2),
-            "forUsers" => crate::support::de_opt(map, &mut self.for_users, n, 3),
-            "languages" => crate::support::de_opt(map, &mut self.languages, n, 4),
-            "teams" => crate::support::de_opt(map, &mut self.teams, n, 5),
-            "timeAllowed" => crate::support::de_opt(map, &mut self.time_allowed, n, 6),
-            "wrapupCodes" => crate::support::de_opt(map, &mut self.wrapup_codes, n, 7),
+            "forQueues" => crate::support::de_opt_structs(map, &mut self.for_queues, n, 2),
+            "forUsers" => crate::support::de_opt_structs(map, &mut self.for_users, n, 3),
+            "languages" => crate::support::de_opt_structs(map, &mut self.languages, n, 4),
+            "teams" => crate::support::de_opt_structs(map, &mut self.teams, n, 5),
+            "timeAllowed" => crate::support::de_opt_struct(map, &mut self.time_allowed, n, 6),
+            "wrapupCodes" => crate::support::de_opt_structs(map, &mut self.wrapup_codes, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -49,9 +49,9 @@ impl crate::support::Model for MessageMediaSettings {
             "autoAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.auto_answer_alert_tone_seconds, n, 1),
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 2),
             "enableInactivityTimeout" => crate::support::de_opt(map, &mut self.enable_inactivity_timeout, n, 3),
-            "inactivityTimeoutSettings" => crate::support::de_opt(map, &mut self.inactivity_timeout_settings, n, 4),
+            "inactivityTimeoutSettings" => crate::support::de_opt_struct(map, &mut self.inactivity_timeout_settings, n, 4),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 5),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 6),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 6),
             "subTypeSettings" => crate::support::de_opt(map, &mut self.sub_type_settings, n, 7),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for MessageTypingEventRequest {
         let n = &mut self._nulls;
         match key {
             "dateSent" => crate::support::de_opt(map, &mut self.date_sent, n, 0),
-            "typing" => crate::support::de_opt(map, &mut self.typing, n, 1),
+            "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for MessagingConferResponse {
         match key {
             "commandId" => crate::support::de_opt(map, &mut self.command_id, n, 0),
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 1),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 2),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 2),
             "peerCommunicationId" => crate::support::de_opt(map, &mut self.peer_communication_id, n, 3),
             _ => crate::support::skip(map),
         }

@@ -48,8 +48,8 @@ impl crate::support::Model for MessagingExternalEstablishedEvent {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 2),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 5),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 6),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 5),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 6),
             _ => crate::support::skip(map),
         }
     }

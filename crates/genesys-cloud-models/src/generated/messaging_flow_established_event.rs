@@ -45,8 +45,8 @@ impl crate::support::Model for MessagingFlowEstablishedEvent {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 2),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 3),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 4),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 5),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 4),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 5),
             _ => crate::support::skip(map),
         }
     }

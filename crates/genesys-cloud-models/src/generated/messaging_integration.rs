@@ -57,19 +57,19 @@ impl crate::support::Model for MessagingIntegration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 4),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 4),
             "messengerType" => crate::support::de_opt(map, &mut self.messenger_type, n, 5),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "openExtensionType" => crate::support::de_opt(map, &mut self.open_extension_type, n, 8),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 9),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 12),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             _ => crate::support::skip(map),
         }

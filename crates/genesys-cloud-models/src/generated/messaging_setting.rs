@@ -49,15 +49,15 @@ impl crate::support::Model for MessagingSetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "content" => crate::support::de_opt(map, &mut self.content, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "content" => crate::support::de_opt_struct(map, &mut self.content, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
-            "event" => crate::support::de_opt(map, &mut self.event, n, 4),
+            "event" => crate::support::de_opt_struct(map, &mut self.event, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            "updatedBy" => crate::support::de_opt(map, &mut self.updated_by, n, 8),
+            "updatedBy" => crate::support::de_opt_struct(map, &mut self.updated_by, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
             _ => crate::support::skip(map),
         }

@@ -39,8 +39,8 @@ impl crate::support::Model for MessagingSettingPatchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "content" => crate::support::de_opt(map, &mut self.content, n, 0),
-            "event" => crate::support::de_opt(map, &mut self.event, n, 1),
+            "content" => crate::support::de_opt_struct(map, &mut self.content, n, 0),
+            "event" => crate::support::de_opt_struct(map, &mut self.event, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

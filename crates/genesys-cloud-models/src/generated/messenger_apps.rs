@@ -33,8 +33,8 @@ impl crate::support::Model for MessengerApps {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversations" => crate::support::de_opt(map, &mut self.conversations, n, 0),
-            "knowledge" => crate::support::de_opt(map, &mut self.knowledge, n, 1),
+            "conversations" => crate::support::de_opt_struct(map, &mut self.conversations, n, 0),
+            "knowledge" => crate::support::de_opt_struct(map, &mut self.knowledge, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -43,13 +43,13 @@ impl crate::support::Model for MessengerSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "apps" => crate::support::de_opt(map, &mut self.apps, n, 0),
+            "apps" => crate::support::de_opt_struct(map, &mut self.apps, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
-            "fileUpload" => crate::support::de_opt(map, &mut self.file_upload, n, 2),
-            "homeScreen" => crate::support::de_opt(map, &mut self.home_screen, n, 3),
-            "launcherButton" => crate::support::de_opt(map, &mut self.launcher_button, n, 4),
+            "fileUpload" => crate::support::de_opt_struct(map, &mut self.file_upload, n, 2),
+            "homeScreen" => crate::support::de_opt_struct(map, &mut self.home_screen, n, 3),
+            "launcherButton" => crate::support::de_opt_struct(map, &mut self.launcher_button, n, 4),
             "sessionPersistenceType" => crate::support::de_opt(map, &mut self.session_persistence_type, n, 5),
-            "styles" => crate::support::de_opt(map, &mut self.styles, n, 6),
+            "styles" => crate::support::de_opt_struct(map, &mut self.styles, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -62,7 +62,7 @@ impl crate::support::Model for Metabase {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 5),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 7),
             "modifiedByApp" => crate::support::de_opt(map, &mut self.modified_by_app, n, 8),

@@ -33,7 +33,7 @@ impl crate::support::Model for MetadataPresentation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 0),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 0),
             "title" => crate::support::de_opt(map, &mut self.title, n, 1),
             _ => crate::support::skip(map),
         }

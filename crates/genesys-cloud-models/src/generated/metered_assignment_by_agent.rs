@@ -42,10 +42,10 @@ impl crate::support::Model for MeteredAssignmentByAgent {
         let n = &mut self._nulls;
         match key {
             "evaluationContextId" => crate::support::de_opt(map, &mut self.evaluation_context_id, n, 0),
-            "evaluationForm" => crate::support::de_opt(map, &mut self.evaluation_form, n, 1),
-            "evaluators" => crate::support::de_opt(map, &mut self.evaluators, n, 2),
+            "evaluationForm" => crate::support::de_opt_struct(map, &mut self.evaluation_form, n, 1),
+            "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 2),
             "maxNumberEvaluations" => crate::support::de_opt(map, &mut self.max_number_evaluations, n, 3),
-            "timeInterval" => crate::support::de_opt(map, &mut self.time_interval, n, 4),
+            "timeInterval" => crate::support::de_opt_struct(map, &mut self.time_interval, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
             _ => crate::support::skip(map),
         }

@@ -43,10 +43,10 @@ impl crate::support::Model for MeteredEvaluationAssignment {
         match key {
             "assignToActiveUser" => crate::support::de_opt(map, &mut self.assign_to_active_user, n, 0),
             "evaluationContextId" => crate::support::de_opt(map, &mut self.evaluation_context_id, n, 1),
-            "evaluationForm" => crate::support::de_opt(map, &mut self.evaluation_form, n, 2),
-            "evaluators" => crate::support::de_opt(map, &mut self.evaluators, n, 3),
+            "evaluationForm" => crate::support::de_opt_struct(map, &mut self.evaluation_form, n, 2),
+            "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 3),
             "maxNumberEvaluations" => crate::support::de_opt(map, &mut self.max_number_evaluations, n, 4),
-            "timeInterval" => crate::support::de_opt(map, &mut self.time_interval, n, 5),
+            "timeInterval" => crate::support::de_opt_struct(map, &mut self.time_interval, n, 5),
             _ => crate::support::skip(map),
         }
     }

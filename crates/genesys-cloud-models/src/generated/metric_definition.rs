@@ -53,7 +53,7 @@ impl crate::support::Model for MetricDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "defaultObjective" => crate::support::de_opt(map, &mut self.default_objective, n, 0),
+            "defaultObjective" => crate::support::de_opt_struct(map, &mut self.default_objective, n, 0),
             "dividendMetrics" => crate::support::de_opt(map, &mut self.dividend_metrics, n, 1),
             "divisorMetrics" => crate::support::de_opt(map, &mut self.divisor_metrics, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -50,12 +50,12 @@ impl crate::support::Model for MetricValueTrendAverage {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateReferenceWorkday" => crate::support::de_opt(map, &mut self.date_reference_workday, n, 1),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 2),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 3),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 4),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 5),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 6),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 3),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 4),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 6),
             "timezone" => crate::support::de_opt(map, &mut self.timezone, n, 7),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 8),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 8),
             _ => crate::support::skip(map),
         }
     }

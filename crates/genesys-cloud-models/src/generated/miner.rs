@@ -86,7 +86,7 @@ impl crate::support::Model for Miner {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 6),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 7),
             "dateTriggered" => crate::support::de_opt(map, &mut self.date_triggered, n, 8),
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 9),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 9),
             "getminedItemCount" => crate::support::de_opt(map, &mut self.getmined_item_count, n, 10),
             "id" => crate::support::de_opt(map, &mut self.id, n, 11),
             "language" => crate::support::de_opt(map, &mut self.language, n, 12),
@@ -100,7 +100,7 @@ impl crate::support::Model for Miner {
             "seeding" => crate::support::de_opt(map, &mut self.seeding, n, 20),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 21),
             "status" => crate::support::de_opt(map, &mut self.status, n, 22),
-            "warningInfo" => crate::support::de_opt(map, &mut self.warning_info, n, 23),
+            "warningInfo" => crate::support::de_opt_struct(map, &mut self.warning_info, n, 23),
             _ => crate::support::skip(map),
         }
     }

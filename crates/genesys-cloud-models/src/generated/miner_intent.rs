@@ -43,10 +43,10 @@ impl crate::support::Model for MinerIntent {
         match key {
             "analyticVolumePercent" => crate::support::de_opt(map, &mut self.analytic_volume_percent, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "miner" => crate::support::de_opt(map, &mut self.miner, n, 2),
+            "miner" => crate::support::de_opt_struct(map, &mut self.miner, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 5),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for MinerListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 1),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),

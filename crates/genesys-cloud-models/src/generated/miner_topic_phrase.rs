@@ -44,9 +44,9 @@ impl crate::support::Model for MinerTopicPhrase {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "topic" => crate::support::de_opt(map, &mut self.topic, n, 3),
+            "topic" => crate::support::de_opt_struct(map, &mut self.topic, n, 3),
             "utteranceCount" => crate::support::de_opt(map, &mut self.utterance_count, n, 4),
-            "utterances" => crate::support::de_opt(map, &mut self.utterances, n, 5),
+            "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for MinimumStaffingRequest {
             "applicableIntervals" => crate::support::de_opt(map, &mut self.applicable_intervals, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "minimumValue" => crate::support::de_opt(map, &mut self.minimum_value, n, 2),
-            "planningGroupOverrides" => crate::support::de_opt(map, &mut self.planning_group_overrides, n, 3),
+            "planningGroupOverrides" => crate::support::de_opt_struct(map, &mut self.planning_group_overrides, n, 3),
             _ => crate::support::skip(map),
         }
     }

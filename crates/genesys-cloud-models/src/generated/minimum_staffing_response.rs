@@ -41,9 +41,9 @@ impl crate::support::Model for MinimumStaffingResponse {
         match key {
             "applicableIntervals" => crate::support::de_opt(map, &mut self.applicable_intervals, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "minimumValue" => crate::support::de_opt(map, &mut self.minimum_value, n, 3),
-            "planningGroupOverrides" => crate::support::de_opt(map, &mut self.planning_group_overrides, n, 4),
+            "planningGroupOverrides" => crate::support::de_opt_structs(map, &mut self.planning_group_overrides, n, 4),
             _ => crate::support::skip(map),
         }
     }

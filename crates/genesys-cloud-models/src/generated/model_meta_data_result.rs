@@ -33,8 +33,8 @@ impl crate::support::Model for ModelMetaDataResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 0),
-            "sessionInfo" => crate::support::de_opt(map, &mut self.session_info, n, 1),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 0),
+            "sessionInfo" => crate::support::de_opt_struct(map, &mut self.session_info, n, 1),
             _ => crate::support::skip(map),
         }
     }

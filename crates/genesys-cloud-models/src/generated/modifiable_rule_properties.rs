@@ -47,12 +47,12 @@ impl crate::support::Model for ModifiableRuleProperties {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 0),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 5),
+            "notifications" => crate::support::de_opt_structs(map, &mut self.notifications, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "sendExitingAlarmNotifications" => crate::support::de_opt(map, &mut self.send_exiting_alarm_notifications, n, 7),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 8),

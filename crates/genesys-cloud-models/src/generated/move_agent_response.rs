@@ -34,7 +34,7 @@ impl crate::support::Model for MoveAgentResponse {
         let n = &mut self._nulls;
         match key {
             "result" => crate::support::de_opt(map, &mut self.result, n, 0),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -49,12 +49,12 @@ impl crate::support::Model for MutableUserPresence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "futurePresenceDefinition" => crate::support::de_opt(map, &mut self.future_presence_definition, n, 0),
+            "futurePresenceDefinition" => crate::support::de_opt_struct(map, &mut self.future_presence_definition, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "message" => crate::support::de_opt(map, &mut self.message, n, 2),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "presenceDefinition" => crate::support::de_opt(map, &mut self.presence_definition, n, 5),
+            "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 5),
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "source" => crate::support::de_opt(map, &mut self.source, n, 8),

@@ -36,7 +36,7 @@ impl crate::support::Model for NamedEntityTypeDefinition {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "mechanism" => crate::support::de_opt(map, &mut self.mechanism, n, 1),
+            "mechanism" => crate::support::de_opt_struct(map, &mut self.mechanism, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),
         }

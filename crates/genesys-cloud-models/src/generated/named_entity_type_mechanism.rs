@@ -46,8 +46,8 @@ impl crate::support::Model for NamedEntityTypeMechanism {
         let n = &mut self._nulls;
         match key {
             "allowSpecialChars" => crate::support::de_opt(map, &mut self.allow_special_chars, n, 0),
-            "examples" => crate::support::de_opt(map, &mut self.examples, n, 1),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 2),
+            "examples" => crate::support::de_opt_structs(map, &mut self.examples, n, 1),
+            "items" => crate::support::de_opt_structs(map, &mut self.items, n, 2),
             "maxLength" => crate::support::de_opt(map, &mut self.max_length, n, 3),
             "minLength" => crate::support::de_opt(map, &mut self.min_length, n, 4),
             "restricted" => crate::support::de_opt(map, &mut self.restricted, n, 5),

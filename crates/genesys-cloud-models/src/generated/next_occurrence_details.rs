@@ -33,8 +33,8 @@ impl crate::support::Model for NextOccurrenceDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "endOccurrenceDetails" => crate::support::de_opt(map, &mut self.end_occurrence_details, n, 0),
-            "startOccurrenceDetails" => crate::support::de_opt(map, &mut self.start_occurrence_details, n, 1),
+            "endOccurrenceDetails" => crate::support::de_opt_struct(map, &mut self.end_occurrence_details, n, 0),
+            "startOccurrenceDetails" => crate::support::de_opt_struct(map, &mut self.start_occurrence_details, n, 1),
             _ => crate::support::skip(map),
         }
     }

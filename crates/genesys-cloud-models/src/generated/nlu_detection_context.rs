@@ -33,8 +33,8 @@ impl crate::support::Model for NluDetectionContext {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 0),
-            "intent" => crate::support::de_opt(map, &mut self.intent, n, 1),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
+            "intent" => crate::support::de_opt_struct(map, &mut self.intent, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for NluDetectionRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "context" => crate::support::de_opt(map, &mut self.context, n, 0),
-            "input" => crate::support::de_opt(map, &mut self.input, n, 1),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 0),
+            "input" => crate::support::de_opt_struct(map, &mut self.input, n, 1),
             _ => crate::support::skip(map),
         }
     }

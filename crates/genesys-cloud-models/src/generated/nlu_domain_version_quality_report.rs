@@ -35,9 +35,9 @@ impl crate::support::Model for NluDomainVersionQualityReport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "confusionMatrix" => crate::support::de_opt(map, &mut self.confusion_matrix, n, 0),
-            "summary" => crate::support::de_opt(map, &mut self.summary, n, 1),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 2),
+            "confusionMatrix" => crate::support::de_opt_structs(map, &mut self.confusion_matrix, n, 0),
+            "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 1),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for NluDomainVersionReference {
         match key {
             "domain" => crate::support::de_opt(map, &mut self.domain, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 2),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

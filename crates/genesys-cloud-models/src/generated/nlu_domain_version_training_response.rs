@@ -34,7 +34,7 @@ impl crate::support::Model for NluDomainVersionTrainingResponse {
         let n = &mut self._nulls;
         match key {
             "message" => crate::support::de_opt(map, &mut self.message, n, 0),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 1),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 1),
             _ => crate::support::skip(map),
         }
     }

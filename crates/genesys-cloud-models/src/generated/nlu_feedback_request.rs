@@ -37,7 +37,7 @@ impl crate::support::Model for NluFeedbackRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 0),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 0),
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "versionId" => crate::support::de_opt(map, &mut self.version_id, n, 3),

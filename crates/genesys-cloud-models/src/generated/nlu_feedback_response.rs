@@ -45,11 +45,11 @@ impl crate::support::Model for NluFeedbackResponse {
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 2),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 2),
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 6),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for NluInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "domain" => crate::support::de_opt(map, &mut self.domain, n, 0),
+            "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "engineVersion" => crate::support::de_opt(map, &mut self.engine_version, n, 1),
-            "intents" => crate::support::de_opt(map, &mut self.intents, n, 2),
-            "nluData" => crate::support::de_opt(map, &mut self.nlu_data, n, 3),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 4),
+            "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 2),
+            "nluData" => crate::support::de_opt_struct(map, &mut self.nlu_data, n, 3),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 4),
             _ => crate::support::skip(map),
         }
     }

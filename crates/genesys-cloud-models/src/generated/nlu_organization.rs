@@ -34,7 +34,7 @@ impl crate::support::Model for NluOrganization {
         let n = &mut self._nulls;
         match key {
             "limits" => crate::support::de_opt(map, &mut self.limits, n, 0),
-            "supportedLanguagesInfo" => crate::support::de_opt(map, &mut self.supported_languages_info, n, 1),
+            "supportedLanguagesInfo" => crate::support::de_opt_structs(map, &mut self.supported_languages_info, n, 1),
             _ => crate::support::skip(map),
         }
     }

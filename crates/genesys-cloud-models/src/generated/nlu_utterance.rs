@@ -36,7 +36,7 @@ impl crate::support::Model for NluUtterance {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 1),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 1),
             "source" => crate::support::de_opt(map, &mut self.source, n, 2),
             _ => crate::support::skip(map),
         }

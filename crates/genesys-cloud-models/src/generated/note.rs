@@ -50,11 +50,11 @@ impl crate::support::Model for Note {
         let n = &mut self._nulls;
         match key {
             "createDate" => crate::support::de_opt(map, &mut self.create_date, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 3),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 4),
-            "externalDataSources" => crate::support::de_opt(map, &mut self.external_data_sources, n, 5),
+            "externalDataSources" => crate::support::de_opt_structs(map, &mut self.external_data_sources, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "modifyDate" => crate::support::de_opt(map, &mut self.modify_date, n, 7),
             "noteText" => crate::support::de_opt(map, &mut self.note_text, n, 8),

@@ -43,13 +43,13 @@ impl crate::support::Model for NotesExportFilter {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "and" => crate::support::de_opt(map, &mut self.and, n, 0),
-            "eq" => crate::support::de_opt(map, &mut self.eq, n, 1),
-            "gte" => crate::support::de_opt(map, &mut self.gte, n, 2),
-            "in" => crate::support::de_opt(map, &mut self.r#in, n, 3),
-            "lte" => crate::support::de_opt(map, &mut self.lte, n, 4),
+            "and" => crate::support::de_opt_structs(map, &mut self.and, n, 0),
+            "eq" => crate::support::de_opt_struct(map, &mut self.eq, n, 1),
+            "gte" => crate::support::de_opt_struct(map, &mut self.gte, n, 2),
+            "in" => crate::support::de_opt_struct(map, &mut self.r#in, n, 3),
+            "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "not" => crate::support::de_opt(map, &mut self.not, n, 5),
-            "or" => crate::support::de_opt(map, &mut self.or, n, 6),
+            "or" => crate::support::de_opt_structs(map, &mut self.or, n, 6),
             _ => crate::support::skip(map),
         }
     }

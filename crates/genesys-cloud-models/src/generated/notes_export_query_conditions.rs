@@ -33,7 +33,7 @@ impl crate::support::Model for NotesExportQueryConditions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_struct(map, &mut self.filters, n, 0),
             "limit" => crate::support::de_opt(map, &mut self.limit, n, 1),
             _ => crate::support::skip(map),
         }

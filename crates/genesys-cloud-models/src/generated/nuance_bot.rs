@@ -55,19 +55,19 @@ impl crate::support::Model for NuanceBot {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "application" => crate::support::de_opt(map, &mut self.application, n, 0),
-            "channels" => crate::support::de_opt(map, &mut self.channels, n, 1),
-            "credentials" => crate::support::de_opt(map, &mut self.credentials, n, 2),
-            "geography" => crate::support::de_opt(map, &mut self.geography, n, 3),
+            "application" => crate::support::de_opt_struct(map, &mut self.application, n, 0),
+            "channels" => crate::support::de_opt_structs(map, &mut self.channels, n, 1),
+            "credentials" => crate::support::de_opt_structs(map, &mut self.credentials, n, 2),
+            "geography" => crate::support::de_opt_struct(map, &mut self.geography, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 5),
             "locales" => crate::support::de_opt(map, &mut self.locales, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
-            "nuanceEnvironment" => crate::support::de_opt(map, &mut self.nuance_environment, n, 8),
-            "nuanceOrganization" => crate::support::de_opt(map, &mut self.nuance_organization, n, 9),
+            "nuanceEnvironment" => crate::support::de_opt_struct(map, &mut self.nuance_environment, n, 8),
+            "nuanceOrganization" => crate::support::de_opt_struct(map, &mut self.nuance_organization, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            "transferNodes" => crate::support::de_opt(map, &mut self.transfer_nodes, n, 11),
-            "variables" => crate::support::de_opt(map, &mut self.variables, n, 12),
+            "transferNodes" => crate::support::de_opt_structs(map, &mut self.transfer_nodes, n, 11),
+            "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 12),
             _ => crate::support::skip(map),
         }
     }

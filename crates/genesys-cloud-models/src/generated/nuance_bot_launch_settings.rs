@@ -31,7 +31,7 @@ impl crate::support::Model for NuanceBotLaunchSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "botExecutionConfigurations" => crate::support::de_opt(map, &mut self.bot_execution_configurations, n, 0),
+            "botExecutionConfigurations" => crate::support::de_opt_structs(map, &mut self.bot_execution_configurations, n, 0),
             _ => crate::support::skip(map),
         }
     }

@@ -42,7 +42,7 @@ impl crate::support::Model for NuanceBotTransferNode {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "requestVariables" => crate::support::de_opt(map, &mut self.request_variables, n, 3),
+            "requestVariables" => crate::support::de_opt_structs(map, &mut self.request_variables, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for NuanceBotVariable {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "complexGenericVariableInfo" => crate::support::de_opt(map, &mut self.complex_generic_variable_info, n, 0),
+            "complexGenericVariableInfo" => crate::support::de_opt_struct(map, &mut self.complex_generic_variable_info, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

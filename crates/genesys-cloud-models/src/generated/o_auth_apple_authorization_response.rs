@@ -33,7 +33,7 @@ impl crate::support::Model for OAuthAppleAuthorizationResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "redirectUrl" => crate::support::de_opt(map, &mut self.redirect_url, n, 1),
             _ => crate::support::skip(map),
         }

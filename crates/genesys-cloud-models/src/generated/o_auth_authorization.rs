@@ -51,13 +51,13 @@ impl crate::support::Model for OAuthAuthorization {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "client" => crate::support::de_opt(map, &mut self.client, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "client" => crate::support::de_opt_struct(map, &mut self.client, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 4),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "pending" => crate::support::de_opt(map, &mut self.pending, n, 5),
-            "resourceOwner" => crate::support::de_opt(map, &mut self.resource_owner, n, 6),
+            "resourceOwner" => crate::support::de_opt_struct(map, &mut self.resource_owner, n, 6),
             "roles" => crate::support::de_opt(map, &mut self.roles, n, 7),
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),

@@ -55,7 +55,7 @@ impl crate::support::Model for OAuthClientRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "registeredRedirectUri" => crate::support::de_opt(map, &mut self.registered_redirect_uri, n, 5),
-            "roleDivisions" => crate::support::de_opt(map, &mut self.role_divisions, n, 6),
+            "roleDivisions" => crate::support::de_opt_structs(map, &mut self.role_divisions, n, 6),
             "roleIds" => crate::support::de_opt(map, &mut self.role_ids, n, 7),
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),

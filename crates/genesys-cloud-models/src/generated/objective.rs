@@ -57,11 +57,11 @@ impl crate::support::Model for Objective {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "initialDirection" => crate::support::de_opt(map, &mut self.initial_direction, n, 4),
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 5),
-            "queues" => crate::support::de_opt(map, &mut self.queues, n, 6),
+            "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 6),
             "templateId" => crate::support::de_opt(map, &mut self.template_id, n, 7),
             "topicIdsFilterType" => crate::support::de_opt(map, &mut self.topic_ids_filter_type, n, 8),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 9),
-            "zones" => crate::support::de_opt(map, &mut self.zones, n, 10),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 9),
+            "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 10),
             _ => crate::support::skip(map),
         }
     }

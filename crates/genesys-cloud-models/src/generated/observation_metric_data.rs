@@ -40,9 +40,9 @@ impl crate::support::Model for ObservationMetricData {
         let n = &mut self._nulls;
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
-            "observations" => crate::support::de_opt(map, &mut self.observations, n, 1),
+            "observations" => crate::support::de_opt_structs(map, &mut self.observations, n, 1),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 2),
-            "stats" => crate::support::de_opt(map, &mut self.stats, n, 3),
+            "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 3),
             "truncated" => crate::support::de_opt(map, &mut self.truncated, n, 4),
             _ => crate::support::skip(map),
         }

@@ -81,7 +81,7 @@ impl crate::support::Model for ObservationValue {
             "requestedRoutingSkillIds" => crate::support::de_opt(map, &mut self.requested_routing_skill_ids, n, 11),
             "requestedRoutings" => crate::support::de_opt(map, &mut self.requested_routings, n, 12),
             "routingPriority" => crate::support::de_opt(map, &mut self.routing_priority, n, 13),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 14),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 14),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 15),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 16),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 17),

@@ -34,7 +34,7 @@ impl crate::support::Model for OpenActionFields {
         let n = &mut self._nulls;
         match key {
             "configurationFields" => crate::support::de_opt(map, &mut self.configuration_fields, n, 0),
-            "openAction" => crate::support::de_opt(map, &mut self.open_action, n, 1),
+            "openAction" => crate::support::de_opt_struct(map, &mut self.open_action, n, 1),
             _ => crate::support::skip(map),
         }
     }

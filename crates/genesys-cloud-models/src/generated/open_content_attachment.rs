@@ -51,7 +51,7 @@ impl crate::support::Model for OpenContentAttachment {
             "mime" => crate::support::de_opt(map, &mut self.mime, n, 3),
             "sha256" => crate::support::de_opt(map, &mut self.sha256, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
-            "thumbnail" => crate::support::de_opt(map, &mut self.thumbnail, n, 6),
+            "thumbnail" => crate::support::de_opt_struct(map, &mut self.thumbnail, n, 6),
             "url" => crate::support::de_opt(map, &mut self.url, n, 7),
             _ => crate::support::skip(map),
         }

@@ -36,7 +36,7 @@ impl crate::support::Model for OpenDataIngestionRuleRequest {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 1),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),
         }

@@ -37,9 +37,9 @@ impl crate::support::Model for OpenInboundMessageMessagingChannel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for OpenInboundMessagingChannel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "time" => crate::support::de_opt(map, &mut self.time, n, 1),
             _ => crate::support::skip(map),
         }

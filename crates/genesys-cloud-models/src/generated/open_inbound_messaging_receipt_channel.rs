@@ -34,7 +34,7 @@ impl crate::support::Model for OpenInboundMessagingReceiptChannel {
         let n = &mut self._nulls;
         match key {
             "time" => crate::support::de_opt(map, &mut self.time, n, 0),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 1),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 1),
             _ => crate::support::skip(map),
         }
     }

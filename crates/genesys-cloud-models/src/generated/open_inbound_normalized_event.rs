@@ -33,8 +33,8 @@ impl crate::support::Model for OpenInboundNormalizedEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
-            "events" => crate::support::de_opt(map, &mut self.events, n, 1),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
+            "events" => crate::support::de_opt_structs(map, &mut self.events, n, 1),
             _ => crate::support::skip(map),
         }
     }

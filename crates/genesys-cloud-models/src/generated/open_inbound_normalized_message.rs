@@ -37,8 +37,8 @@ impl crate::support::Model for OpenInboundNormalizedMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
-            "content" => crate::support::de_opt(map, &mut self.content, n, 1),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
+            "content" => crate::support::de_opt_structs(map, &mut self.content, n, 1),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             _ => crate::support::skip(map),

@@ -39,10 +39,10 @@ impl crate::support::Model for OpenInboundNormalizedReceipt {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "isFinalReceipt" => crate::support::de_opt(map, &mut self.is_final_receipt, n, 2),
-            "reasons" => crate::support::de_opt(map, &mut self.reasons, n, 3),
+            "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             _ => crate::support::skip(map),
         }

@@ -35,8 +35,8 @@ impl crate::support::Model for OpenInboundStructuredResponseMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "buttonResponse" => crate::support::de_opt(map, &mut self.button_response, n, 0),
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 1),
+            "buttonResponse" => crate::support::de_opt_struct(map, &mut self.button_response, n, 0),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 1),
             "originatingMessageId" => crate::support::de_opt(map, &mut self.originating_message_id, n, 2),
             _ => crate::support::skip(map),
         }

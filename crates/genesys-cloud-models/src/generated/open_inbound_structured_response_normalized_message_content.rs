@@ -33,7 +33,7 @@ impl crate::support::Model for OpenInboundStructuredResponseNormalizedMessageCon
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "buttonResponse" => crate::support::de_opt(map, &mut self.button_response, n, 0),
+            "buttonResponse" => crate::support::de_opt_struct(map, &mut self.button_response, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -46,12 +46,12 @@ impl crate::support::Model for OpenIntegrationUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 1),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "outboundNotificationWebhookSignatureSecretToken" => crate::support::de_opt(map, &mut self.outbound_notification_webhook_signature_secret_token, n, 3),
             "outboundNotificationWebhookUrl" => crate::support::de_opt(map, &mut self.outbound_notification_webhook_url, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 6),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 6),
             "webhookHeaders" => crate::support::de_opt(map, &mut self.webhook_headers, n, 7),
             _ => crate::support::skip(map),
         }

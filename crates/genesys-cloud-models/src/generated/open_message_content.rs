@@ -33,7 +33,7 @@ impl crate::support::Model for OpenMessageContent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachment" => crate::support::de_opt(map, &mut self.attachment, n, 0),
+            "attachment" => crate::support::de_opt_struct(map, &mut self.attachment, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -45,13 +45,13 @@ impl crate::support::Model for OpenMessagingChannel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 4),
             "time" => crate::support::de_opt(map, &mut self.time, n, 5),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 6),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             _ => crate::support::skip(map),
         }

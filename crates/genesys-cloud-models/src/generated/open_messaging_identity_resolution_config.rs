@@ -37,8 +37,8 @@ impl crate::support::Model for OpenMessagingIdentityResolutionConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
-            "externalSource" => crate::support::de_opt(map, &mut self.external_source, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
+            "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 1),
             "resolveIdentities" => crate::support::de_opt(map, &mut self.resolve_identities, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),

@@ -49,13 +49,13 @@ impl crate::support::Model for OpenNormalizedMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
-            "content" => crate::support::de_opt(map, &mut self.content, n, 1),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
+            "content" => crate::support::de_opt_structs(map, &mut self.content, n, 1),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "isFinalReceipt" => crate::support::de_opt(map, &mut self.is_final_receipt, n, 4),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
-            "reasons" => crate::support::de_opt(map, &mut self.reasons, n, 6),
+            "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "text" => crate::support::de_opt(map, &mut self.text, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),

@@ -43,11 +43,11 @@ impl crate::support::Model for OpenReceiptNormalizedMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "isFinalReceipt" => crate::support::de_opt(map, &mut self.is_final_receipt, n, 3),
-            "reasons" => crate::support::de_opt(map, &mut self.reasons, n, 4),
+            "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             _ => crate::support::skip(map),

@@ -33,8 +33,8 @@ impl crate::support::Model for OpenRichMediaSetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cards" => crate::support::de_opt(map, &mut self.cards, n, 0),
-            "quickReply" => crate::support::de_opt(map, &mut self.quick_reply, n, 1),
+            "cards" => crate::support::de_opt_struct(map, &mut self.cards, n, 0),
+            "quickReply" => crate::support::de_opt_struct(map, &mut self.quick_reply, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -45,7 +45,7 @@ impl crate::support::Model for OpenSocialMediaReactionsChannel {
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 1),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 2),
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 4),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             _ => crate::support::skip(map),
         }

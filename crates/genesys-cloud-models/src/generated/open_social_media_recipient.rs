@@ -43,7 +43,7 @@ impl crate::support::Model for OpenSocialMediaRecipient {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "additionalIds" => crate::support::de_opt(map, &mut self.additional_ids, n, 0),
+            "additionalIds" => crate::support::de_opt_structs(map, &mut self.additional_ids, n, 0),
             "firstName" => crate::support::de_opt(map, &mut self.first_name, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "idType" => crate::support::de_opt(map, &mut self.id_type, n, 3),

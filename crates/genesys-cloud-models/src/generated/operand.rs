@@ -47,15 +47,15 @@ impl crate::support::Model for Operand {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "digitalWordsPosition" => crate::support::de_opt(map, &mut self.digital_words_position, n, 0),
-            "infixOperator" => crate::support::de_opt(map, &mut self.infix_operator, n, 1),
+            "digitalWordsPosition" => crate::support::de_opt_struct(map, &mut self.digital_words_position, n, 0),
+            "infixOperator" => crate::support::de_opt_struct(map, &mut self.infix_operator, n, 1),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 2),
             "occurrence" => crate::support::de_opt(map, &mut self.occurrence, n, 3),
-            "operands" => crate::support::de_opt(map, &mut self.operands, n, 4),
-            "term" => crate::support::de_opt(map, &mut self.term, n, 5),
+            "operands" => crate::support::de_opt_structs(map, &mut self.operands, n, 4),
+            "term" => crate::support::de_opt_struct(map, &mut self.term, n, 5),
             "topicId" => crate::support::de_opt(map, &mut self.topic_id, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            "voiceSecondsPosition" => crate::support::de_opt(map, &mut self.voice_seconds_position, n, 8),
+            "voiceSecondsPosition" => crate::support::de_opt_struct(map, &mut self.voice_seconds_position, n, 8),
             _ => crate::support::skip(map),
         }
     }

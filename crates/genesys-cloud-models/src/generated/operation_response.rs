@@ -45,12 +45,12 @@ impl crate::support::Model for OperationResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 5),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             _ => crate::support::skip(map),

@@ -59,7 +59,7 @@ impl crate::support::Model for OperationalEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
             "currentValue" => crate::support::de_opt(map, &mut self.current_value, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
@@ -69,7 +69,7 @@ impl crate::support::Model for OperationalEvent {
             "entityToken" => crate::support::de_opt(map, &mut self.entity_token, n, 7),
             "entityVersion" => crate::support::de_opt(map, &mut self.entity_version, n, 8),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 9),
-            "eventDefinition" => crate::support::de_opt(map, &mut self.event_definition, n, 10),
+            "eventDefinition" => crate::support::de_opt_struct(map, &mut self.event_definition, n, 10),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 11),
             "parentEntityId" => crate::support::de_opt(map, &mut self.parent_entity_id, n, 12),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 13),

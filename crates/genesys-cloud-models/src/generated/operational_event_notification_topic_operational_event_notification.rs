@@ -70,7 +70,7 @@ impl crate::support::Model for OperationalEventNotificationTopicOperationalEvent
             "entityToken" => crate::support::de_opt(map, &mut self.entity_token, n, 6),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 7),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 8),
-            "eventEntity" => crate::support::de_opt(map, &mut self.event_entity, n, 9),
+            "eventEntity" => crate::support::de_opt_struct(map, &mut self.event_entity, n, 9),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 10),
             "parentEntity" => crate::support::de_opt(map, &mut self.parent_entity, n, 11),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 12),

@@ -34,7 +34,7 @@ impl crate::support::Model for OpportunitiesResultWithPagination {
         let n = &mut self._nulls;
         match key {
             "nextStartDate" => crate::support::de_opt(map, &mut self.next_start_date, n, 0),
-            "opportunities" => crate::support::de_opt(map, &mut self.opportunities, n, 1),
+            "opportunities" => crate::support::de_opt_structs(map, &mut self.opportunities, n, 1),
             _ => crate::support::skip(map),
         }
     }

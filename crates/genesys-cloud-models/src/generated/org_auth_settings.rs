@@ -50,7 +50,7 @@ impl crate::support::Model for OrgAuthSettings {
             "inactivityTimeoutExclusions" => crate::support::de_opt(map, &mut self.inactivity_timeout_exclusions, n, 2),
             "ipAddressAllowlist" => crate::support::de_opt(map, &mut self.ip_address_allowlist, n, 3),
             "multifactorAuthenticationRequired" => crate::support::de_opt(map, &mut self.multifactor_authentication_required, n, 4),
-            "passwordRequirements" => crate::support::de_opt(map, &mut self.password_requirements, n, 5),
+            "passwordRequirements" => crate::support::de_opt_struct(map, &mut self.password_requirements, n, 5),
             "tokenStorageLocation" => crate::support::de_opt(map, &mut self.token_storage_location, n, 6),
             "universalLogout" => crate::support::de_opt(map, &mut self.universal_logout, n, 7),
             _ => crate::support::skip(map),

@@ -51,12 +51,12 @@ impl crate::support::Model for OrganizationPresence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "deactivated" => crate::support::de_opt(map, &mut self.deactivated, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "languageLabels" => crate::support::de_opt(map, &mut self.language_labels, n, 4),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 5),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 5),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 8),

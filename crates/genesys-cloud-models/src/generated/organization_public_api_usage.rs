@@ -55,7 +55,7 @@ impl crate::support::Model for OrganizationPublicApiUsage {
         match key {
             "date" => crate::support::de_opt(map, &mut self.date, n, 0),
             "httpMethod" => crate::support::de_opt(map, &mut self.http_method, n, 1),
-            "oauthClient" => crate::support::de_opt(map, &mut self.oauth_client, n, 2),
+            "oauthClient" => crate::support::de_opt_struct(map, &mut self.oauth_client, n, 2),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 3),
             "requestCount" => crate::support::de_opt(map, &mut self.request_count, n, 4),
             "status200" => crate::support::de_opt(map, &mut self.status200, n, 5),
@@ -64,7 +64,7 @@ impl crate::support::Model for OrganizationPublicApiUsage {
             "status429" => crate::support::de_opt(map, &mut self.status429, n, 8),
             "status500" => crate::support::de_opt(map, &mut self.status500, n, 9),
             "templateUri" => crate::support::de_opt(map, &mut self.template_uri, n, 10),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 11),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 11),
             _ => crate::support::skip(map),
         }
     }

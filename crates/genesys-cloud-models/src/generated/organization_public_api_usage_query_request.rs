@@ -56,7 +56,7 @@ impl crate::support::Model for OrganizationPublicApiUsageQueryRequest {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 4),
             "oauthClientIds" => crate::support::de_opt(map, &mut self.oauth_client_ids, n, 5),
             "platforms" => crate::support::de_opt(map, &mut self.platforms, n, 6),
-            "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
+            "sortBy" => crate::support::de_opt_structs(map, &mut self.sort_by, n, 7),
             "templateUris" => crate::support::de_opt(map, &mut self.template_uris, n, 8),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 9),
             _ => crate::support::skip(map),

@@ -41,8 +41,8 @@ impl crate::support::Model for OrganizationPublicApiUsageResultsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
-            "errorBody" => crate::support::de_opt(map, &mut self.error_body, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
+            "errorBody" => crate::support::de_opt_struct(map, &mut self.error_body, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 3),
             "queryStatus" => crate::support::de_opt(map, &mut self.query_status, n, 4),

@@ -35,7 +35,7 @@ impl crate::support::Model for OtherProfileAssignment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "currentProfile" => crate::support::de_opt(map, &mut self.current_profile, n, 0),
+            "currentProfile" => crate::support::de_opt_struct(map, &mut self.current_profile, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),

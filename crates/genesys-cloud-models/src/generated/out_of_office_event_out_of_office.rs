@@ -43,7 +43,7 @@ impl crate::support::Model for OutOfOfficeEventOutOfOffice {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 1),
             "indefinite" => crate::support::de_opt(map, &mut self.indefinite, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -45,10 +45,10 @@ impl crate::support::Model for OutboundDomain {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cnameVerificationResult" => crate::support::de_opt(map, &mut self.cname_verification_result, n, 0),
-            "dkimVerificationResult" => crate::support::de_opt(map, &mut self.dkim_verification_result, n, 1),
-            "dmarcVerificationResult" => crate::support::de_opt(map, &mut self.dmarc_verification_result, n, 2),
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 3),
+            "cnameVerificationResult" => crate::support::de_opt_struct(map, &mut self.cname_verification_result, n, 0),
+            "dkimVerificationResult" => crate::support::de_opt_struct(map, &mut self.dkim_verification_result, n, 1),
+            "dmarcVerificationResult" => crate::support::de_opt_struct(map, &mut self.dmarc_verification_result, n, 2),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),

@@ -37,7 +37,7 @@ impl crate::support::Model for OutboundDomainCreateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 0),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 3),

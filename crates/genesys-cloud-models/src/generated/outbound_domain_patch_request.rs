@@ -35,8 +35,8 @@ impl crate::support::Model for OutboundDomainPatchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customSMTPServer" => crate::support::de_opt(map, &mut self.custom_smtp_server, n, 0),
-            "emailSetting" => crate::support::de_opt(map, &mut self.email_setting, n, 1),
+            "customSMTPServer" => crate::support::de_opt_struct(map, &mut self.custom_smtp_server, n, 0),
+            "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 1),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 2),
             _ => crate::support::skip(map),
         }

@@ -49,7 +49,7 @@ impl crate::support::Model for OutboundFaxStatus {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "expirationTime" => crate::support::de_opt(map, &mut self.expiration_time, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "initiatingUser" => crate::support::de_opt(map, &mut self.initiating_user, n, 4),
+            "initiatingUser" => crate::support::de_opt_struct(map, &mut self.initiating_user, n, 4),
             "result" => crate::support::de_opt(map, &mut self.result, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 7),

@@ -54,7 +54,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactEmailEventTop
             "contentTemplateId" => crate::support::de_opt(map, &mut self.content_template_id, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 2),
-            "emailAttributes" => crate::support::de_opt(map, &mut self.email_attributes, n, 3),
+            "emailAttributes" => crate::support::de_opt_struct(map, &mut self.email_attributes, n, 3),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 4),
             "isCampaignAlwaysRunning" => crate::support::de_opt(map, &mut self.is_campaign_always_running, n, 5),
             "outboundCampaignId" => crate::support::de_opt(map, &mut self.outbound_campaign_id, n, 6),

@@ -60,7 +60,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactWhatsappEvent
             "outboundCampaignType" => crate::support::de_opt(map, &mut self.outbound_campaign_type, n, 6),
             "outboundContactId" => crate::support::de_opt(map, &mut self.outbound_contact_id, n, 7),
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 8),
-            "whatsAppAttributes" => crate::support::de_opt(map, &mut self.whats_app_attributes, n, 9),
+            "whatsAppAttributes" => crate::support::de_opt_struct(map, &mut self.whats_app_attributes, n, 9),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 10),
             _ => crate::support::skip(map),
         }

@@ -51,7 +51,7 @@ impl crate::support::Model for OutboundMessagingCampaignPreContactEmailEventTopi
         match key {
             "contentTemplateId" => crate::support::de_opt(map, &mut self.content_template_id, n, 0),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 1),
-            "emailAttributes" => crate::support::de_opt(map, &mut self.email_attributes, n, 2),
+            "emailAttributes" => crate::support::de_opt_struct(map, &mut self.email_attributes, n, 2),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 3),
             "isCampaignAlwaysRunning" => crate::support::de_opt(map, &mut self.is_campaign_always_running, n, 4),
             "outboundCampaignId" => crate::support::de_opt(map, &mut self.outbound_campaign_id, n, 5),

@@ -57,7 +57,7 @@ impl crate::support::Model for OutboundMessagingCampaignPreContactSmsEventTopicO
             "outboundCampaignType" => crate::support::de_opt(map, &mut self.outbound_campaign_type, n, 5),
             "outboundContactId" => crate::support::de_opt(map, &mut self.outbound_contact_id, n, 6),
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 7),
-            "smsAttributes" => crate::support::de_opt(map, &mut self.sms_attributes, n, 8),
+            "smsAttributes" => crate::support::de_opt_struct(map, &mut self.sms_attributes, n, 8),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 9),
             _ => crate::support::skip(map),
         }

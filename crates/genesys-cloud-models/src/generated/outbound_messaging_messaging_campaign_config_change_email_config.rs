@@ -37,10 +37,10 @@ impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeEma
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentTemplate" => crate::support::de_opt(map, &mut self.content_template, n, 0),
+            "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
             "emailColumns" => crate::support::de_opt(map, &mut self.email_columns, n, 1),
-            "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 2),
-            "replyToAddress" => crate::support::de_opt(map, &mut self.reply_to_address, n, 3),
+            "fromAddress" => crate::support::de_opt_struct(map, &mut self.from_address, n, 2),
+            "replyToAddress" => crate::support::de_opt_struct(map, &mut self.reply_to_address, n, 3),
             _ => crate::support::skip(map),
         }
     }

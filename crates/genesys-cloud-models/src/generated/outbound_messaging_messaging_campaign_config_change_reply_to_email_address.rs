@@ -33,8 +33,8 @@ impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeRep
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "domain" => crate::support::de_opt(map, &mut self.domain, n, 0),
-            "route" => crate::support::de_opt(map, &mut self.route, n, 1),
+            "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
+            "route" => crate::support::de_opt_struct(map, &mut self.route, n, 1),
             _ => crate::support::skip(map),
         }
     }

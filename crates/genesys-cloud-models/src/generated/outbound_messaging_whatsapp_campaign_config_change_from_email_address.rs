@@ -35,7 +35,7 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeFrom
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "domain" => crate::support::de_opt(map, &mut self.domain, n, 0),
+            "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "friendlyName" => crate::support::de_opt(map, &mut self.friendly_name, n, 1),
             "localPart" => crate::support::de_opt(map, &mut self.local_part, n, 2),
             _ => crate::support::skip(map),

@@ -35,8 +35,8 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeWhat
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentTemplate" => crate::support::de_opt(map, &mut self.content_template, n, 0),
-            "integration" => crate::support::de_opt(map, &mut self.integration, n, 1),
+            "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
+            "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 1),
             "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 2),
             _ => crate::support::skip(map),
         }

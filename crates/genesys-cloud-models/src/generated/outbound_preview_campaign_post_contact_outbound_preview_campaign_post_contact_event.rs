@@ -96,7 +96,7 @@ impl crate::support::Model for OutboundPreviewCampaignPostContactOutboundPreview
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 18),
             "outboundQueueId" => crate::support::de_opt(map, &mut self.outbound_queue_id, n, 19),
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 20),
-            "voiceAttributes" => crate::support::de_opt(map, &mut self.voice_attributes, n, 21),
+            "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 21),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 22),
             _ => crate::support::skip(map),
         }

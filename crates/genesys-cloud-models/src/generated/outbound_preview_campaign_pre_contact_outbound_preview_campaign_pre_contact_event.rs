@@ -87,7 +87,7 @@ impl crate::support::Model for OutboundPreviewCampaignPreContactOutboundPreviewC
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 15),
             "outboundQueueId" => crate::support::de_opt(map, &mut self.outbound_queue_id, n, 16),
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 17),
-            "voiceAttributes" => crate::support::de_opt(map, &mut self.voice_attributes, n, 18),
+            "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 18),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 19),
             _ => crate::support::skip(map),
         }

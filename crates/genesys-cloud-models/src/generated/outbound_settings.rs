@@ -64,7 +64,7 @@ impl crate::support::Model for OutboundSettings {
         let n = &mut self._nulls;
         match key {
             "abandonSeconds" => crate::support::de_opt(map, &mut self.abandon_seconds, n, 0),
-            "automaticTimeZoneMapping" => crate::support::de_opt(map, &mut self.automatic_time_zone_mapping, n, 1),
+            "automaticTimeZoneMapping" => crate::support::de_opt_struct(map, &mut self.automatic_time_zone_mapping, n, 1),
             "complianceAbandonRateDenominator" => crate::support::de_opt(map, &mut self.compliance_abandon_rate_denominator, n, 2),
             "contactListDefaultRetentionDays" => crate::support::de_opt(map, &mut self.contact_list_default_retention_days, n, 3),
             "contactListDefaultRetentionType" => crate::support::de_opt(map, &mut self.contact_list_default_retention_type, n, 4),

@@ -93,7 +93,7 @@ impl crate::support::Model for OutboundVoiceCampaignPostContactOutboundVoiceCamp
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 17),
             "outboundQueueId" => crate::support::de_opt(map, &mut self.outbound_queue_id, n, 18),
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 19),
-            "voiceAttributes" => crate::support::de_opt(map, &mut self.voice_attributes, n, 20),
+            "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 20),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 21),
             _ => crate::support::skip(map),
         }

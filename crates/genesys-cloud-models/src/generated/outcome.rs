@@ -53,15 +53,15 @@ impl crate::support::Model for Outcome {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedValueField" => crate::support::de_opt(map, &mut self.associated_value_field, n, 0),
-            "context" => crate::support::de_opt(map, &mut self.context, n, 1),
+            "associatedValueField" => crate::support::de_opt_struct(map, &mut self.associated_value_field, n, 0),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "isActive" => crate::support::de_opt(map, &mut self.is_active, n, 6),
             "isPositive" => crate::support::de_opt(map, &mut self.is_positive, n, 7),
-            "journey" => crate::support::de_opt(map, &mut self.journey, n, 8),
+            "journey" => crate::support::de_opt_struct(map, &mut self.journey, n, 8),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),

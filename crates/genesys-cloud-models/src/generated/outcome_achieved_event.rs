@@ -49,16 +49,16 @@ impl crate::support::Model for OutcomeAchievedEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "browser" => crate::support::de_opt(map, &mut self.browser, n, 0),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 1),
-            "geolocation" => crate::support::de_opt(map, &mut self.geolocation, n, 2),
+            "browser" => crate::support::de_opt_struct(map, &mut self.browser, n, 0),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 1),
+            "geolocation" => crate::support::de_opt_struct(map, &mut self.geolocation, n, 2),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 3),
             "ipOrganization" => crate::support::de_opt(map, &mut self.ip_organization, n, 4),
-            "mktCampaign" => crate::support::de_opt(map, &mut self.mkt_campaign, n, 5),
-            "outcome" => crate::support::de_opt(map, &mut self.outcome, n, 6),
+            "mktCampaign" => crate::support::de_opt_struct(map, &mut self.mkt_campaign, n, 5),
+            "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 6),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 7),
             "visitCreatedDate" => crate::support::de_opt(map, &mut self.visit_created_date, n, 8),
-            "visitReferrer" => crate::support::de_opt(map, &mut self.visit_referrer, n, 9),
+            "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 9),
             _ => crate::support::skip(map),
         }
     }

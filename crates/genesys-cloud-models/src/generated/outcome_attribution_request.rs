@@ -43,7 +43,7 @@ impl crate::support::Model for OutcomeAttributionRequest {
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 2),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 3),
-            "touchpoints" => crate::support::de_opt(map, &mut self.touchpoints, n, 4),
+            "touchpoints" => crate::support::de_opt_structs(map, &mut self.touchpoints, n, 4),
             _ => crate::support::skip(map),
         }
     }

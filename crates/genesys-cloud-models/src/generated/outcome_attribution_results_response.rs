@@ -52,7 +52,7 @@ impl crate::support::Model for OutcomeAttributionResultsResponse {
             "message" => crate::support::de_opt(map, &mut self.message, n, 4),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
-            "touchpoints" => crate::support::de_opt(map, &mut self.touchpoints, n, 7),
+            "touchpoints" => crate::support::de_opt_structs(map, &mut self.touchpoints, n, 7),
             _ => crate::support::skip(map),
         }
     }

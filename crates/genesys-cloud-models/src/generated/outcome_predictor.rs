@@ -36,7 +36,7 @@ impl crate::support::Model for OutcomePredictor {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "outcome" => crate::support::de_opt(map, &mut self.outcome, n, 1),
+            "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

@@ -45,13 +45,13 @@ impl crate::support::Model for OutcomeRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedValueField" => crate::support::de_opt(map, &mut self.associated_value_field, n, 0),
-            "context" => crate::support::de_opt(map, &mut self.context, n, 1),
+            "associatedValueField" => crate::support::de_opt_struct(map, &mut self.associated_value_field, n, 0),
+            "context" => crate::support::de_opt_struct(map, &mut self.context, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 3),
             "isActive" => crate::support::de_opt(map, &mut self.is_active, n, 4),
             "isPositive" => crate::support::de_opt(map, &mut self.is_positive, n, 5),
-            "journey" => crate::support::de_opt(map, &mut self.journey, n, 6),
+            "journey" => crate::support::de_opt_struct(map, &mut self.journey, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for OutcomeScore {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "outcome" => crate::support::de_opt(map, &mut self.outcome, n, 0),
+            "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 0),
             "percentile" => crate::support::de_opt(map, &mut self.percentile, n, 1),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 2),
             "quantile" => crate::support::de_opt(map, &mut self.quantile, n, 3),

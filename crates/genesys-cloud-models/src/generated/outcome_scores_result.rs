@@ -34,7 +34,7 @@ impl crate::support::Model for OutcomeScoresResult {
         let n = &mut self._nulls;
         match key {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 0),
-            "outcomeScores" => crate::support::de_opt(map, &mut self.outcome_scores, n, 1),
+            "outcomeScores" => crate::support::de_opt_structs(map, &mut self.outcome_scores, n, 1),
             _ => crate::support::skip(map),
         }
     }

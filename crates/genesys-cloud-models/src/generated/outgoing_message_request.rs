@@ -56,12 +56,12 @@ impl crate::support::Model for OutgoingMessageRequest {
             "botState" => crate::support::de_opt(map, &mut self.bot_state, n, 2),
             "botVersion" => crate::support::de_opt(map, &mut self.bot_version, n, 3),
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 4),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 5),
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 6),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 5),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 6),
             "intent" => crate::support::de_opt(map, &mut self.intent, n, 7),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 8),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 9),
-            "replyMessages" => crate::support::de_opt(map, &mut self.reply_messages, n, 10),
+            "replyMessages" => crate::support::de_opt_structs(map, &mut self.reply_messages, n, 10),
             _ => crate::support::skip(map),
         }
     }

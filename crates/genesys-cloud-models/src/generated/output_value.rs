@@ -33,7 +33,7 @@ impl crate::support::Model for OutputValue {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 0),
+            "properties" => crate::support::de_opt_structs(map, &mut self.properties, n, 0),
             "schemaPropertyKey" => crate::support::de_opt(map, &mut self.schema_property_key, n, 1),
             _ => crate::support::skip(map),
         }

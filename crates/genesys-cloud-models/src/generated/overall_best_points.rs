@@ -35,9 +35,9 @@ impl crate::support::Model for OverallBestPoints {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bestPoints" => crate::support::de_opt(map, &mut self.best_points, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 2),
+            "bestPoints" => crate::support::de_opt_structs(map, &mut self.best_points, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -46,7 +46,7 @@ impl crate::support::Model for OverallBestPointsItem {
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 2),
             "granularityType" => crate::support::de_opt(map, &mut self.granularity_type, n, 3),
             "points" => crate::support::de_opt(map, &mut self.points, n, 4),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 5),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 5),
             _ => crate::support::skip(map),
         }
     }

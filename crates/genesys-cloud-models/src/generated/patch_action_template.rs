@@ -41,7 +41,7 @@ impl crate::support::Model for PatchActionTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentOffer" => crate::support::de_opt(map, &mut self.content_offer, n, 0),
+            "contentOffer" => crate::support::de_opt_struct(map, &mut self.content_offer, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),

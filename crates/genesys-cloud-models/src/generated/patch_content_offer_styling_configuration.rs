@@ -43,13 +43,13 @@ impl crate::support::Model for PatchContentOfferStylingConfiguration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "body" => crate::support::de_opt(map, &mut self.body, n, 0),
-            "closeButton" => crate::support::de_opt(map, &mut self.close_button, n, 1),
-            "ctaButton" => crate::support::de_opt(map, &mut self.cta_button, n, 2),
-            "headline" => crate::support::de_opt(map, &mut self.headline, n, 3),
-            "offer" => crate::support::de_opt(map, &mut self.offer, n, 4),
-            "position" => crate::support::de_opt(map, &mut self.position, n, 5),
-            "title" => crate::support::de_opt(map, &mut self.title, n, 6),
+            "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
+            "closeButton" => crate::support::de_opt_struct(map, &mut self.close_button, n, 1),
+            "ctaButton" => crate::support::de_opt_struct(map, &mut self.cta_button, n, 2),
+            "headline" => crate::support::de_opt_struct(map, &mut self.headline, n, 3),
+            "offer" => crate::support::de_opt_struct(map, &mut self.offer, n, 4),
+            "position" => crate::support::de_opt_struct(map, &mut self.position, n, 5),
+            "title" => crate::support::de_opt_struct(map, &mut self.title, n, 6),
             _ => crate::support::skip(map),
         }
     }

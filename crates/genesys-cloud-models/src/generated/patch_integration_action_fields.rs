@@ -33,8 +33,8 @@ impl crate::support::Model for PatchIntegrationActionFields {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "integrationAction" => crate::support::de_opt(map, &mut self.integration_action, n, 0),
-            "requestMappings" => crate::support::de_opt(map, &mut self.request_mappings, n, 1),
+            "integrationAction" => crate::support::de_opt_struct(map, &mut self.integration_action, n, 0),
+            "requestMappings" => crate::support::de_opt_structs(map, &mut self.request_mappings, n, 1),
             _ => crate::support::skip(map),
         }
     }

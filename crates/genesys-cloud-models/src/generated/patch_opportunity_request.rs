@@ -52,15 +52,15 @@ impl crate::support::Model for PatchOpportunityRequest {
         let n = &mut self._nulls;
         match key {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
-            "agentIds" => crate::support::de_opt(map, &mut self.agent_ids, n, 1),
+            "agentIds" => crate::support::de_opt_struct(map, &mut self.agent_ids, n, 1),
             "approvalType" => crate::support::de_opt(map, &mut self.approval_type, n, 2),
             "capacity" => crate::support::de_opt(map, &mut self.capacity, n, 3),
             "deadlineDate" => crate::support::de_opt(map, &mut self.deadline_date, n, 4),
-            "description" => crate::support::de_opt(map, &mut self.description, n, 5),
+            "description" => crate::support::de_opt_struct(map, &mut self.description, n, 5),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 6),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 7),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
-            "openDate" => crate::support::de_opt(map, &mut self.open_date, n, 9),
+            "openDate" => crate::support::de_opt_struct(map, &mut self.open_date, n, 9),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             _ => crate::support::skip(map),
         }

@@ -36,8 +36,8 @@ impl crate::support::Model for PatchPredictorRequest {
         let n = &mut self._nulls;
         match key {
             "routingTimeoutSeconds" => crate::support::de_opt(map, &mut self.routing_timeout_seconds, n, 0),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 1),
-            "workloadBalancingConfig" => crate::support::de_opt(map, &mut self.workload_balancing_config, n, 2),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
+            "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for PatchShiftTradeRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "acceptableIntervals" => crate::support::de_opt(map, &mut self.acceptable_intervals, n, 0),
-            "expiration" => crate::support::de_opt(map, &mut self.expiration, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "receivingUserId" => crate::support::de_opt(map, &mut self.receiving_user_id, n, 3),
+            "acceptableIntervals" => crate::support::de_opt_struct(map, &mut self.acceptable_intervals, n, 0),
+            "expiration" => crate::support::de_opt_struct(map, &mut self.expiration, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "receivingUserId" => crate::support::de_opt_struct(map, &mut self.receiving_user_id, n, 3),
             _ => crate::support::skip(map),
         }
     }

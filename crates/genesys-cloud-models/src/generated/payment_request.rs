@@ -43,10 +43,10 @@ impl crate::support::Model for PaymentRequest {
         match key {
             "countryCode" => crate::support::de_opt(map, &mut self.country_code, n, 0),
             "currencyCode" => crate::support::de_opt(map, &mut self.currency_code, n, 1),
-            "lineItems" => crate::support::de_opt(map, &mut self.line_items, n, 2),
+            "lineItems" => crate::support::de_opt_structs(map, &mut self.line_items, n, 2),
             "orderTotal" => crate::support::de_opt(map, &mut self.order_total, n, 3),
             "paymentPlatform" => crate::support::de_opt(map, &mut self.payment_platform, n, 4),
-            "shippingOptions" => crate::support::de_opt(map, &mut self.shipping_options, n, 5),
+            "shippingOptions" => crate::support::de_opt_structs(map, &mut self.shipping_options, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for PerformancePredictionCompleteEventTopicPerformanc
         match key {
             "allocationDownloadUrl" => crate::support::de_opt(map, &mut self.allocation_download_url, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "scheduleId" => crate::support::de_opt(map, &mut self.schedule_id, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 5),

@@ -41,7 +41,7 @@ impl crate::support::Model for PerformancePredictionRecalculationCompleteEventTo
         match key {
             "allocationDownloadUrl" => crate::support::de_opt(map, &mut self.allocation_download_url, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             _ => crate::support::skip(map),

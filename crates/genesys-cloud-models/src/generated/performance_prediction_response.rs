@@ -43,7 +43,7 @@ impl crate::support::Model for PerformancePredictionResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "downloadResult" => crate::support::de_opt(map, &mut self.download_result, n, 0),
+            "downloadResult" => crate::support::de_opt_struct(map, &mut self.download_result, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "scheduleId" => crate::support::de_opt(map, &mut self.schedule_id, n, 3),

@@ -34,7 +34,7 @@ impl crate::support::Model for PerformancePredictionUploadSchema {
         let n = &mut self._nulls;
         match key {
             "calculationStartDate" => crate::support::de_opt(map, &mut self.calculation_start_date, n, 0),
-            "onQueueTimes" => crate::support::de_opt(map, &mut self.on_queue_times, n, 1),
+            "onQueueTimes" => crate::support::de_opt_structs(map, &mut self.on_queue_times, n, 1),
             _ => crate::support::skip(map),
         }
     }

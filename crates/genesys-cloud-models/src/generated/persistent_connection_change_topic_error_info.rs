@@ -40,7 +40,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicErrorInfo {
         let n = &mut self._nulls;
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
-            "nestedErrorDetails" => crate::support::de_opt(map, &mut self.nested_error_details, n, 1),
+            "nestedErrorDetails" => crate::support::de_opt_structs(map, &mut self.nested_error_details, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
             "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 4),

@@ -41,7 +41,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicErrorInfoDetails {
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "hostname" => crate::support::de_opt(map, &mut self.hostname, n, 1),
-            "location" => crate::support::de_opt(map, &mut self.location, n, 2),
+            "location" => crate::support::de_opt_struct(map, &mut self.location, n, 2),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
             "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 4),
             _ => crate::support::skip(map),

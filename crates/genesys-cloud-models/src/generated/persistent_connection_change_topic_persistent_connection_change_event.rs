@@ -39,7 +39,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicPersistentConnecti
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 1),
             "persistentState" => crate::support::de_opt(map, &mut self.persistent_state, n, 2),
             "stationId" => crate::support::de_opt(map, &mut self.station_id, n, 3),

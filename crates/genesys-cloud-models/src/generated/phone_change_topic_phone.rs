@@ -38,9 +38,9 @@ impl crate::support::Model for PhoneChangeTopicPhone {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "secondaryStatus" => crate::support::de_opt(map, &mut self.secondary_status, n, 1),
-            "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            "userAgentInfo" => crate::support::de_opt(map, &mut self.user_agent_info, n, 3),
+            "secondaryStatus" => crate::support::de_opt_struct(map, &mut self.secondary_status, n, 1),
+            "status" => crate::support::de_opt_struct(map, &mut self.status, n, 2),
+            "userAgentInfo" => crate::support::de_opt_struct(map, &mut self.user_agent_info, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -41,12 +41,12 @@ impl crate::support::Model for PhoneChangeTopicPhoneStatus {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "edge" => crate::support::de_opt(map, &mut self.edge, n, 0),
+            "edge" => crate::support::de_opt_struct(map, &mut self.edge, n, 0),
             "eventCreationTime" => crate::support::de_opt(map, &mut self.event_creation_time, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "lineStatuses" => crate::support::de_opt(map, &mut self.line_statuses, n, 3),
+            "lineStatuses" => crate::support::de_opt_structs(map, &mut self.line_statuses, n, 3),
             "operationalStatus" => crate::support::de_opt(map, &mut self.operational_status, n, 4),
-            "provision" => crate::support::de_opt(map, &mut self.provision, n, 5),
+            "provision" => crate::support::de_opt_struct(map, &mut self.provision, n, 5),
             _ => crate::support::skip(map),
         }
     }

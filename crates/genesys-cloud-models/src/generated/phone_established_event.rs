@@ -53,9 +53,9 @@ impl crate::support::Model for PhoneEstablishedEvent {
             "dnis" => crate::support::de_opt(map, &mut self.dnis, n, 3),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 4),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 5),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 6),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 7),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 8),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 8),
             _ => crate::support::skip(map),
         }
     }

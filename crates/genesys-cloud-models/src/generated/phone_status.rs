@@ -47,14 +47,14 @@ impl crate::support::Model for PhoneStatus {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "edge" => crate::support::de_opt(map, &mut self.edge, n, 0),
+            "edge" => crate::support::de_opt_struct(map, &mut self.edge, n, 0),
             "edgesStatus" => crate::support::de_opt(map, &mut self.edges_status, n, 1),
             "eventCreationTime" => crate::support::de_opt(map, &mut self.event_creation_time, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "lineStatuses" => crate::support::de_opt(map, &mut self.line_statuses, n, 4),
+            "lineStatuses" => crate::support::de_opt_structs(map, &mut self.line_statuses, n, 4),
             "operationalStatus" => crate::support::de_opt(map, &mut self.operational_status, n, 5),
             "phoneAssignmentToEdgeType" => crate::support::de_opt(map, &mut self.phone_assignment_to_edge_type, n, 6),
-            "provision" => crate::support::de_opt(map, &mut self.provision, n, 7),
+            "provision" => crate::support::de_opt_struct(map, &mut self.provision, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             _ => crate::support::skip(map),
         }

@@ -42,11 +42,11 @@ impl crate::support::Model for PlanningGroup {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "routePaths" => crate::support::de_opt(map, &mut self.route_paths, n, 3),
+            "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "serviceGoalTemplate" => crate::support::de_opt(map, &mut self.service_goal_template, n, 5),
+            "serviceGoalTemplate" => crate::support::de_opt_struct(map, &mut self.service_goal_template, n, 5),
             _ => crate::support::skip(map),
         }
     }

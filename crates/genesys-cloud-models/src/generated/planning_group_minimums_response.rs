@@ -33,8 +33,8 @@ impl crate::support::Model for PlanningGroupMinimumsResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dayOfWeekMinimums" => crate::support::de_opt(map, &mut self.day_of_week_minimums, n, 0),
-            "planningGroup" => crate::support::de_opt(map, &mut self.planning_group, n, 1),
+            "dayOfWeekMinimums" => crate::support::de_opt_structs(map, &mut self.day_of_week_minimums, n, 0),
+            "planningGroup" => crate::support::de_opt_struct(map, &mut self.planning_group, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for PlanningGroupRequirementOutput {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorDetails" => crate::support::de_opt(map, &mut self.error_details, n, 0),
+            "errorDetails" => crate::support::de_opt_structs(map, &mut self.error_details, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 2),
-            "serviceGoalDetails" => crate::support::de_opt(map, &mut self.service_goal_details, n, 3),
+            "serviceGoalDetails" => crate::support::de_opt_struct(map, &mut self.service_goal_details, n, 3),
             _ => crate::support::skip(map),
         }
     }

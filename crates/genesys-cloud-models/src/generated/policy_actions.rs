@@ -52,16 +52,16 @@ impl crate::support::Model for PolicyActions {
         let n = &mut self._nulls;
         match key {
             "alwaysDelete" => crate::support::de_opt(map, &mut self.always_delete, n, 0),
-            "assignCalibrations" => crate::support::de_opt(map, &mut self.assign_calibrations, n, 1),
-            "assignEvaluations" => crate::support::de_opt(map, &mut self.assign_evaluations, n, 2),
-            "assignMeteredAssignmentByAgent" => crate::support::de_opt(map, &mut self.assign_metered_assignment_by_agent, n, 3),
-            "assignMeteredEvaluations" => crate::support::de_opt(map, &mut self.assign_metered_evaluations, n, 4),
-            "assignSurveys" => crate::support::de_opt(map, &mut self.assign_surveys, n, 5),
+            "assignCalibrations" => crate::support::de_opt_structs(map, &mut self.assign_calibrations, n, 1),
+            "assignEvaluations" => crate::support::de_opt_structs(map, &mut self.assign_evaluations, n, 2),
+            "assignMeteredAssignmentByAgent" => crate::support::de_opt_structs(map, &mut self.assign_metered_assignment_by_agent, n, 3),
+            "assignMeteredEvaluations" => crate::support::de_opt_structs(map, &mut self.assign_metered_evaluations, n, 4),
+            "assignSurveys" => crate::support::de_opt_structs(map, &mut self.assign_surveys, n, 5),
             "deleteRecording" => crate::support::de_opt(map, &mut self.delete_recording, n, 6),
-            "initiateScreenRecording" => crate::support::de_opt(map, &mut self.initiate_screen_recording, n, 7),
-            "integrationExport" => crate::support::de_opt(map, &mut self.integration_export, n, 8),
+            "initiateScreenRecording" => crate::support::de_opt_struct(map, &mut self.initiate_screen_recording, n, 7),
+            "integrationExport" => crate::support::de_opt_struct(map, &mut self.integration_export, n, 8),
             "retainRecording" => crate::support::de_opt(map, &mut self.retain_recording, n, 9),
-            "retentionDuration" => crate::support::de_opt(map, &mut self.retention_duration, n, 10),
+            "retentionDuration" => crate::support::de_opt_struct(map, &mut self.retention_duration, n, 10),
             _ => crate::support::skip(map),
         }
     }

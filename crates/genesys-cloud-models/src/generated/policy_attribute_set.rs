@@ -41,7 +41,7 @@ impl crate::support::Model for PolicyAttributeSet {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "policyAttributes" => crate::support::de_opt(map, &mut self.policy_attributes, n, 2),
+            "policyAttributes" => crate::support::de_opt_structs(map, &mut self.policy_attributes, n, 2),
             "presetAttributes" => crate::support::de_opt(map, &mut self.preset_attributes, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

@@ -48,7 +48,7 @@ impl crate::support::Model for PolicyErrorMessage {
             "insertDate" => crate::support::de_opt(map, &mut self.insert_date, n, 2),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 3),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 4),
-            "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 5),
+            "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 5),
             "userParamsMessage" => crate::support::de_opt(map, &mut self.user_params_message, n, 6),
             _ => crate::support::skip(map),
         }

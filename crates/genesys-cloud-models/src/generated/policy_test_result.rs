@@ -39,7 +39,7 @@ impl crate::support::Model for PolicyTestResult {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "policyConditionResults" => crate::support::de_opt(map, &mut self.policy_condition_results, n, 2),
+            "policyConditionResults" => crate::support::de_opt_structs(map, &mut self.policy_condition_results, n, 2),
             "result" => crate::support::de_opt(map, &mut self.result, n, 3),
             _ => crate::support::skip(map),
         }

@@ -42,8 +42,8 @@ impl crate::support::Model for PostActionInput {
         let n = &mut self._nulls;
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "config" => crate::support::de_opt(map, &mut self.config, n, 1),
-            "contract" => crate::support::de_opt(map, &mut self.contract, n, 2),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 1),
+            "contract" => crate::support::de_opt_struct(map, &mut self.contract, n, 2),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 5),

@@ -57,20 +57,20 @@ impl crate::support::Model for PostTextRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "amazonLexRequest" => crate::support::de_opt(map, &mut self.amazon_lex_request, n, 0),
+            "amazonLexRequest" => crate::support::de_opt_struct(map, &mut self.amazon_lex_request, n, 0),
             "botAlias" => crate::support::de_opt(map, &mut self.bot_alias, n, 1),
             "botChannels" => crate::support::de_opt(map, &mut self.bot_channels, n, 2),
             "botCorrelationId" => crate::support::de_opt(map, &mut self.bot_correlation_id, n, 3),
             "botId" => crate::support::de_opt(map, &mut self.bot_id, n, 4),
             "botSessionId" => crate::support::de_opt(map, &mut self.bot_session_id, n, 5),
             "botSessionTimeoutMinutes" => crate::support::de_opt(map, &mut self.bot_session_timeout_minutes, n, 6),
-            "genesysBotConnector" => crate::support::de_opt(map, &mut self.genesys_bot_connector, n, 7),
-            "googleDialogflow" => crate::support::de_opt(map, &mut self.google_dialogflow, n, 8),
+            "genesysBotConnector" => crate::support::de_opt_struct(map, &mut self.genesys_bot_connector, n, 7),
+            "googleDialogflow" => crate::support::de_opt_struct(map, &mut self.google_dialogflow, n, 8),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 9),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 10),
             "messagingPlatformType" => crate::support::de_opt(map, &mut self.messaging_platform_type, n, 11),
-            "nuanceMixDlg" => crate::support::de_opt(map, &mut self.nuance_mix_dlg, n, 12),
-            "postTextMessage" => crate::support::de_opt(map, &mut self.post_text_message, n, 13),
+            "nuanceMixDlg" => crate::support::de_opt_struct(map, &mut self.nuance_mix_dlg, n, 12),
+            "postTextMessage" => crate::support::de_opt_struct(map, &mut self.post_text_message, n, 13),
             _ => crate::support::skip(map),
         }
     }

@@ -57,7 +57,7 @@ impl crate::support::Model for PostTextResponse {
             "googleDialogFlow" => crate::support::de_opt(map, &mut self.google_dialog_flow, n, 5),
             "intentName" => crate::support::de_opt(map, &mut self.intent_name, n, 6),
             "nuanceMixDlg" => crate::support::de_opt(map, &mut self.nuance_mix_dlg, n, 7),
-            "replyMessages" => crate::support::de_opt(map, &mut self.reply_messages, n, 8),
+            "replyMessages" => crate::support::de_opt_structs(map, &mut self.reply_messages, n, 8),
             "slots" => crate::support::de_opt(map, &mut self.slots, n, 9),
             _ => crate::support::skip(map),
         }

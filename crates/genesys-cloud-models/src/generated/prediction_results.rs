@@ -40,7 +40,7 @@ impl crate::support::Model for PredictionResults {
             "estimatedWaitTimeSeconds" => crate::support::de_opt(map, &mut self.estimated_wait_time_seconds, n, 0),
             "formula" => crate::support::de_opt(map, &mut self.formula, n, 1),
             "intent" => crate::support::de_opt(map, &mut self.intent, n, 2),
-            "label" => crate::support::de_opt(map, &mut self.label, n, 3),
+            "label" => crate::support::de_opt_struct(map, &mut self.label, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -58,13 +58,13 @@ impl crate::support::Model for Predictor {
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 4),
-            "models" => crate::support::de_opt(map, &mut self.models, n, 5),
-            "queues" => crate::support::de_opt(map, &mut self.queues, n, 6),
+            "models" => crate::support::de_opt_structs(map, &mut self.models, n, 5),
+            "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 6),
             "routingTimeoutSeconds" => crate::support::de_opt(map, &mut self.routing_timeout_seconds, n, 7),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 8),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
-            "workloadBalancingConfig" => crate::support::de_opt(map, &mut self.workload_balancing_config, n, 11),
+            "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 11),
             _ => crate::support::skip(map),
         }
     }

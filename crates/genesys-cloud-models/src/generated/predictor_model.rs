@@ -45,11 +45,11 @@ impl crate::support::Model for PredictorModel {
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateTrained" => crate::support::de_opt(map, &mut self.date_trained, n, 1),
-            "features" => crate::support::de_opt(map, &mut self.features, n, 2),
+            "features" => crate::support::de_opt_structs(map, &mut self.features, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 4),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 5),
-            "queues" => crate::support::de_opt(map, &mut self.queues, n, 6),
+            "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 6),
             _ => crate::support::skip(map),
         }
     }

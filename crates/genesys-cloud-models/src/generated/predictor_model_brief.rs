@@ -39,7 +39,7 @@ impl crate::support::Model for PredictorModelBrief {
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 1),
-            "retrainingErrors" => crate::support::de_opt(map, &mut self.retraining_errors, n, 2),
+            "retrainingErrors" => crate::support::de_opt_structs(map, &mut self.retraining_errors, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
             _ => crate::support::skip(map),
         }

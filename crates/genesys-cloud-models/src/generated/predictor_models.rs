@@ -33,8 +33,8 @@ impl crate::support::Model for PredictorModels {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
-            "predictorModels" => crate::support::de_opt(map, &mut self.predictor_models, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
+            "predictorModels" => crate::support::de_opt_structs(map, &mut self.predictor_models, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -41,10 +41,10 @@ impl crate::support::Model for PresenceEventUserPresence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "futurePresenceDefinition" => crate::support::de_opt(map, &mut self.future_presence_definition, n, 0),
+            "futurePresenceDefinition" => crate::support::de_opt_struct(map, &mut self.future_presence_definition, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
-            "presenceDefinition" => crate::support::de_opt(map, &mut self.presence_definition, n, 3),
+            "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 3),
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 4),
             "source" => crate::support::de_opt(map, &mut self.source, n, 5),
             _ => crate::support::skip(map),

@@ -45,7 +45,7 @@ impl crate::support::Model for PresenceSettings {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "requestingOffQueueEnabled" => crate::support::de_opt(map, &mut self.requesting_off_queue_enabled, n, 3),
-            "restorePresenceSettings" => crate::support::de_opt(map, &mut self.restore_presence_settings, n, 4),
+            "restorePresenceSettings" => crate::support::de_opt_struct(map, &mut self.restore_presence_settings, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for ProfileWithDateRange {
         match key {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

@@ -57,14 +57,14 @@ impl crate::support::Model for Program {
             "datePublished" => crate::support::de_opt(map, &mut self.date_published, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 4),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "published" => crate::support::de_opt(map, &mut self.published, n, 6),
-            "publishedBy" => crate::support::de_opt(map, &mut self.published_by, n, 7),
+            "publishedBy" => crate::support::de_opt_struct(map, &mut self.published_by, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 9),
-            "topicLinksJob" => crate::support::de_opt(map, &mut self.topic_links_job, n, 10),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 11),
+            "topicLinksJob" => crate::support::de_opt_struct(map, &mut self.topic_links_job, n, 10),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 11),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for ProgramInsightsSettings {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "program" => crate::support::de_opt(map, &mut self.program, n, 1),
+            "program" => crate::support::de_opt_struct(map, &mut self.program, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for ProgramProcessingSettingsPatchResponse {
         let n = &mut self._nulls;
         match key {
             "agentEmpathyAnalysisEnabled" => crate::support::de_opt(map, &mut self.agent_empathy_analysis_enabled, n, 0),
-            "program" => crate::support::de_opt(map, &mut self.program, n, 1),
+            "program" => crate::support::de_opt_struct(map, &mut self.program, n, 1),
             "sentimentAnalysisEnabled" => crate::support::de_opt(map, &mut self.sentiment_analysis_enabled, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for ProgramTopicLinksTestPhraseMatchedTranscript {
         match key {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
-            "detectedPhrases" => crate::support::de_opt(map, &mut self.detected_phrases, n, 2),
+            "detectedPhrases" => crate::support::de_opt_structs(map, &mut self.detected_phrases, n, 2),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 4),
             "transcriptId" => crate::support::de_opt(map, &mut self.transcript_id, n, 5),

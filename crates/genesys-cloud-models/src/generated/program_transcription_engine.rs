@@ -37,7 +37,7 @@ impl crate::support::Model for ProgramTranscriptionEngine {
         match key {
             "dialects" => crate::support::de_opt(map, &mut self.dialects, n, 0),
             "engine" => crate::support::de_opt(map, &mut self.engine, n, 1),
-            "engineIntegration" => crate::support::de_opt(map, &mut self.engine_integration, n, 2),
+            "engineIntegration" => crate::support::de_opt_struct(map, &mut self.engine_integration, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -43,10 +43,10 @@ impl crate::support::Model for ProgramTranscriptionEngines {
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 2),
-            "program" => crate::support::de_opt(map, &mut self.program, n, 3),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
+            "program" => crate::support::de_opt_struct(map, &mut self.program, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "transcriptionEngines" => crate::support::de_opt(map, &mut self.transcription_engines, n, 5),
+            "transcriptionEngines" => crate::support::de_opt_structs(map, &mut self.transcription_engines, n, 5),
             _ => crate::support::skip(map),
         }
     }

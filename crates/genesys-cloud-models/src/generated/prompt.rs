@@ -43,12 +43,12 @@ impl crate::support::Model for Prompt {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "currentOperation" => crate::support::de_opt(map, &mut self.current_operation, n, 0),
+            "currentOperation" => crate::support::de_opt_struct(map, &mut self.current_operation, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 5),
+            "resources" => crate::support::de_opt_structs(map, &mut self.resources, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

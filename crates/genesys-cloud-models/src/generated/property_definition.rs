@@ -45,7 +45,7 @@ impl crate::support::Model for PropertyDefinition {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "format" => crate::support::de_opt(map, &mut self.format, n, 1),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 2),
+            "items" => crate::support::de_opt_struct(map, &mut self.items, n, 2),
             "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 3),
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 4),
             "title" => crate::support::de_opt(map, &mut self.title, n, 5),

@@ -35,7 +35,7 @@ impl crate::support::Model for PropertyIndexRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "properties" => crate::support::de_opt(map, &mut self.properties, n, 0),
+            "properties" => crate::support::de_opt_structs(map, &mut self.properties, n, 0),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 1),
             "targetDate" => crate::support::de_opt(map, &mut self.target_date, n, 2),
             _ => crate::support::skip(map),

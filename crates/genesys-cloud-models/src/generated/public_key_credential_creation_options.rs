@@ -53,15 +53,15 @@ impl crate::support::Model for PublicKeyCredentialCreationOptions {
         match key {
             "attestation" => crate::support::de_opt(map, &mut self.attestation, n, 0),
             "attestationFormats" => crate::support::de_opt(map, &mut self.attestation_formats, n, 1),
-            "authenticatorSelection" => crate::support::de_opt(map, &mut self.authenticator_selection, n, 2),
+            "authenticatorSelection" => crate::support::de_opt_struct(map, &mut self.authenticator_selection, n, 2),
             "challenge" => crate::support::de_opt(map, &mut self.challenge, n, 3),
-            "excludeCredentials" => crate::support::de_opt(map, &mut self.exclude_credentials, n, 4),
+            "excludeCredentials" => crate::support::de_opt_structs(map, &mut self.exclude_credentials, n, 4),
             "extensions" => crate::support::de_opt(map, &mut self.extensions, n, 5),
             "hints" => crate::support::de_opt(map, &mut self.hints, n, 6),
-            "pubKeyCredParams" => crate::support::de_opt(map, &mut self.pub_key_cred_params, n, 7),
-            "rp" => crate::support::de_opt(map, &mut self.rp, n, 8),
+            "pubKeyCredParams" => crate::support::de_opt_structs(map, &mut self.pub_key_cred_params, n, 7),
+            "rp" => crate::support::de_opt_struct(map, &mut self.rp, n, 8),
             "timeout" => crate::support::de_opt(map, &mut self.timeout, n, 9),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 10),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -45,7 +45,7 @@ impl crate::support::Model for PublicKeyCredentialCreationResponse {
             "clientExtensionResults" => crate::support::de_opt(map, &mut self.client_extension_results, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "rawId" => crate::support::de_opt(map, &mut self.raw_id, n, 3),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 4),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             _ => crate::support::skip(map),
         }

@@ -35,9 +35,9 @@ impl crate::support::Model for QMAuditQueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 2),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 2),
             _ => crate::support::skip(map),
         }
     }

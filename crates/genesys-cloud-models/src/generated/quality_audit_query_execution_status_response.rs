@@ -42,10 +42,10 @@ impl crate::support::Model for QualityAuditQueryExecutionStatusResponse {
         let n = &mut self._nulls;
         match key {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 0),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 1),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 4),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for QuarterHourly {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "downloadResult" => crate::support::de_opt(map, &mut self.download_result, n, 0),
+            "downloadResult" => crate::support::de_opt_structs(map, &mut self.download_result, n, 0),
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 1),
             _ => crate::support::skip(map),
         }

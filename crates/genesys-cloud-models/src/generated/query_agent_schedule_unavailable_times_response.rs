@@ -34,7 +34,7 @@ impl crate::support::Model for QueryAgentScheduleUnavailableTimesResponse {
         let n = &mut self._nulls;
         match key {
             "consideredInScheduleGeneration" => crate::support::de_opt(map, &mut self.considered_in_schedule_generation, n, 0),
-            "scheduleGenerationUnavailableTimes" => crate::support::de_opt(map, &mut self.schedule_generation_unavailable_times, n, 1),
+            "scheduleGenerationUnavailableTimes" => crate::support::de_opt_structs(map, &mut self.schedule_generation_unavailable_times, n, 1),
             _ => crate::support::skip(map),
         }
     }

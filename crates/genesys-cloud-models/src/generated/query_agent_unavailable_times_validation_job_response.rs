@@ -41,10 +41,10 @@ impl crate::support::Model for QueryAgentUnavailableTimesValidationJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 3),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             _ => crate::support::skip(map),

@@ -41,7 +41,7 @@ impl crate::support::Model for QueryCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "categoryInfo" => crate::support::de_opt(map, &mut self.category_info, n, 0),
+            "categoryInfo" => crate::support::de_opt_struct(map, &mut self.category_info, n, 0),
             "criteriaGroups" => crate::support::de_opt(map, &mut self.criteria_groups, n, 1),
             "criteriaKey" => crate::support::de_opt(map, &mut self.criteria_key, n, 2),
             "dataType" => crate::support::de_opt(map, &mut self.data_type, n, 3),

@@ -51,7 +51,7 @@ impl crate::support::Model for QueryEnrollmentOpportunityResult {
             "capacity" => crate::support::de_opt(map, &mut self.capacity, n, 1),
             "deadlineDate" => crate::support::de_opt(map, &mut self.deadline_date, n, 2),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 3),
-            "enrollmentCounts" => crate::support::de_opt(map, &mut self.enrollment_counts, n, 4),
+            "enrollmentCounts" => crate::support::de_opt_struct(map, &mut self.enrollment_counts, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),

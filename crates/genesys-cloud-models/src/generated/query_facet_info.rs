@@ -33,8 +33,8 @@ impl crate::support::Model for QueryFacetInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
-            "facets" => crate::support::de_opt(map, &mut self.facets, n, 1),
+            "attributes" => crate::support::de_opt_structs(map, &mut self.attributes, n, 0),
+            "facets" => crate::support::de_opt_structs(map, &mut self.facets, n, 1),
             _ => crate::support::skip(map),
         }
     }

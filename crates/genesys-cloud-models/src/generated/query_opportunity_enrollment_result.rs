@@ -47,13 +47,13 @@ impl crate::support::Model for QueryOpportunityEnrollmentResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "denialCode" => crate::support::de_opt(map, &mut self.denial_code, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "opportunityId" => crate::support::de_opt(map, &mut self.opportunity_id, n, 4),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 5),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 6),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 8),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentsRequest {
         let n = &mut self._nulls;
         match key {
             "opportunityId" => crate::support::de_opt(map, &mut self.opportunity_id, n, 0),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 1),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for QueryOpportunityEnrollmentsResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "enrollments" => crate::support::de_opt(map, &mut self.enrollments, n, 0),
+            "enrollments" => crate::support::de_opt_structs(map, &mut self.enrollments, n, 0),
             "nextStartDate" => crate::support::de_opt(map, &mut self.next_start_date, n, 1),
-            "opportunities" => crate::support::de_opt(map, &mut self.opportunities, n, 2),
+            "opportunities" => crate::support::de_opt_structs(map, &mut self.opportunities, n, 2),
             _ => crate::support::skip(map),
         }
     }

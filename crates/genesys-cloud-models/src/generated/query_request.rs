@@ -45,14 +45,14 @@ impl crate::support::Model for QueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attributeFilters" => crate::support::de_opt(map, &mut self.attribute_filters, n, 0),
+            "attributeFilters" => crate::support::de_opt_structs(map, &mut self.attribute_filters, n, 0),
             "facetNameRequests" => crate::support::de_opt(map, &mut self.facet_name_requests, n, 1),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 2),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 2),
             "includeShares" => crate::support::de_opt(map, &mut self.include_shares, n, 3),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 4),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "queryPhrase" => crate::support::de_opt(map, &mut self.query_phrase, n, 6),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 7),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for QueryResults {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "facetInfo" => crate::support::de_opt(map, &mut self.facet_info, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "facetInfo" => crate::support::de_opt_struct(map, &mut self.facet_info, n, 0),
+            "results" => crate::support::de_opt_struct(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -31,7 +31,7 @@ impl crate::support::Model for QueryTimeOffIntegrationStatusRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "timeOffRequestLookups" => crate::support::de_opt(map, &mut self.time_off_request_lookups, n, 0),
+            "timeOffRequestLookups" => crate::support::de_opt_structs(map, &mut self.time_off_request_lookups, n, 0),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for QuestionGroupSettings {
         let n = &mut self._nulls;
         match key {
             "questionGroupContextId" => crate::support::de_opt(map, &mut self.question_group_context_id, n, 0),
-            "questionSettings" => crate::support::de_opt(map, &mut self.question_settings, n, 1),
+            "questionSettings" => crate::support::de_opt_structs(map, &mut self.question_settings, n, 1),
             _ => crate::support::skip(map),
         }
     }

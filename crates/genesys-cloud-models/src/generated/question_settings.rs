@@ -34,7 +34,7 @@ impl crate::support::Model for QuestionSettings {
         let n = &mut self._nulls;
         match key {
             "questionContextId" => crate::support::de_opt(map, &mut self.question_context_id, n, 0),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 1),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for QueueConversationCallEventTopicConversationDivisi
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for QueueConversationCallbackEventTopicJourneyAction 
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actionMap" => crate::support::de_opt(map, &mut self.action_map, n, 0),
+            "actionMap" => crate::support::de_opt_struct(map, &mut self.action_map, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             _ => crate::support::skip(map),
         }

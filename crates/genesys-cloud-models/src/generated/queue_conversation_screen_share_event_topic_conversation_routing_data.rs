@@ -41,12 +41,12 @@ impl crate::support::Model for QueueConversationScreenShareEventTopicConversatio
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "language" => crate::support::de_opt(map, &mut self.language, n, 0),
+            "language" => crate::support::de_opt_struct(map, &mut self.language, n, 0),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 1),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 2),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 3),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 3),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 4),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 5),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 5),
             _ => crate::support::skip(map),
         }
     }

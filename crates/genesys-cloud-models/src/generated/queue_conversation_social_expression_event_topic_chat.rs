@@ -65,7 +65,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicChat {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "avatarImageUrl" => crate::support::de_opt(map, &mut self.avatar_image_url, n, 2),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 3),
@@ -74,15 +74,15 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicChat {
             "held" => crate::support::de_opt(map, &mut self.held, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "initialState" => crate::support::de_opt(map, &mut self.initial_state, n, 8),
-            "journeyContext" => crate::support::de_opt(map, &mut self.journey_context, n, 9),
+            "journeyContext" => crate::support::de_opt_struct(map, &mut self.journey_context, n, 9),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 10),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 11),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 12),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 12),
             "roomId" => crate::support::de_opt(map, &mut self.room_id, n, 13),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 14),
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 17),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 17),
             _ => crate::support::skip(map),
         }
     }

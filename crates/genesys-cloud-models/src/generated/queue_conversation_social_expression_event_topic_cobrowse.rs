@@ -69,7 +69,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicCobrow
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "cobrowseRole" => crate::support::de_opt(map, &mut self.cobrowse_role, n, 2),
             "cobrowseSessionId" => crate::support::de_opt(map, &mut self.cobrowse_session_id, n, 3),
@@ -82,13 +82,13 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicCobrow
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 10),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 11),
             "providerEventTime" => crate::support::de_opt(map, &mut self.provider_event_time, n, 12),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 13),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 13),
             "roomId" => crate::support::de_opt(map, &mut self.room_id, n, 14),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 15),
-            "self" => crate::support::de_opt(map, &mut self.self_, n, 16),
+            "self" => crate::support::de_opt_struct(map, &mut self.self_, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "viewerUrl" => crate::support::de_opt(map, &mut self.viewer_url, n, 18),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 19),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
             _ => crate::support::skip(map),
         }
     }

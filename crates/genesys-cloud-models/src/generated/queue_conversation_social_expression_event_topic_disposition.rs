@@ -37,10 +37,10 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicDispos
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "amdTimeout" => crate::support::de_opt(map, &mut self.amd_timeout, n, 0),
+            "amdTimeout" => crate::support::de_opt_struct(map, &mut self.amd_timeout, n, 0),
             "analyzer" => crate::support::de_opt(map, &mut self.analyzer, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "silentCallTimeout" => crate::support::de_opt(map, &mut self.silent_call_timeout, n, 3),
+            "silentCallTimeout" => crate::support::de_opt_struct(map, &mut self.silent_call_timeout, n, 3),
             _ => crate::support::skip(map),
         }
     }

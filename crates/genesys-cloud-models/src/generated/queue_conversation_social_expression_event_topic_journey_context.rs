@@ -35,9 +35,9 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicJourne
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customer" => crate::support::de_opt(map, &mut self.customer, n, 0),
-            "customerSession" => crate::support::de_opt(map, &mut self.customer_session, n, 1),
-            "triggeringAction" => crate::support::de_opt(map, &mut self.triggering_action, n, 2),
+            "customer" => crate::support::de_opt_struct(map, &mut self.customer, n, 0),
+            "customerSession" => crate::support::de_opt_struct(map, &mut self.customer_session, n, 1),
+            "triggeringAction" => crate::support::de_opt_struct(map, &mut self.triggering_action, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -44,10 +44,10 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicTransf
         let n = &mut self._nulls;
         match key {
             "dateIssued" => crate::support::de_opt(map, &mut self.date_issued, n, 0),
-            "destination" => crate::support::de_opt(map, &mut self.destination, n, 1),
+            "destination" => crate::support::de_opt_struct(map, &mut self.destination, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "initiator" => crate::support::de_opt(map, &mut self.initiator, n, 3),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 4),
+            "initiator" => crate::support::de_opt_struct(map, &mut self.initiator, n, 3),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
             _ => crate::support::skip(map),

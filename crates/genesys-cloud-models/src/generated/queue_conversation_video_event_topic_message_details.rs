@@ -47,15 +47,15 @@ impl crate::support::Model for QueueConversationVideoEventTopicMessageDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
-            "media" => crate::support::de_opt(map, &mut self.media, n, 1),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
+            "media" => crate::support::de_opt_structs(map, &mut self.media, n, 1),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 2),
-            "messageMetadata" => crate::support::de_opt(map, &mut self.message_metadata, n, 3),
+            "messageMetadata" => crate::support::de_opt_struct(map, &mut self.message_metadata, n, 3),
             "messageSegmentCount" => crate::support::de_opt(map, &mut self.message_segment_count, n, 4),
             "messageStatus" => crate::support::de_opt(map, &mut self.message_status, n, 5),
             "messageTime" => crate::support::de_opt(map, &mut self.message_time, n, 6),
             "socialVisibility" => crate::support::de_opt(map, &mut self.social_visibility, n, 7),
-            "stickers" => crate::support::de_opt(map, &mut self.stickers, n, 8),
+            "stickers" => crate::support::de_opt_structs(map, &mut self.stickers, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -63,7 +63,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicScreenShare {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 2),
             "context" => crate::support::de_opt(map, &mut self.context, n, 3),
@@ -74,12 +74,12 @@ impl crate::support::Model for QueueConversationVideoEventTopicScreenShare {
             "peerCount" => crate::support::de_opt(map, &mut self.peer_count, n, 8),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 9),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 10),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 11),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 11),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 12),
-            "self" => crate::support::de_opt(map, &mut self.self_, n, 13),
+            "self" => crate::support::de_opt_struct(map, &mut self.self_, n, 13),
             "sharing" => crate::support::de_opt(map, &mut self.sharing, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 16),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 16),
             _ => crate::support::skip(map),
         }
     }

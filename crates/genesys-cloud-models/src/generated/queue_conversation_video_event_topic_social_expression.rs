@@ -67,7 +67,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicSocialExpression 
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 2),
             "disconnectType" => crate::support::de_opt(map, &mut self.disconnect_type, n, 3),
@@ -85,7 +85,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicSocialExpression 
             "socialUserName" => crate::support::de_opt(map, &mut self.social_user_name, n, 15),
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 18),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 18),
             _ => crate::support::skip(map),
         }
     }

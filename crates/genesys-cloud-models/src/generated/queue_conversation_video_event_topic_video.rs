@@ -69,7 +69,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicVideo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "audioMuted" => crate::support::de_opt(map, &mut self.audio_muted, n, 2),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 3),
@@ -82,13 +82,13 @@ impl crate::support::Model for QueueConversationVideoEventTopicVideo {
             "peerCount" => crate::support::de_opt(map, &mut self.peer_count, n, 10),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 11),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 12),
-            "queueMediaSettings" => crate::support::de_opt(map, &mut self.queue_media_settings, n, 13),
+            "queueMediaSettings" => crate::support::de_opt_struct(map, &mut self.queue_media_settings, n, 13),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 14),
-            "self" => crate::support::de_opt(map, &mut self.self_, n, 15),
+            "self" => crate::support::de_opt_struct(map, &mut self.self_, n, 15),
             "sharingScreen" => crate::support::de_opt(map, &mut self.sharing_screen, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "videoMuted" => crate::support::de_opt(map, &mut self.video_muted, n, 18),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 19),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
             _ => crate::support::skip(map),
         }
     }

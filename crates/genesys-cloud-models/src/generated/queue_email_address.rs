@@ -33,7 +33,7 @@ impl crate::support::Model for QueueEmailAddress {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "domain" => crate::support::de_opt(map, &mut self.domain, n, 0),
+            "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "route" => crate::support::de_opt(map, &mut self.route, n, 1),
             _ => crate::support::skip(map),
         }

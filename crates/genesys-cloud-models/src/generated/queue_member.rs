@@ -50,9 +50,9 @@ impl crate::support::Model for QueueMember {
             "memberBy" => crate::support::de_opt(map, &mut self.member_by, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "ringNumber" => crate::support::de_opt(map, &mut self.ring_number, n, 4),
-            "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 5),
+            "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for QueueMessagingAddresses {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "openMessagingRecipient" => crate::support::de_opt(map, &mut self.open_messaging_recipient, n, 0),
-            "smsAddress" => crate::support::de_opt(map, &mut self.sms_address, n, 1),
-            "whatsAppRecipient" => crate::support::de_opt(map, &mut self.whats_app_recipient, n, 2),
+            "openMessagingRecipient" => crate::support::de_opt_struct(map, &mut self.open_messaging_recipient, n, 0),
+            "smsAddress" => crate::support::de_opt_struct(map, &mut self.sms_address, n, 1),
+            "whatsAppRecipient" => crate::support::de_opt_struct(map, &mut self.whats_app_recipient, n, 2),
             _ => crate::support::skip(map),
         }
     }

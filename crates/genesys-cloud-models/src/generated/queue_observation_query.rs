@@ -36,7 +36,7 @@ impl crate::support::Model for QueueObservationQuery {
         let n = &mut self._nulls;
         match key {
             "detailMetrics" => crate::support::de_opt(map, &mut self.detail_metrics, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for QueueUserEventTopicQueueMember {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "joined" => crate::support::de_opt(map, &mut self.joined, n, 2),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

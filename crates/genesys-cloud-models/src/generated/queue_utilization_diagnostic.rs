@@ -48,7 +48,7 @@ impl crate::support::Model for QueueUtilizationDiagnostic {
         let n = &mut self._nulls;
         match key {
             "activeUsersInQueue" => crate::support::de_opt(map, &mut self.active_users_in_queue, n, 0),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 1),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 1),
             "usersInQueue" => crate::support::de_opt(map, &mut self.users_in_queue, n, 2),
             "usersNotUtilized" => crate::support::de_opt(map, &mut self.users_not_utilized, n, 3),
             "usersOnACampaignCall" => crate::support::de_opt(map, &mut self.users_on_a_campaign_call, n, 4),

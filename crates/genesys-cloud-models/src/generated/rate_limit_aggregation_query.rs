@@ -48,14 +48,14 @@ impl crate::support::Model for RateLimitAggregationQuery {
         let n = &mut self._nulls;
         match key {
             "alternateTimeDimension" => crate::support::de_opt(map, &mut self.alternate_time_dimension, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "flattenMultivaluedDimensions" => crate::support::de_opt(map, &mut self.flatten_multivalued_dimensions, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 4),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 5),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            "views" => crate::support::de_opt(map, &mut self.views, n, 8),
+            "views" => crate::support::de_opt_structs(map, &mut self.views, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -51,11 +51,11 @@ impl crate::support::Model for RecognitionBase {
         match key {
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 0),
             "contextType" => crate::support::de_opt(map, &mut self.context_type, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "note" => crate::support::de_opt(map, &mut self.note, n, 5),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 6),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),

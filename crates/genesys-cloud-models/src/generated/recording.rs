@@ -100,14 +100,14 @@ impl crate::support::Model for Recording {
         let n = &mut self._nulls;
         match key {
             "actualTranscodeTimeMs" => crate::support::de_opt(map, &mut self.actual_transcode_time_ms, n, 0),
-            "annotations" => crate::support::de_opt(map, &mut self.annotations, n, 1),
+            "annotations" => crate::support::de_opt_structs(map, &mut self.annotations, n, 1),
             "archiveDate" => crate::support::de_opt(map, &mut self.archive_date, n, 2),
             "archiveMedium" => crate::support::de_opt(map, &mut self.archive_medium, n, 3),
             "associatedConversationIds" => crate::support::de_opt(map, &mut self.associated_conversation_ids, n, 4),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 5),
             "creationTime" => crate::support::de_opt(map, &mut self.creation_time, n, 6),
             "deleteDate" => crate::support::de_opt(map, &mut self.delete_date, n, 7),
-            "emailTranscript" => crate::support::de_opt(map, &mut self.email_transcript, n, 8),
+            "emailTranscript" => crate::support::de_opt_structs(map, &mut self.email_transcript, n, 8),
             "endTime" => crate::support::de_opt(map, &mut self.end_time, n, 9),
             "estimatedTranscodeTimeMs" => crate::support::de_opt(map, &mut self.estimated_transcode_time_ms, n, 10),
             "exportDate" => crate::support::de_opt(map, &mut self.export_date, n, 11),
@@ -119,7 +119,7 @@ impl crate::support::Model for Recording {
             "mediaSubject" => crate::support::de_opt(map, &mut self.media_subject, n, 17),
             "mediaSubtype" => crate::support::de_opt(map, &mut self.media_subtype, n, 18),
             "mediaUris" => crate::support::de_opt(map, &mut self.media_uris, n, 19),
-            "messagingTranscript" => crate::support::de_opt(map, &mut self.messaging_transcript, n, 20),
+            "messagingTranscript" => crate::support::de_opt_structs(map, &mut self.messaging_transcript, n, 20),
             "name" => crate::support::de_opt(map, &mut self.name, n, 21),
             "originalRecordingStartTime" => crate::support::de_opt(map, &mut self.original_recording_start_time, n, 22),
             "outputDurationMs" => crate::support::de_opt(map, &mut self.output_duration_ms, n, 23),
@@ -132,8 +132,8 @@ impl crate::support::Model for Recording {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 30),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 31),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 32),
-            "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 33),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 34),
+            "transcript" => crate::support::de_opt_structs(map, &mut self.transcript, n, 33),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 34),
             _ => crate::support::skip(map),
         }
     }

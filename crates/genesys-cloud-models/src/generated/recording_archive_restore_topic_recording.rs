@@ -46,7 +46,7 @@ impl crate::support::Model for RecordingArchiveRestoreTopicRecording {
             "estimatedTranscodeTimeMs" => crate::support::de_opt(map, &mut self.estimated_transcode_time_ms, n, 2),
             "fileState" => crate::support::de_opt(map, &mut self.file_state, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "mediaUris" => crate::support::de_opt(map, &mut self.media_uris, n, 5),
+            "mediaUris" => crate::support::de_opt_structs(map, &mut self.media_uris, n, 5),
             _ => crate::support::skip(map),
         }
     }

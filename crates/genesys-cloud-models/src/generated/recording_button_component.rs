@@ -35,7 +35,7 @@ impl crate::support::Model for RecordingButtonComponent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
+            "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
             "isSelected" => crate::support::de_opt(map, &mut self.is_selected, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
             _ => crate::support::skip(map),

@@ -51,17 +51,17 @@ impl crate::support::Model for RecordingEmailMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachments" => crate::support::de_opt(map, &mut self.attachments, n, 0),
-            "bcc" => crate::support::de_opt(map, &mut self.bcc, n, 1),
-            "cc" => crate::support::de_opt(map, &mut self.cc, n, 2),
-            "from" => crate::support::de_opt(map, &mut self.from, n, 3),
+            "attachments" => crate::support::de_opt_structs(map, &mut self.attachments, n, 0),
+            "bcc" => crate::support::de_opt_structs(map, &mut self.bcc, n, 1),
+            "cc" => crate::support::de_opt_structs(map, &mut self.cc, n, 2),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 3),
             "htmlBody" => crate::support::de_opt(map, &mut self.html_body, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "replyTo" => crate::support::de_opt(map, &mut self.reply_to, n, 6),
+            "replyTo" => crate::support::de_opt_struct(map, &mut self.reply_to, n, 6),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 7),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 8),
             "time" => crate::support::de_opt(map, &mut self.time, n, 9),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 10),
+            "to" => crate::support::de_opt_structs(map, &mut self.to, n, 10),
             _ => crate::support::skip(map),
         }
     }

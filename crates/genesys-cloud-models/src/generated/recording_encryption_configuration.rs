@@ -47,7 +47,7 @@ impl crate::support::Model for RecordingEncryptionConfiguration {
             "apiKey" => crate::support::de_opt(map, &mut self.api_key, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "keyConfigurationType" => crate::support::de_opt(map, &mut self.key_configuration_type, n, 3),
-            "lastError" => crate::support::de_opt(map, &mut self.last_error, n, 4),
+            "lastError" => crate::support::de_opt_struct(map, &mut self.last_error, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "url" => crate::support::de_opt(map, &mut self.url, n, 6),
             _ => crate::support::skip(map),

@@ -62,7 +62,7 @@ impl crate::support::Model for RecordingJob {
             "failedRecordings" => crate::support::de_opt(map, &mut self.failed_recordings, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "percentProgress" => crate::support::de_opt(map, &mut self.percent_progress, n, 4),
-            "recordingJobsQuery" => crate::support::de_opt(map, &mut self.recording_jobs_query, n, 5),
+            "recordingJobsQuery" => crate::support::de_opt_struct(map, &mut self.recording_jobs_query, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "totalConversations" => crate::support::de_opt(map, &mut self.total_conversations, n, 8),
@@ -70,7 +70,7 @@ impl crate::support::Model for RecordingJob {
             "totalProcessedRecordings" => crate::support::de_opt(map, &mut self.total_processed_recordings, n, 10),
             "totalRecordings" => crate::support::de_opt(map, &mut self.total_recordings, n, 11),
             "totalSkippedRecordings" => crate::support::de_opt(map, &mut self.total_skipped_recordings, n, 12),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 13),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 13),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for RecordingJobFailedRecording {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "recording" => crate::support::de_opt(map, &mut self.recording, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "recording" => crate::support::de_opt_struct(map, &mut self.recording, n, 1),
             _ => crate::support::skip(map),
         }
     }

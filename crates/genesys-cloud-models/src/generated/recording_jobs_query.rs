@@ -60,7 +60,7 @@ impl crate::support::Model for RecordingJobsQuery {
             "actionDate" => crate::support::de_opt(map, &mut self.action_date, n, 2),
             "agedConversationInterval" => crate::support::de_opt(map, &mut self.aged_conversation_interval, n, 3),
             "clearExport" => crate::support::de_opt(map, &mut self.clear_export, n, 4),
-            "conversationQuery" => crate::support::de_opt(map, &mut self.conversation_query, n, 5),
+            "conversationQuery" => crate::support::de_opt_struct(map, &mut self.conversation_query, n, 5),
             "includePolicyBasedRecordings" => crate::support::de_opt(map, &mut self.include_policy_based_recordings, n, 6),
             "includeRecordingsWithSensitiveData" => crate::support::de_opt(map, &mut self.include_recordings_with_sensitive_data, n, 7),
             "includeScreenRecordings" => crate::support::de_opt(map, &mut self.include_screen_recordings, n, 8),

@@ -38,7 +38,7 @@ impl crate::support::Model for RecordingMessageReceipt {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "reasons" => crate::support::de_opt(map, &mut self.reasons, n, 1),
+            "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 1),
             "receiptTime" => crate::support::de_opt(map, &mut self.receipt_time, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),

@@ -73,7 +73,7 @@ impl crate::support::Model for RecordingMetadata {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "annotations" => crate::support::de_opt(map, &mut self.annotations, n, 0),
+            "annotations" => crate::support::de_opt_structs(map, &mut self.annotations, n, 0),
             "archiveDate" => crate::support::de_opt(map, &mut self.archive_date, n, 1),
             "archiveMedium" => crate::support::de_opt(map, &mut self.archive_medium, n, 2),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 3),

@@ -43,11 +43,11 @@ impl crate::support::Model for RecordingNotificationTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "body" => crate::support::de_opt(map, &mut self.body, n, 0),
-            "buttons" => crate::support::de_opt(map, &mut self.buttons, n, 1),
-            "carousel" => crate::support::de_opt(map, &mut self.carousel, n, 2),
-            "footer" => crate::support::de_opt(map, &mut self.footer, n, 3),
-            "header" => crate::support::de_opt(map, &mut self.header, n, 4),
+            "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
+            "buttons" => crate::support::de_opt_structs(map, &mut self.buttons, n, 1),
+            "carousel" => crate::support::de_opt_struct(map, &mut self.carousel, n, 2),
+            "footer" => crate::support::de_opt_struct(map, &mut self.footer, n, 3),
+            "header" => crate::support::de_opt_struct(map, &mut self.header, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "language" => crate::support::de_opt(map, &mut self.language, n, 6),
             _ => crate::support::skip(map),

@@ -40,7 +40,7 @@ impl crate::support::Model for RecordingRoadsideAssistance {
         let n = &mut self._nulls;
         match key {
             "isDevicePhoneNumber" => crate::support::de_opt(map, &mut self.is_device_phone_number, n, 0),
-            "location" => crate::support::de_opt(map, &mut self.location, n, 1),
+            "location" => crate::support::de_opt_struct(map, &mut self.location, n, 1),
             "messageNumber" => crate::support::de_opt(map, &mut self.message_number, n, 2),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 3),
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),

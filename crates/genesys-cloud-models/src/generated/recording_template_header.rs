@@ -35,7 +35,7 @@ impl crate::support::Model for RecordingTemplateHeader {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "media" => crate::support::de_opt(map, &mut self.media, n, 0),
+            "media" => crate::support::de_opt_struct(map, &mut self.media, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),

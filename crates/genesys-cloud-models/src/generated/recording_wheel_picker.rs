@@ -34,7 +34,7 @@ impl crate::support::Model for RecordingWheelPicker {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 1),
+            "items" => crate::support::de_opt_structs(map, &mut self.items, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for RecurrenceSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "endAfter" => crate::support::de_opt(map, &mut self.end_after, n, 0),
-            "minimumTimeBetweenOccurrences" => crate::support::de_opt(map, &mut self.minimum_time_between_occurrences, n, 1),
-            "recurrencePeriod" => crate::support::de_opt(map, &mut self.recurrence_period, n, 2),
+            "endAfter" => crate::support::de_opt_struct(map, &mut self.end_after, n, 0),
+            "minimumTimeBetweenOccurrences" => crate::support::de_opt_struct(map, &mut self.minimum_time_between_occurrences, n, 1),
+            "recurrencePeriod" => crate::support::de_opt_struct(map, &mut self.recurrence_period, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -43,13 +43,13 @@ impl crate::support::Model for Relationship {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "division" => crate::support::de_opt(map, &mut self.division, n, 0),
-            "externalDataSources" => crate::support::de_opt(map, &mut self.external_data_sources, n, 1),
-            "externalOrganization" => crate::support::de_opt(map, &mut self.external_organization, n, 2),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
+            "externalDataSources" => crate::support::de_opt_structs(map, &mut self.external_data_sources, n, 1),
+            "externalOrganization" => crate::support::de_opt_struct(map, &mut self.external_organization, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             _ => crate::support::skip(map),
         }
     }

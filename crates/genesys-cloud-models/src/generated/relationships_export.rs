@@ -49,13 +49,13 @@ impl crate::support::Model for RelationshipsExport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCompletion" => crate::support::de_opt(map, &mut self.date_completion, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 3),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "queryConditions" => crate::support::de_opt(map, &mut self.query_conditions, n, 6),
+            "queryConditions" => crate::support::de_opt_struct(map, &mut self.query_conditions, n, 6),
             "resultRowCount" => crate::support::de_opt(map, &mut self.result_row_count, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),

@@ -45,12 +45,12 @@ impl crate::support::Model for Reoccurrence {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "alterations" => crate::support::de_opt(map, &mut self.alterations, n, 0),
+            "alterations" => crate::support::de_opt_structs(map, &mut self.alterations, n, 0),
             "end" => crate::support::de_opt(map, &mut self.end, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "nextOccurrenceDetails" => crate::support::de_opt(map, &mut self.next_occurrence_details, n, 3),
-            "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 4),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 5),
+            "nextOccurrenceDetails" => crate::support::de_opt_struct(map, &mut self.next_occurrence_details, n, 3),
+            "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 4),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "start" => crate::support::de_opt(map, &mut self.start, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             _ => crate::support::skip(map),

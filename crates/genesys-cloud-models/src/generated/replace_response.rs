@@ -46,7 +46,7 @@ impl crate::support::Model for ReplaceResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "uploadDestinationUri" => crate::support::de_opt(map, &mut self.upload_destination_uri, n, 3),
             "uploadMethod" => crate::support::de_opt(map, &mut self.upload_method, n, 4),
-            "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 5),
+            "uploadStatus" => crate::support::de_opt_struct(map, &mut self.upload_status, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for ReplyMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "content" => crate::support::de_opt(map, &mut self.content, n, 0),
+            "content" => crate::support::de_opt_structs(map, &mut self.content, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),

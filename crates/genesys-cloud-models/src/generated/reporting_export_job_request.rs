@@ -71,12 +71,12 @@ impl crate::support::Model for ReportingExportJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "chartColumns" => crate::support::de_opt(map, &mut self.chart_columns, n, 0),
+            "chartColumns" => crate::support::de_opt_structs(map, &mut self.chart_columns, n, 0),
             "csvDelimiter" => crate::support::de_opt(map, &mut self.csv_delimiter, n, 1),
             "durationFormat" => crate::support::de_opt(map, &mut self.duration_format, n, 2),
             "excludeEmptyRows" => crate::support::de_opt(map, &mut self.exclude_empty_rows, n, 3),
             "exportFormat" => crate::support::de_opt(map, &mut self.export_format, n, 4),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 5),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 5),
             "hasCustomParticipantAttributes" => crate::support::de_opt(map, &mut self.has_custom_participant_attributes, n, 6),
             "hasFormatDurations" => crate::support::de_opt(map, &mut self.has_format_durations, n, 7),
             "hasSplitByMedia" => crate::support::de_opt(map, &mut self.has_split_by_media, n, 8),
@@ -89,7 +89,7 @@ impl crate::support::Model for ReportingExportJobRequest {
             "period" => crate::support::de_opt(map, &mut self.period, n, 15),
             "read" => crate::support::de_opt(map, &mut self.read, n, 16),
             "recipientEmails" => crate::support::de_opt(map, &mut self.recipient_emails, n, 17),
-            "selectedColumns" => crate::support::de_opt(map, &mut self.selected_columns, n, 18),
+            "selectedColumns" => crate::support::de_opt_structs(map, &mut self.selected_columns, n, 18),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 19),
             "viewType" => crate::support::de_opt(map, &mut self.view_type, n, 20),
             _ => crate::support::skip(map),

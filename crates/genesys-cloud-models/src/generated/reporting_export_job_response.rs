@@ -97,7 +97,7 @@ impl crate::support::Model for ReportingExportJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "chartColumns" => crate::support::de_opt(map, &mut self.chart_columns, n, 0),
+            "chartColumns" => crate::support::de_opt_structs(map, &mut self.chart_columns, n, 0),
             "createdDateTime" => crate::support::de_opt(map, &mut self.created_date_time, n, 1),
             "csvDelimiter" => crate::support::de_opt(map, &mut self.csv_delimiter, n, 2),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 3),
@@ -109,7 +109,7 @@ impl crate::support::Model for ReportingExportJobResponse {
             "exportAllowedToRerun" => crate::support::de_opt(map, &mut self.export_allowed_to_rerun, n, 9),
             "exportErrorMessagesType" => crate::support::de_opt(map, &mut self.export_error_messages_type, n, 10),
             "exportFormat" => crate::support::de_opt(map, &mut self.export_format, n, 11),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 12),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 12),
             "hasCustomParticipantAttributes" => crate::support::de_opt(map, &mut self.has_custom_participant_attributes, n, 13),
             "hasFormatDurations" => crate::support::de_opt(map, &mut self.has_format_durations, n, 14),
             "hasSplitByMedia" => crate::support::de_opt(map, &mut self.has_split_by_media, n, 15),
@@ -126,7 +126,7 @@ impl crate::support::Model for ReportingExportJobResponse {
             "read" => crate::support::de_opt(map, &mut self.read, n, 26),
             "recipientEmails" => crate::support::de_opt(map, &mut self.recipient_emails, n, 27),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 28),
-            "selectedColumns" => crate::support::de_opt(map, &mut self.selected_columns, n, 29),
+            "selectedColumns" => crate::support::de_opt_structs(map, &mut self.selected_columns, n, 29),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 30),
             "status" => crate::support::de_opt(map, &mut self.status, n, 31),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 32),

@@ -53,16 +53,16 @@ impl crate::support::Model for ReportingTurn {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "askAction" => crate::support::de_opt(map, &mut self.ask_action, n, 0),
+            "askAction" => crate::support::de_opt_struct(map, &mut self.ask_action, n, 0),
             "askActionResult" => crate::support::de_opt(map, &mut self.ask_action_result, n, 1),
             "botPrompts" => crate::support::de_opt(map, &mut self.bot_prompts, n, 2),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 3),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 3),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 4),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 5),
-            "intent" => crate::support::de_opt(map, &mut self.intent, n, 6),
-            "knowledge" => crate::support::de_opt(map, &mut self.knowledge, n, 7),
-            "knowledgeBaseEvents" => crate::support::de_opt(map, &mut self.knowledge_base_events, n, 8),
-            "sessionEndDetails" => crate::support::de_opt(map, &mut self.session_end_details, n, 9),
+            "intent" => crate::support::de_opt_struct(map, &mut self.intent, n, 6),
+            "knowledge" => crate::support::de_opt_struct(map, &mut self.knowledge, n, 7),
+            "knowledgeBaseEvents" => crate::support::de_opt_struct(map, &mut self.knowledge_base_events, n, 8),
+            "sessionEndDetails" => crate::support::de_opt_struct(map, &mut self.session_end_details, n, 9),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 10),
             "userInput" => crate::support::de_opt(map, &mut self.user_input, n, 11),
             _ => crate::support::skip(map),

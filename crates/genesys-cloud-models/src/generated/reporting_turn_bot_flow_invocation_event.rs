@@ -35,8 +35,8 @@ impl crate::support::Model for ReportingTurnBotFlowInvocationEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 1),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),
         }

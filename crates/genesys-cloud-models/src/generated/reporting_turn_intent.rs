@@ -40,7 +40,7 @@ impl crate::support::Model for ReportingTurnIntent {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "slots" => crate::support::de_opt(map, &mut self.slots, n, 3),
+            "slots" => crate::support::de_opt_structs(map, &mut self.slots, n, 3),
             _ => crate::support::skip(map),
         }
     }

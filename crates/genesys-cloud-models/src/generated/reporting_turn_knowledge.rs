@@ -35,9 +35,9 @@ impl crate::support::Model for ReportingTurnKnowledge {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "feedback" => crate::support::de_opt(map, &mut self.feedback, n, 0),
+            "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 0),
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 1),
-            "search" => crate::support::de_opt(map, &mut self.search, n, 2),
+            "search" => crate::support::de_opt_struct(map, &mut self.search, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for ReportingTurnKnowledgeEvents {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "feedback" => crate::support::de_opt(map, &mut self.feedback, n, 0),
-            "search" => crate::support::de_opt(map, &mut self.search, n, 1),
+            "feedback" => crate::support::de_opt_structs(map, &mut self.feedback, n, 0),
+            "search" => crate::support::de_opt_structs(map, &mut self.search, n, 1),
             _ => crate::support::skip(map),
         }
     }

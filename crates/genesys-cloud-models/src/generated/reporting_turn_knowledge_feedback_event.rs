@@ -43,7 +43,7 @@ impl crate::support::Model for ReportingTurnKnowledgeFeedbackEvent {
         match key {
             "documentVariationId" => crate::support::de_opt(map, &mut self.document_variation_id, n, 0),
             "documentVersionId" => crate::support::de_opt(map, &mut self.document_version_id, n, 1),
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 2),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 2),
             "feedbackRating" => crate::support::de_opt(map, &mut self.feedback_rating, n, 3),
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 4),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 5),

@@ -56,7 +56,7 @@ impl crate::support::Model for ReportingTurnKnowledgeMetadata {
             "knowledgeName" => crate::support::de_opt(map, &mut self.knowledge_name, n, 4),
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),
             "retrievalStatus" => crate::support::de_opt(map, &mut self.retrieval_status, n, 6),
-            "retrievedSources" => crate::support::de_opt(map, &mut self.retrieved_sources, n, 7),
+            "retrievedSources" => crate::support::de_opt_structs(map, &mut self.retrieved_sources, n, 7),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 8),
             "topConfidence" => crate::support::de_opt(map, &mut self.top_confidence, n, 9),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearch {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 0),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 0),
             "query" => crate::support::de_opt(map, &mut self.query, n, 1),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 2),
             _ => crate::support::skip(map),

@@ -40,7 +40,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearchEvent {
         let n = &mut self._nulls;
         match key {
             "answerDocumentId" => crate::support::de_opt(map, &mut self.answer_document_id, n, 0),
-            "documents" => crate::support::de_opt(map, &mut self.documents, n, 1),
+            "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 1),
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 2),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 4),

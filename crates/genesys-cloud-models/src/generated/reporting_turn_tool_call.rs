@@ -51,7 +51,7 @@ impl crate::support::Model for ReportingTurnToolCall {
         match key {
             "dateInvoked" => crate::support::de_opt(map, &mut self.date_invoked, n, 0),
             "errorText" => crate::support::de_opt(map, &mut self.error_text, n, 1),
-            "knowledgeMetadata" => crate::support::de_opt(map, &mut self.knowledge_metadata, n, 2),
+            "knowledgeMetadata" => crate::support::de_opt_struct(map, &mut self.knowledge_metadata, n, 2),
             "latencyMs" => crate::support::de_opt(map, &mut self.latency_ms, n, 3),
             "origin" => crate::support::de_opt(map, &mut self.origin, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

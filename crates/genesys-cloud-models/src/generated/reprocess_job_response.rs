@@ -61,7 +61,7 @@ impl crate::support::Model for ReprocessJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 2),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 3),

@@ -34,7 +34,7 @@ impl crate::support::Model for ReschedulingManagementUnitResponse {
         let n = &mut self._nulls;
         match key {
             "applied" => crate::support::de_opt(map, &mut self.applied, n, 0),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 1),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 1),
             _ => crate::support::skip(map),
         }
     }

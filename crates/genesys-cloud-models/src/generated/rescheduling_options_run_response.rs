@@ -56,8 +56,8 @@ impl crate::support::Model for ReschedulingOptionsRunResponse {
             "doNotChangeShiftStartTimes" => crate::support::de_opt(map, &mut self.do_not_change_shift_start_times, n, 4),
             "doNotChangeWeeklyPaidTime" => crate::support::de_opt(map, &mut self.do_not_change_weekly_paid_time, n, 5),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 6),
-            "existingSchedule" => crate::support::de_opt(map, &mut self.existing_schedule, n, 7),
-            "managementUnits" => crate::support::de_opt(map, &mut self.management_units, n, 8),
+            "existingSchedule" => crate::support::de_opt_struct(map, &mut self.existing_schedule, n, 7),
+            "managementUnits" => crate::support::de_opt_structs(map, &mut self.management_units, n, 8),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 9),
             _ => crate::support::skip(map),
         }

@@ -40,9 +40,9 @@ impl crate::support::Model for ResourceConditionNode {
         let n = &mut self._nulls;
         match key {
             "conjunction" => crate::support::de_opt(map, &mut self.conjunction, n, 0),
-            "operands" => crate::support::de_opt(map, &mut self.operands, n, 1),
+            "operands" => crate::support::de_opt_structs(map, &mut self.operands, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            "terms" => crate::support::de_opt(map, &mut self.terms, n, 3),
+            "terms" => crate::support::de_opt_structs(map, &mut self.terms, n, 3),
             "variableName" => crate::support::de_opt(map, &mut self.variable_name, n, 4),
             _ => crate::support::skip(map),
         }

@@ -61,7 +61,7 @@ impl crate::support::Model for ResourcePermissionPolicy {
             "policyDescription" => crate::support::de_opt(map, &mut self.policy_description, n, 7),
             "policyName" => crate::support::de_opt(map, &mut self.policy_name, n, 8),
             "resourceCondition" => crate::support::de_opt(map, &mut self.resource_condition, n, 9),
-            "resourceConditionNode" => crate::support::de_opt(map, &mut self.resource_condition_node, n, 10),
+            "resourceConditionNode" => crate::support::de_opt_struct(map, &mut self.resource_condition_node, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -41,7 +41,7 @@ impl crate::support::Model for ResponseAssetSearchRequest {
         match key {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 0),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 1),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 2),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 2),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 3),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 4),
             _ => crate::support::skip(map),

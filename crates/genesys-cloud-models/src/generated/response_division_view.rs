@@ -47,15 +47,15 @@ impl crate::support::Model for ResponseDivisionView {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "form" => crate::support::de_opt(map, &mut self.form, n, 0),
+            "form" => crate::support::de_opt_struct(map, &mut self.form, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "libraries" => crate::support::de_opt(map, &mut self.libraries, n, 2),
-            "messagingTemplate" => crate::support::de_opt(map, &mut self.messaging_template, n, 3),
+            "libraries" => crate::support::de_opt_structs(map, &mut self.libraries, n, 2),
+            "messagingTemplate" => crate::support::de_opt_struct(map, &mut self.messaging_template, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "responseType" => crate::support::de_opt(map, &mut self.response_type, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "substitutions" => crate::support::de_opt(map, &mut self.substitutions, n, 7),
-            "substitutionsSchema" => crate::support::de_opt(map, &mut self.substitutions_schema, n, 8),
+            "substitutions" => crate::support::de_opt_structs(map, &mut self.substitutions, n, 7),
+            "substitutionsSchema" => crate::support::de_opt_struct(map, &mut self.substitutions_schema, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for ResponseQueryRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 0),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "queryPhrase" => crate::support::de_opt(map, &mut self.query_phrase, n, 3),

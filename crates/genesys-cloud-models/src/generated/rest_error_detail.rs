@@ -37,7 +37,7 @@ impl crate::support::Model for RestErrorDetail {
         match key {
             "details" => crate::support::de_opt(map, &mut self.details, n, 0),
             "error" => crate::support::de_opt(map, &mut self.error, n, 1),
-            "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 2),
+            "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for RetentionDuration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "archiveRetention" => crate::support::de_opt(map, &mut self.archive_retention, n, 0),
-            "deleteRetention" => crate::support::de_opt(map, &mut self.delete_retention, n, 1),
+            "archiveRetention" => crate::support::de_opt_struct(map, &mut self.archive_retention, n, 0),
+            "deleteRetention" => crate::support::de_opt_struct(map, &mut self.delete_retention, n, 1),
             _ => crate::support::skip(map),
         }
     }

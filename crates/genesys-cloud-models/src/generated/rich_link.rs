@@ -42,7 +42,7 @@ impl crate::support::Model for RichLink {
         let n = &mut self._nulls;
         match key {
             "footer" => crate::support::de_opt(map, &mut self.footer, n, 0),
-            "header" => crate::support::de_opt(map, &mut self.header, n, 1),
+            "header" => crate::support::de_opt_struct(map, &mut self.header, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),

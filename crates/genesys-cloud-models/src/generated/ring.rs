@@ -35,9 +35,9 @@ impl crate::support::Model for Ring {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actions" => crate::support::de_opt(map, &mut self.actions, n, 0),
-            "expansionCriteria" => crate::support::de_opt(map, &mut self.expansion_criteria, n, 1),
-            "memberGroups" => crate::support::de_opt(map, &mut self.member_groups, n, 2),
+            "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
+            "expansionCriteria" => crate::support::de_opt_structs(map, &mut self.expansion_criteria, n, 1),
+            "memberGroups" => crate::support::de_opt_structs(map, &mut self.member_groups, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for RoutePathRequest {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 1),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 2),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 3),
-            "sourcePlanningGroup" => crate::support::de_opt(map, &mut self.source_planning_group, n, 4),
+            "sourcePlanningGroup" => crate::support::de_opt_struct(map, &mut self.source_planning_group, n, 4),
             _ => crate::support::skip(map),
         }
     }

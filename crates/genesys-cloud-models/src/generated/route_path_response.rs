@@ -37,10 +37,10 @@ impl crate::support::Model for RoutePathResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "language" => crate::support::de_opt(map, &mut self.language, n, 0),
+            "language" => crate::support::de_opt_struct(map, &mut self.language, n, 0),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 1),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 2),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 3),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,8 +37,8 @@ impl crate::support::Model for RoutingActivityData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "data" => crate::support::de_opt(map, &mut self.data, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "group" => crate::support::de_opt(map, &mut self.group, n, 2),
             "truncated" => crate::support::de_opt(map, &mut self.truncated, n, 3),
             _ => crate::support::skip(map),

@@ -44,7 +44,7 @@ impl crate::support::Model for RoutingConversationAttributesRequest {
             "labelId" => crate::support::de_opt(map, &mut self.label_id, n, 0),
             "languageId" => crate::support::de_opt(map, &mut self.language_id, n, 1),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 2),
-            "requestScoredAgents" => crate::support::de_opt(map, &mut self.request_scored_agents, n, 3),
+            "requestScoredAgents" => crate::support::de_opt_structs(map, &mut self.request_scored_agents, n, 3),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 4),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 5),
             _ => crate::support::skip(map),

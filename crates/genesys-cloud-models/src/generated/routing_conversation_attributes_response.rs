@@ -43,13 +43,13 @@ impl crate::support::Model for RoutingConversationAttributesResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "label" => crate::support::de_opt(map, &mut self.label, n, 0),
-            "language" => crate::support::de_opt(map, &mut self.language, n, 1),
+            "label" => crate::support::de_opt_struct(map, &mut self.label, n, 0),
+            "language" => crate::support::de_opt_struct(map, &mut self.language, n, 1),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 2),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 3),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 3),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 4),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 5),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 6),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -53,7 +53,7 @@ impl crate::support::Model for RoutingData {
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 3),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 4),
             "routingFlags" => crate::support::de_opt(map, &mut self.routing_flags, n, 5),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 6),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 6),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 7),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 8),
             _ => crate::support::skip(map),

@@ -59,12 +59,12 @@ impl crate::support::Model for RoutingEstablishedEvent {
             "dnis" => crate::support::de_opt(map, &mut self.dnis, n, 3),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 4),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 5),
-            "initialConfiguration" => crate::support::de_opt(map, &mut self.initial_configuration, n, 6),
+            "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
             "languageId" => crate::support::de_opt(map, &mut self.language_id, n, 7),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 8),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 9),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 10),
-            "sourceConfiguration" => crate::support::de_opt(map, &mut self.source_configuration, n, 11),
+            "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 11),
             _ => crate::support::skip(map),
         }
     }

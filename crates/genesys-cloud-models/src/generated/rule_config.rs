@@ -37,7 +37,7 @@ impl crate::support::Model for RuleConfig {
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "rule" => crate::support::de_opt(map, &mut self.rule, n, 2),
+            "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for RuleEngineConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fallback" => crate::support::de_opt(map, &mut self.fallback, n, 0),
-            "rules" => crate::support::de_opt(map, &mut self.rules, n, 1),
+            "fallback" => crate::support::de_opt_struct(map, &mut self.fallback, n, 0),
+            "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 1),
             _ => crate::support::skip(map),
         }
     }

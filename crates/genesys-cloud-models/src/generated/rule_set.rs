@@ -47,13 +47,13 @@ impl crate::support::Model for RuleSet {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 5),
-            "rules" => crate::support::de_opt(map, &mut self.rules, n, 6),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 5),
+            "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for RuleSetDiagnostic {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "ruleSet" => crate::support::de_opt(map, &mut self.rule_set, n, 0),
+            "ruleSet" => crate::support::de_opt_struct(map, &mut self.rule_set, n, 0),
             "warnings" => crate::support::de_opt(map, &mut self.warnings, n, 1),
             _ => crate::support::skip(map),
         }

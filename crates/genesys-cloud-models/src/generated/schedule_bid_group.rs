@@ -45,14 +45,14 @@ impl crate::support::Model for ScheduleBidGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "downloadTemplate" => crate::support::de_opt(map, &mut self.download_template, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 1),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 2),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 3),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 5),
-            "workPlanRotations" => crate::support::de_opt(map, &mut self.work_plan_rotations, n, 6),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 7),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 5),
+            "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 6),
+            "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 7),
             _ => crate::support::skip(map),
         }
     }

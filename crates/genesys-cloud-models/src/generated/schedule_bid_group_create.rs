@@ -46,7 +46,7 @@ impl crate::support::Model for ScheduleBidGroupCreate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
             "workPlanIds" => crate::support::de_opt(map, &mut self.work_plan_ids, n, 4),
-            "workPlanRotations" => crate::support::de_opt(map, &mut self.work_plan_rotations, n, 5),
+            "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 5),
             _ => crate::support::skip(map),
         }
     }

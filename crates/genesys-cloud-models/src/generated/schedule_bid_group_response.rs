@@ -38,8 +38,8 @@ impl crate::support::Model for ScheduleBidGroupResponse {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
-            "scheduleBidGroup" => crate::support::de_opt(map, &mut self.schedule_bid_group, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
+            "scheduleBidGroup" => crate::support::de_opt_struct(map, &mut self.schedule_bid_group, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),
         }

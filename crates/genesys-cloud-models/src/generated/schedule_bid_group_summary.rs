@@ -49,10 +49,10 @@ impl crate::support::Model for ScheduleBidGroupSummary {
         match key {
             "agentCount" => crate::support::de_opt(map, &mut self.agent_count, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "planningGroupCount" => crate::support::de_opt(map, &mut self.planning_group_count, n, 4),
-            "scheduleSetError" => crate::support::de_opt(map, &mut self.schedule_set_error, n, 5),
+            "scheduleSetError" => crate::support::de_opt_struct(map, &mut self.schedule_set_error, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "workPlanCount" => crate::support::de_opt(map, &mut self.work_plan_count, n, 7),
             "workPlanRotationCount" => crate::support::de_opt(map, &mut self.work_plan_rotation_count, n, 8),

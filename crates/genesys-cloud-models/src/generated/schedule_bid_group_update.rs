@@ -43,13 +43,13 @@ impl crate::support::Model for ScheduleBidGroupUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentIds" => crate::support::de_opt(map, &mut self.agent_ids, n, 0),
+            "agentIds" => crate::support::de_opt_struct(map, &mut self.agent_ids, n, 0),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
-            "scheduleSets" => crate::support::de_opt(map, &mut self.schedule_sets, n, 4),
-            "workPlanIds" => crate::support::de_opt(map, &mut self.work_plan_ids, n, 5),
-            "workPlanRotations" => crate::support::de_opt(map, &mut self.work_plan_rotations, n, 6),
+            "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 3),
+            "scheduleSets" => crate::support::de_opt_struct(map, &mut self.schedule_sets, n, 4),
+            "workPlanIds" => crate::support::de_opt_struct(map, &mut self.work_plan_ids, n, 5),
+            "workPlanRotations" => crate::support::de_opt_struct(map, &mut self.work_plan_rotations, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for ScheduleBidScheduledShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),

@@ -41,8 +41,8 @@ impl crate::support::Model for ScheduleGenerationResult {
         match key {
             "failed" => crate::support::de_opt(map, &mut self.failed, n, 0),
             "messageCount" => crate::support::de_opt(map, &mut self.message_count, n, 1),
-            "messageSeverities" => crate::support::de_opt(map, &mut self.message_severities, n, 2),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 3),
+            "messageSeverities" => crate::support::de_opt_structs(map, &mut self.message_severities, n, 2),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 4),
             _ => crate::support::skip(map),
         }

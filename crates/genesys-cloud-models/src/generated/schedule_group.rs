@@ -63,19 +63,19 @@ impl crate::support::Model for ScheduleGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "closedSchedules" => crate::support::de_opt(map, &mut self.closed_schedules, n, 0),
+            "closedSchedules" => crate::support::de_opt_structs(map, &mut self.closed_schedules, n, 0),
             "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
             "createdByApp" => crate::support::de_opt(map, &mut self.created_by_app, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 6),
-            "holidaySchedules" => crate::support::de_opt(map, &mut self.holiday_schedules, n, 7),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 6),
+            "holidaySchedules" => crate::support::de_opt_structs(map, &mut self.holiday_schedules, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 9),
             "modifiedByApp" => crate::support::de_opt(map, &mut self.modified_by_app, n, 10),
             "name" => crate::support::de_opt(map, &mut self.name, n, 11),
-            "openSchedules" => crate::support::de_opt(map, &mut self.open_schedules, n, 12),
+            "openSchedules" => crate::support::de_opt_structs(map, &mut self.open_schedules, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 15),

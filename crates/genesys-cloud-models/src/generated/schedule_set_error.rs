@@ -36,8 +36,8 @@ impl crate::support::Model for ScheduleSetError {
         let n = &mut self._nulls;
         match key {
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 0),
-            "workPlanRotations" => crate::support::de_opt(map, &mut self.work_plan_rotations, n, 1),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 2),
+            "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 1),
+            "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -49,9 +49,9 @@ impl crate::support::Model for ScheduledTrigger {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "target" => crate::support::de_opt(map, &mut self.target, n, 6),
+            "target" => crate::support::de_opt_struct(map, &mut self.target, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
             _ => crate::support::skip(map),
         }

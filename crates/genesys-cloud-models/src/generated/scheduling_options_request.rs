@@ -37,7 +37,7 @@ impl crate::support::Model for SchedulingOptionsRequest {
         match key {
             "activitySmoothingType" => crate::support::de_opt(map, &mut self.activity_smoothing_type, n, 0),
             "induceScheduleVariability" => crate::support::de_opt(map, &mut self.induce_schedule_variability, n, 1),
-            "noForecastOptions" => crate::support::de_opt(map, &mut self.no_forecast_options, n, 2),
+            "noForecastOptions" => crate::support::de_opt_struct(map, &mut self.no_forecast_options, n, 2),
             _ => crate::support::skip(map),
         }
     }

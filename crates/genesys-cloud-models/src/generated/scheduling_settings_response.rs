@@ -45,10 +45,10 @@ impl crate::support::Model for SchedulingSettingsResponse {
         match key {
             "defaultShrinkagePercent" => crate::support::de_opt(map, &mut self.default_shrinkage_percent, n, 0),
             "maxOccupancyPercentForDeferredWork" => crate::support::de_opt(map, &mut self.max_occupancy_percent_for_deferred_work, n, 1),
-            "monthlyPlanningPeriod" => crate::support::de_opt(map, &mut self.monthly_planning_period, n, 2),
-            "planningPeriod" => crate::support::de_opt(map, &mut self.planning_period, n, 3),
-            "scheduleVisibility" => crate::support::de_opt(map, &mut self.schedule_visibility, n, 4),
-            "shrinkageOverrides" => crate::support::de_opt(map, &mut self.shrinkage_overrides, n, 5),
+            "monthlyPlanningPeriod" => crate::support::de_opt_struct(map, &mut self.monthly_planning_period, n, 2),
+            "planningPeriod" => crate::support::de_opt_struct(map, &mut self.planning_period, n, 3),
+            "scheduleVisibility" => crate::support::de_opt_struct(map, &mut self.schedule_visibility, n, 4),
+            "shrinkageOverrides" => crate::support::de_opt_struct(map, &mut self.shrinkage_overrides, n, 5),
             "startDayOfWeekend" => crate::support::de_opt(map, &mut self.start_day_of_weekend, n, 6),
             _ => crate::support::skip(map),
         }

@@ -39,7 +39,7 @@ impl crate::support::Model for SchedulingStatusResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorDetails" => crate::support::de_opt(map, &mut self.error_details, n, 0),
+            "errorDetails" => crate::support::de_opt_structs(map, &mut self.error_details, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "percentComplete" => crate::support::de_opt(map, &mut self.percent_complete, n, 2),
             "schedulingResultUri" => crate::support::de_opt(map, &mut self.scheduling_result_uri, n, 3),

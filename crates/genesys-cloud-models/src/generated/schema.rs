@@ -40,7 +40,7 @@ impl crate::support::Model for Schema {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "items" => crate::support::de_opt(map, &mut self.items, n, 1),
+            "items" => crate::support::de_opt_struct(map, &mut self.items, n, 1),
             "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),

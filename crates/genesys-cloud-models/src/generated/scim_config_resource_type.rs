@@ -48,10 +48,10 @@ impl crate::support::Model for ScimConfigResourceType {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "endpoint" => crate::support::de_opt(map, &mut self.endpoint, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "meta" => crate::support::de_opt(map, &mut self.meta, n, 3),
+            "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "schema" => crate::support::de_opt(map, &mut self.schema, n, 5),
-            "schemaExtensions" => crate::support::de_opt(map, &mut self.schema_extensions, n, 6),
+            "schemaExtensions" => crate::support::de_opt_structs(map, &mut self.schema_extensions, n, 6),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 7),
             _ => crate::support::skip(map),
         }

@@ -49,16 +49,16 @@ impl crate::support::Model for ScimServiceProviderConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "authenticationSchemes" => crate::support::de_opt(map, &mut self.authentication_schemes, n, 0),
-            "bulk" => crate::support::de_opt(map, &mut self.bulk, n, 1),
-            "changePassword" => crate::support::de_opt(map, &mut self.change_password, n, 2),
+            "authenticationSchemes" => crate::support::de_opt_structs(map, &mut self.authentication_schemes, n, 0),
+            "bulk" => crate::support::de_opt_struct(map, &mut self.bulk, n, 1),
+            "changePassword" => crate::support::de_opt_struct(map, &mut self.change_password, n, 2),
             "documentationUri" => crate::support::de_opt(map, &mut self.documentation_uri, n, 3),
-            "etag" => crate::support::de_opt(map, &mut self.etag, n, 4),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 5),
-            "meta" => crate::support::de_opt(map, &mut self.meta, n, 6),
-            "patch" => crate::support::de_opt(map, &mut self.patch, n, 7),
+            "etag" => crate::support::de_opt_struct(map, &mut self.etag, n, 4),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 5),
+            "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 6),
+            "patch" => crate::support::de_opt_struct(map, &mut self.patch, n, 7),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 8),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 9),
+            "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 9),
             _ => crate::support::skip(map),
         }
     }

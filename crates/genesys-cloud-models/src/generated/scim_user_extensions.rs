@@ -35,9 +35,9 @@ impl crate::support::Model for ScimUserExtensions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "externalIds" => crate::support::de_opt(map, &mut self.external_ids, n, 0),
-            "routingLanguages" => crate::support::de_opt(map, &mut self.routing_languages, n, 1),
-            "routingSkills" => crate::support::de_opt(map, &mut self.routing_skills, n, 2),
+            "externalIds" => crate::support::de_opt_structs(map, &mut self.external_ids, n, 0),
+            "routingLanguages" => crate::support::de_opt_structs(map, &mut self.routing_languages, n, 1),
+            "routingSkills" => crate::support::de_opt_structs(map, &mut self.routing_skills, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for ScimUserListResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "Resources" => crate::support::de_opt(map, &mut self.resources, n, 0),
+            "Resources" => crate::support::de_opt_structs(map, &mut self.resources, n, 0),
             "itemsPerPage" => crate::support::de_opt(map, &mut self.items_per_page, n, 1),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 2),
             "startIndex" => crate::support::de_opt(map, &mut self.start_index, n, 3),

@@ -43,7 +43,7 @@ impl crate::support::Model for ScimV2EnterpriseUser {
             "department" => crate::support::de_opt(map, &mut self.department, n, 1),
             "division" => crate::support::de_opt(map, &mut self.division, n, 2),
             "employeeNumber" => crate::support::de_opt(map, &mut self.employee_number, n, 3),
-            "manager" => crate::support::de_opt(map, &mut self.manager, n, 4),
+            "manager" => crate::support::de_opt_struct(map, &mut self.manager, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -44,8 +44,8 @@ impl crate::support::Model for ScimV2Group {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "members" => crate::support::de_opt(map, &mut self.members, n, 3),
-            "meta" => crate::support::de_opt(map, &mut self.meta, n, 4),
+            "members" => crate::support::de_opt_structs(map, &mut self.members, n, 3),
+            "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 4),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 5),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for ScimV2PatchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "Operations" => crate::support::de_opt(map, &mut self.operations, n, 0),
+            "Operations" => crate::support::de_opt_structs(map, &mut self.operations, n, 0),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 1),
             _ => crate::support::skip(map),
         }

@@ -62,7 +62,7 @@ impl crate::support::Model for ScimV2SchemaAttribute {
             "referenceTypes" => crate::support::de_opt(map, &mut self.reference_types, n, 6),
             "required" => crate::support::de_opt(map, &mut self.required, n, 7),
             "returned" => crate::support::de_opt(map, &mut self.returned, n, 8),
-            "subAttributes" => crate::support::de_opt(map, &mut self.sub_attributes, n, 9),
+            "subAttributes" => crate::support::de_opt_structs(map, &mut self.sub_attributes, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "uniqueness" => crate::support::de_opt(map, &mut self.uniqueness, n, 11),
             _ => crate::support::skip(map),

@@ -39,10 +39,10 @@ impl crate::support::Model for ScimV2SchemaDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
+            "attributes" => crate::support::de_opt_structs(map, &mut self.attributes, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "meta" => crate::support::de_opt(map, &mut self.meta, n, 3),
+            "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             _ => crate::support::skip(map),
         }

@@ -41,12 +41,12 @@ impl crate::support::Model for ScorableSurvey {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answers" => crate::support::de_opt(map, &mut self.answers, n, 0),
+            "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            "surveyForm" => crate::support::de_opt(map, &mut self.survey_form, n, 5),
+            "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 5),
             _ => crate::support::skip(map),
         }
     }

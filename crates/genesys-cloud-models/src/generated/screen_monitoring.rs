@@ -61,10 +61,10 @@ impl crate::support::Model for ScreenMonitoring {
             "initialState" => crate::support::de_opt(map, &mut self.initial_state, n, 5),
             "monitoringType" => crate::support::de_opt(map, &mut self.monitoring_type, n, 6),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 7),
-            "screenMonitoring" => crate::support::de_opt(map, &mut self.screen_monitoring, n, 8),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 9),
+            "screenMonitoring" => crate::support::de_opt_struct(map, &mut self.screen_monitoring, n, 8),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
-            "targetUser" => crate::support::de_opt(map, &mut self.target_user, n, 11),
+            "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 11),
             _ => crate::support::skip(map),
         }
     }

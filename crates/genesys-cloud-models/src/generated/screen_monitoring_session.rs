@@ -45,14 +45,14 @@ impl crate::support::Model for ScreenMonitoringSession {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "monitoringType" => crate::support::de_opt(map, &mut self.monitoring_type, n, 2),
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 3),
             "screenMonitoringId" => crate::support::de_opt(map, &mut self.screen_monitoring_id, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "sourceUser" => crate::support::de_opt(map, &mut self.source_user, n, 6),
-            "targetUser" => crate::support::de_opt(map, &mut self.target_user, n, 7),
+            "sourceUser" => crate::support::de_opt_struct(map, &mut self.source_user, n, 6),
+            "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for ScreenMonitoringUserDetails {
         let n = &mut self._nulls;
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
-            "targetUser" => crate::support::de_opt(map, &mut self.target_user, n, 1),
+            "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for ScreenRecordingMetaDataRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metaData" => crate::support::de_opt(map, &mut self.meta_data, n, 0),
+            "metaData" => crate::support::de_opt_structs(map, &mut self.meta_data, n, 0),
             "participantJid" => crate::support::de_opt(map, &mut self.participant_jid, n, 1),
             "roomId" => crate::support::de_opt(map, &mut self.room_id, n, 2),
             _ => crate::support::skip(map),

@@ -61,7 +61,7 @@ impl crate::support::Model for Screenshare {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 2),
             "context" => crate::support::de_opt(map, &mut self.context, n, 3),
@@ -72,11 +72,11 @@ impl crate::support::Model for Screenshare {
             "peerCount" => crate::support::de_opt(map, &mut self.peer_count, n, 8),
             "peerId" => crate::support::de_opt(map, &mut self.peer_id, n, 9),
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 10),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 11),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 11),
             "sharing" => crate::support::de_opt(map, &mut self.sharing, n, 12),
             "startAlertingTime" => crate::support::de_opt(map, &mut self.start_alerting_time, n, 13),
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 15),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 15),
             _ => crate::support::skip(map),
         }
     }

@@ -50,7 +50,7 @@ impl crate::support::Model for SearchCriteria {
             "dateFormat" => crate::support::de_opt(map, &mut self.date_format, n, 0),
             "endValue" => crate::support::de_opt(map, &mut self.end_value, n, 1),
             "fields" => crate::support::de_opt(map, &mut self.fields, n, 2),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 3),
+            "group" => crate::support::de_opt_structs(map, &mut self.group, n, 3),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 4),
             "startValue" => crate::support::de_opt(map, &mut self.start_value, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),

@@ -49,13 +49,13 @@ impl crate::support::Model for SearchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregations" => crate::support::de_opt(map, &mut self.aggregations, n, 0),
+            "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
             "expand" => crate::support::de_opt(map, &mut self.expand, n, 1),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 4),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 4),
             "returnFields" => crate::support::de_opt(map, &mut self.return_fields, n, 5),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 6),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 6),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 8),
             "types" => crate::support::de_opt(map, &mut self.types, n, 9),

@@ -36,8 +36,8 @@ impl crate::support::Model for SearchShiftTradeResponse {
         let n = &mut self._nulls;
         match key {
             "matchingReceivingShiftIds" => crate::support::de_opt(map, &mut self.matching_receiving_shift_ids, n, 0),
-            "preview" => crate::support::de_opt(map, &mut self.preview, n, 1),
-            "trade" => crate::support::de_opt(map, &mut self.trade, n, 2),
+            "preview" => crate::support::de_opt_struct(map, &mut self.preview, n, 1),
+            "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for SearchUnmatchedShiftTradeListJobRequest {
         let n = &mut self._nulls;
         match key {
             "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 0),
-            "receivingSchedule" => crate::support::de_opt(map, &mut self.receiving_schedule, n, 1),
+            "receivingSchedule" => crate::support::de_opt_struct(map, &mut self.receiving_schedule, n, 1),
             "receivingShiftIds" => crate::support::de_opt(map, &mut self.receiving_shift_ids, n, 2),
             "weekDates" => crate::support::de_opt(map, &mut self.week_dates, n, 3),
             _ => crate::support::skip(map),

@@ -38,8 +38,8 @@ impl crate::support::Model for SearchUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "answered" => crate::support::de_opt(map, &mut self.answered, n, 0),
-            "selectedAnswer" => crate::support::de_opt(map, &mut self.selected_answer, n, 1),
-            "selectedAnswers" => crate::support::de_opt(map, &mut self.selected_answers, n, 2),
+            "selectedAnswer" => crate::support::de_opt_struct(map, &mut self.selected_answer, n, 1),
+            "selectedAnswers" => crate::support::de_opt_structs(map, &mut self.selected_answers, n, 2),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 3),
             _ => crate::support::skip(map),
         }

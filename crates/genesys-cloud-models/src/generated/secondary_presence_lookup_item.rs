@@ -34,7 +34,7 @@ impl crate::support::Model for SecondaryPresenceLookupItem {
         let n = &mut self._nulls;
         match key {
             "lookupId" => crate::support::de_opt(map, &mut self.lookup_id, n, 0),
-            "secondaryPresence" => crate::support::de_opt(map, &mut self.secondary_presence, n, 1),
+            "secondaryPresence" => crate::support::de_opt_struct(map, &mut self.secondary_presence, n, 1),
             _ => crate::support::skip(map),
         }
     }

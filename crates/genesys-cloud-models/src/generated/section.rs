@@ -37,7 +37,7 @@ impl crate::support::Model for Section {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "fieldList" => crate::support::de_opt(map, &mut self.field_list, n, 0),
+            "fieldList" => crate::support::de_opt_structs(map, &mut self.field_list, n, 0),
             "instructionText" => crate::support::de_opt(map, &mut self.instruction_text, n, 1),
             "key" => crate::support::de_opt(map, &mut self.key, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),

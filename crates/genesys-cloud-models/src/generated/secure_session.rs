@@ -44,7 +44,7 @@ impl crate::support::Model for SecureSession {
         let n = &mut self._nulls;
         match key {
             "disconnect" => crate::support::de_opt(map, &mut self.disconnect, n, 0),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 1),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "sourceParticipantId" => crate::support::de_opt(map, &mut self.source_participant_id, n, 4),

@@ -41,9 +41,9 @@ impl crate::support::Model for SegmentAssignment {
         match key {
             "dateAssigned" => crate::support::de_opt(map, &mut self.date_assigned, n, 0),
             "dateForUnassignment" => crate::support::de_opt(map, &mut self.date_for_unassignment, n, 1),
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 2),
-            "segment" => crate::support::de_opt(map, &mut self.segment, n, 3),
-            "session" => crate::support::de_opt(map, &mut self.session, n, 4),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 2),
+            "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 3),
+            "session" => crate::support::de_opt_struct(map, &mut self.session, n, 4),
             _ => crate::support::skip(map),
         }
     }

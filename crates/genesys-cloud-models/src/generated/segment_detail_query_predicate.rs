@@ -50,7 +50,7 @@ impl crate::support::Model for SegmentDetailQueryPredicate {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             "property" => crate::support::de_opt(map, &mut self.property, n, 3),
             "propertyType" => crate::support::de_opt(map, &mut self.property_type, n, 4),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 5),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for SegmentUrl {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "recording" => crate::support::de_opt(map, &mut self.recording, n, 0),
+            "recording" => crate::support::de_opt_struct(map, &mut self.recording, n, 0),
             "url" => crate::support::de_opt(map, &mut self.url, n, 1),
             _ => crate::support::skip(map),
         }

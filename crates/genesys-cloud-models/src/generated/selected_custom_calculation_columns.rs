@@ -35,7 +35,7 @@ impl crate::support::Model for SelectedCustomCalculationColumns {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customCalculation" => crate::support::de_opt(map, &mut self.custom_calculation, n, 0),
+            "customCalculation" => crate::support::de_opt_struct(map, &mut self.custom_calculation, n, 0),
             "restricted" => crate::support::de_opt(map, &mut self.restricted, n, 1),
             "softDeleted" => crate::support::de_opt(map, &mut self.soft_deleted, n, 2),
             _ => crate::support::skip(map),

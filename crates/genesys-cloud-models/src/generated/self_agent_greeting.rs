@@ -42,9 +42,9 @@ impl crate::support::Model for SelfAgentGreeting {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "inboundPrompt" => crate::support::de_opt(map, &mut self.inbound_prompt, n, 1),
+            "inboundPrompt" => crate::support::de_opt_struct(map, &mut self.inbound_prompt, n, 1),
             "inboundPromptDefaultLanguage" => crate::support::de_opt(map, &mut self.inbound_prompt_default_language, n, 2),
-            "outboundPrompt" => crate::support::de_opt(map, &mut self.outbound_prompt, n, 3),
+            "outboundPrompt" => crate::support::de_opt_struct(map, &mut self.outbound_prompt, n, 3),
             "outboundPromptDefaultLanguage" => crate::support::de_opt(map, &mut self.outbound_prompt_default_language, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             _ => crate::support::skip(map),

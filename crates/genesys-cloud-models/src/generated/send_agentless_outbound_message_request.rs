@@ -45,7 +45,7 @@ impl crate::support::Model for SendAgentlessOutboundMessageRequest {
         match key {
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 0),
             "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 1),
-            "messagingTemplate" => crate::support::de_opt(map, &mut self.messaging_template, n, 2),
+            "messagingTemplate" => crate::support::de_opt_struct(map, &mut self.messaging_template, n, 2),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 3),
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 4),
             "toAddressMessengerType" => crate::support::de_opt(map, &mut self.to_address_messenger_type, n, 5),

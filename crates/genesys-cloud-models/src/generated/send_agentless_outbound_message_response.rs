@@ -52,13 +52,13 @@ impl crate::support::Model for SendAgentlessOutboundMessageResponse {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 0),
             "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "message" => crate::support::de_opt(map, &mut self.message, n, 3),
+            "message" => crate::support::de_opt_struct(map, &mut self.message, n, 3),
             "messengerType" => crate::support::de_opt(map, &mut self.messenger_type, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 6),
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 7),
             "useExistingActiveConversation" => crate::support::de_opt(map, &mut self.use_existing_active_conversation, n, 8),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 9),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
             _ => crate::support::skip(map),
         }
     }

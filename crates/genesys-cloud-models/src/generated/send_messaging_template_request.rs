@@ -41,11 +41,11 @@ impl crate::support::Model for SendMessagingTemplateRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bodyParameters" => crate::support::de_opt(map, &mut self.body_parameters, n, 0),
-            "buttonUrlParameters" => crate::support::de_opt(map, &mut self.button_url_parameters, n, 1),
-            "carouselParameters" => crate::support::de_opt(map, &mut self.carousel_parameters, n, 2),
-            "headerParameters" => crate::support::de_opt(map, &mut self.header_parameters, n, 3),
-            "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 4),
+            "bodyParameters" => crate::support::de_opt_structs(map, &mut self.body_parameters, n, 0),
+            "buttonUrlParameters" => crate::support::de_opt_structs(map, &mut self.button_url_parameters, n, 1),
+            "carouselParameters" => crate::support::de_opt_struct(map, &mut self.carousel_parameters, n, 2),
+            "headerParameters" => crate::support::de_opt_structs(map, &mut self.header_parameters, n, 3),
+            "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 4),
             "responseId" => crate::support::de_opt(map, &mut self.response_id, n, 5),
             _ => crate::support::skip(map),
         }

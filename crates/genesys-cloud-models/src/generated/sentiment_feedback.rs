@@ -41,7 +41,7 @@ impl crate::support::Model for SentimentFeedback {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 2),
             "feedbackValue" => crate::support::de_opt(map, &mut self.feedback_value, n, 3),

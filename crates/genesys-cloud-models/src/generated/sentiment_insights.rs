@@ -33,8 +33,8 @@ impl crate::support::Model for SentimentInsights {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "negativeSentimentReasons" => crate::support::de_opt(map, &mut self.negative_sentiment_reasons, n, 0),
-            "positiveSentimentReasons" => crate::support::de_opt(map, &mut self.positive_sentiment_reasons, n, 1),
+            "negativeSentimentReasons" => crate::support::de_opt_structs(map, &mut self.negative_sentiment_reasons, n, 0),
+            "positiveSentimentReasons" => crate::support::de_opt_structs(map, &mut self.positive_sentiment_reasons, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -45,14 +45,14 @@ impl crate::support::Model for ServiceGoalTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "abandonRate" => crate::support::de_opt(map, &mut self.abandon_rate, n, 0),
-            "averageSpeedOfAnswer" => crate::support::de_opt(map, &mut self.average_speed_of_answer, n, 1),
+            "abandonRate" => crate::support::de_opt_struct(map, &mut self.abandon_rate, n, 0),
+            "averageSpeedOfAnswer" => crate::support::de_opt_struct(map, &mut self.average_speed_of_answer, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "impactOverride" => crate::support::de_opt(map, &mut self.impact_override, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "impactOverride" => crate::support::de_opt_struct(map, &mut self.impact_override, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "serviceLevel" => crate::support::de_opt(map, &mut self.service_level, n, 7),
+            "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 7),
             _ => crate::support::skip(map),
         }
     }

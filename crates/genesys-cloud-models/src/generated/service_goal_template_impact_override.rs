@@ -34,7 +34,7 @@ impl crate::support::Model for ServiceGoalTemplateImpactOverride {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "impact" => crate::support::de_opt(map, &mut self.impact, n, 1),
+            "impact" => crate::support::de_opt_struct(map, &mut self.impact, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -46,7 +46,7 @@ impl crate::support::Model for ServiceNowSourceRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "schedulePeriod" => crate::support::de_opt(map, &mut self.schedule_period, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "settings" => crate::support::de_opt(map, &mut self.settings, n, 5),
+            "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -35,9 +35,9 @@ impl crate::support::Model for SessionFiles {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "averageHandleTime" => crate::support::de_opt(map, &mut self.average_handle_time, n, 0),
-            "metaData" => crate::support::de_opt(map, &mut self.meta_data, n, 1),
-            "offered" => crate::support::de_opt(map, &mut self.offered, n, 2),
+            "averageHandleTime" => crate::support::de_opt_struct(map, &mut self.average_handle_time, n, 0),
+            "metaData" => crate::support::de_opt_struct(map, &mut self.meta_data, n, 1),
+            "offered" => crate::support::de_opt_struct(map, &mut self.offered, n, 2),
             _ => crate::support::skip(map),
         }
     }

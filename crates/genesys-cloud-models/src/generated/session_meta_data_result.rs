@@ -41,12 +41,12 @@ impl crate::support::Model for SessionMetaDataResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "aggregateAverageHandleTimeHistoricalAvailability" => crate::support::de_opt(map, &mut self.aggregate_average_handle_time_historical_availability, n, 0),
-            "aggregateOfferedHistoricalAvailability" => crate::support::de_opt(map, &mut self.aggregate_offered_historical_availability, n, 1),
+            "aggregateAverageHandleTimeHistoricalAvailability" => crate::support::de_opt_struct(map, &mut self.aggregate_average_handle_time_historical_availability, n, 0),
+            "aggregateOfferedHistoricalAvailability" => crate::support::de_opt_struct(map, &mut self.aggregate_offered_historical_availability, n, 1),
             "dateForecastStart" => crate::support::de_opt(map, &mut self.date_forecast_start, n, 2),
             "dateHistoricalStart" => crate::support::de_opt(map, &mut self.date_historical_start, n, 3),
-            "sessionInfo" => crate::support::de_opt(map, &mut self.session_info, n, 4),
-            "snapshots" => crate::support::de_opt(map, &mut self.snapshots, n, 5),
+            "sessionInfo" => crate::support::de_opt_struct(map, &mut self.session_info, n, 4),
+            "snapshots" => crate::support::de_opt_structs(map, &mut self.snapshots, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for SessionMetricData {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "computed" => crate::support::de_opt(map, &mut self.computed, n, 0),
-            "historical" => crate::support::de_opt(map, &mut self.historical, n, 1),
-            "model" => crate::support::de_opt(map, &mut self.model, n, 2),
-            "modelMetaData" => crate::support::de_opt(map, &mut self.model_meta_data, n, 3),
-            "outliers" => crate::support::de_opt(map, &mut self.outliers, n, 4),
+            "computed" => crate::support::de_opt_struct(map, &mut self.computed, n, 0),
+            "historical" => crate::support::de_opt_struct(map, &mut self.historical, n, 1),
+            "model" => crate::support::de_opt_struct(map, &mut self.model, n, 2),
+            "modelMetaData" => crate::support::de_opt_struct(map, &mut self.model_meta_data, n, 3),
+            "outliers" => crate::support::de_opt_struct(map, &mut self.outliers, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for SetTimeOffLimitValuesRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,10 +39,10 @@ impl crate::support::Model for SharedResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "document" => crate::support::de_opt(map, &mut self.document, n, 0),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 0),
             "downloadUri" => crate::support::de_opt(map, &mut self.download_uri, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "share" => crate::support::de_opt(map, &mut self.share, n, 3),
+            "share" => crate::support::de_opt_struct(map, &mut self.share, n, 3),
             "viewUri" => crate::support::de_opt(map, &mut self.view_uri, n, 4),
             _ => crate::support::skip(map),
         }

@@ -41,11 +41,11 @@ impl crate::support::Model for ShiftSet {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "effectiveWorkPlan" => crate::support::de_opt(map, &mut self.effective_work_plan, n, 0),
+            "effectiveWorkPlan" => crate::support::de_opt_struct(map, &mut self.effective_work_plan, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 3),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 4),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 4),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 5),
             _ => crate::support::skip(map),
         }

@@ -43,9 +43,9 @@ impl crate::support::Model for ShiftTradeBulkUpdateTradeStateBuJobResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "bulkUpdateTradeStatesResult" => crate::support::de_opt(map, &mut self.bulk_update_trade_states_result, n, 0),
+            "bulkUpdateTradeStatesResult" => crate::support::de_opt_struct(map, &mut self.bulk_update_trade_states_result, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

@@ -44,8 +44,8 @@ impl crate::support::Model for ShiftTradeEvaluateTradesBuJobResponse {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
-            "evaluateTradesResult" => crate::support::de_opt(map, &mut self.evaluate_trades_result, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
+            "evaluateTradesResult" => crate::support::de_opt_struct(map, &mut self.evaluate_trades_result, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

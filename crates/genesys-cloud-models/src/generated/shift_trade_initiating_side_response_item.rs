@@ -39,11 +39,11 @@ impl crate::support::Model for ShiftTradeInitiatingSideResponseItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 0),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 0),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 1),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 2),
-            "shift" => crate::support::de_opt(map, &mut self.shift, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 2),
+            "shift" => crate::support::de_opt_struct(map, &mut self.shift, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

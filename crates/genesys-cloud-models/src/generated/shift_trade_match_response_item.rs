@@ -33,7 +33,7 @@ impl crate::support::Model for ShiftTradeMatchResponseItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "preview" => crate::support::de_opt(map, &mut self.preview, n, 0),
+            "preview" => crate::support::de_opt_struct(map, &mut self.preview, n, 0),
             "shiftIds" => crate::support::de_opt(map, &mut self.shift_ids, n, 1),
             _ => crate::support::skip(map),
         }

@@ -39,11 +39,11 @@ impl crate::support::Model for ShiftTradeMatchReviewResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adminReviewViolations" => crate::support::de_opt(map, &mut self.admin_review_violations, n, 0),
-            "initiatingUser" => crate::support::de_opt(map, &mut self.initiating_user, n, 1),
-            "receivingUser" => crate::support::de_opt(map, &mut self.receiving_user, n, 2),
+            "adminReviewViolations" => crate::support::de_opt_structs(map, &mut self.admin_review_violations, n, 0),
+            "initiatingUser" => crate::support::de_opt_struct(map, &mut self.initiating_user, n, 1),
+            "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 2),
             "unevaluatedRules" => crate::support::de_opt(map, &mut self.unevaluated_rules, n, 3),
-            "violations" => crate::support::de_opt(map, &mut self.violations, n, 4),
+            "violations" => crate::support::de_opt_structs(map, &mut self.violations, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for ShiftTradeMatchReviewUserResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "postTradeNewShift" => crate::support::de_opt(map, &mut self.post_trade_new_shift, n, 0),
+            "postTradeNewShift" => crate::support::de_opt_struct(map, &mut self.post_trade_new_shift, n, 0),
             "postTradeSchedulePaidMinutes" => crate::support::de_opt(map, &mut self.post_trade_schedule_paid_minutes, n, 1),
             "preTradeSchedulePaidMinutes" => crate::support::de_opt(map, &mut self.pre_trade_schedule_paid_minutes, n, 2),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 3),

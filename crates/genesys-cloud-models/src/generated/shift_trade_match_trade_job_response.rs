@@ -44,9 +44,9 @@ impl crate::support::Model for ShiftTradeMatchTradeJobResponse {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "matchTradeResult" => crate::support::de_opt(map, &mut self.match_trade_result, n, 3),
+            "matchTradeResult" => crate::support::de_opt_struct(map, &mut self.match_trade_result, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),

@@ -46,11 +46,11 @@ impl crate::support::Model for ShiftTradeNotification {
         let n = &mut self._nulls;
         match key {
             "initiatingShiftDate" => crate::support::de_opt(map, &mut self.initiating_shift_date, n, 0),
-            "initiatingUser" => crate::support::de_opt(map, &mut self.initiating_user, n, 1),
+            "initiatingUser" => crate::support::de_opt_struct(map, &mut self.initiating_user, n, 1),
             "newState" => crate::support::de_opt(map, &mut self.new_state, n, 2),
             "oneSided" => crate::support::de_opt(map, &mut self.one_sided, n, 3),
             "receivingShiftDate" => crate::support::de_opt(map, &mut self.receiving_shift_date, n, 4),
-            "receivingUser" => crate::support::de_opt(map, &mut self.receiving_user, n, 5),
+            "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 5),
             "tradeId" => crate::support::de_opt(map, &mut self.trade_id, n, 6),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 7),
             _ => crate::support::skip(map),

@@ -33,8 +33,8 @@ impl crate::support::Model for ShiftTradeReceivingSideResponseItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "shift" => crate::support::de_opt(map, &mut self.shift, n, 0),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 1),
+            "shift" => crate::support::de_opt_struct(map, &mut self.shift, n, 0),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -71,12 +71,12 @@ impl crate::support::Model for ShiftTradeSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activityCategoryRules" => crate::support::de_opt(map, &mut self.activity_category_rules, n, 0),
+            "activityCategoryRules" => crate::support::de_opt_structs(map, &mut self.activity_category_rules, n, 0),
             "allowDirectTrades" => crate::support::de_opt(map, &mut self.allow_direct_trades, n, 1),
             "autoReview" => crate::support::de_opt(map, &mut self.auto_review, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "externalActivityRuleIgnoresActivityCategoryRule" => crate::support::de_opt(map, &mut self.external_activity_rule_ignores_activity_category_rule, n, 4),
-            "externalActivityRules" => crate::support::de_opt(map, &mut self.external_activity_rules, n, 5),
+            "externalActivityRules" => crate::support::de_opt_structs(map, &mut self.external_activity_rules, n, 5),
             "maxTradeSpanWeeks" => crate::support::de_opt(map, &mut self.max_trade_span_weeks, n, 6),
             "maxTradesPerAgentPerWeek" => crate::support::de_opt(map, &mut self.max_trades_per_agent_per_week, n, 7),
             "minHoursInFuture" => crate::support::de_opt(map, &mut self.min_hours_in_future, n, 8),

@@ -34,7 +34,7 @@ impl crate::support::Model for ShrinkageOverrides {
         let n = &mut self._nulls;
         match key {
             "clear" => crate::support::de_opt(map, &mut self.clear, n, 0),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 1),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,8 +39,8 @@ impl crate::support::Model for SingleWorkdayAveragePoints {
         match key {
             "averagePoints" => crate::support::de_opt(map, &mut self.average_points, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 2),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 3),
             _ => crate::support::skip(map),
         }
     }

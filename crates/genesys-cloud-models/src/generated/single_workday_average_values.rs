@@ -42,11 +42,11 @@ impl crate::support::Model for SingleWorkdayAverageValues {
         let n = &mut self._nulls;
         match key {
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 2),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 2),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             "timezone" => crate::support::de_opt(map, &mut self.timezone, n, 4),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 5),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -47,7 +47,7 @@ impl crate::support::Model for SipSearchResult {
         match key {
             "auth" => crate::support::de_opt(map, &mut self.auth, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
-            "data" => crate::support::de_opt(map, &mut self.data, n, 2),
+            "data" => crate::support::de_opt_structs(map, &mut self.data, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "message" => crate::support::de_opt(map, &mut self.message, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

@@ -52,14 +52,14 @@ impl crate::support::Model for SiteConnection {
         let n = &mut self._nulls;
         match key {
             "coreSite" => crate::support::de_opt(map, &mut self.core_site, n, 0),
-            "edgeList" => crate::support::de_opt(map, &mut self.edge_list, n, 1),
+            "edgeList" => crate::support::de_opt_structs(map, &mut self.edge_list, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "managed" => crate::support::de_opt(map, &mut self.managed, n, 4),
             "mediaModel" => crate::support::de_opt(map, &mut self.media_model, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "primaryCoreSites" => crate::support::de_opt(map, &mut self.primary_core_sites, n, 7),
-            "secondaryCoreSites" => crate::support::de_opt(map, &mut self.secondary_core_sites, n, 8),
+            "primaryCoreSites" => crate::support::de_opt_structs(map, &mut self.primary_core_sites, n, 7),
+            "secondaryCoreSites" => crate::support::de_opt_structs(map, &mut self.secondary_core_sites, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             _ => crate::support::skip(map),

@@ -40,7 +40,7 @@ impl crate::support::Model for SiteConnections {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "siteConnections" => crate::support::de_opt(map, &mut self.site_connections, n, 3),
+            "siteConnections" => crate::support::de_opt_structs(map, &mut self.site_connections, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -39,10 +39,10 @@ impl crate::support::Model for SkillExpressionValidationResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "expression" => crate::support::de_opt(map, &mut self.expression, n, 1),
             "hint" => crate::support::de_opt(map, &mut self.hint, n, 2),
-            "skills" => crate::support::de_opt(map, &mut self.skills, n, 3),
+            "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 3),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 4),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for SmsConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentTemplate" => crate::support::de_opt(map, &mut self.content_template, n, 0),
+            "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
             "messageColumn" => crate::support::de_opt(map, &mut self.message_column, n, 1),
             "phoneColumn" => crate::support::de_opt(map, &mut self.phone_column, n, 2),
-            "senderSmsPhoneNumber" => crate::support::de_opt(map, &mut self.sender_sms_phone_number, n, 3),
+            "senderSmsPhoneNumber" => crate::support::de_opt_struct(map, &mut self.sender_sms_phone_number, n, 3),
             _ => crate::support::skip(map),
         }
     }

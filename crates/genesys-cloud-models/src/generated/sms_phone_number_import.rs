@@ -45,14 +45,14 @@ impl crate::support::Model for SmsPhoneNumberImport {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "compliance" => crate::support::de_opt(map, &mut self.compliance, n, 0),
+            "compliance" => crate::support::de_opt_struct(map, &mut self.compliance, n, 0),
             "countryCode" => crate::support::de_opt(map, &mut self.country_code, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 3),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 4),
             "phoneNumberType" => crate::support::de_opt(map, &mut self.phone_number_type, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 7),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 7),
             _ => crate::support::skip(map),
         }
     }

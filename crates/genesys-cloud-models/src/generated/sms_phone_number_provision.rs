@@ -52,7 +52,7 @@ impl crate::support::Model for SmsPhoneNumberProvision {
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 4),
             "phoneNumberType" => crate::support::de_opt(map, &mut self.phone_number_type, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 7),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for SmsProvisioningStatus {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for SnapshotMetaDataResult {
         let n = &mut self._nulls;
         match key {
             "dateForecastStart" => crate::support::de_opt(map, &mut self.date_forecast_start, n, 0),
-            "snapshotInfo" => crate::support::de_opt(map, &mut self.snapshot_info, n, 1),
+            "snapshotInfo" => crate::support::de_opt_struct(map, &mut self.snapshot_info, n, 1),
             _ => crate::support::skip(map),
         }
     }

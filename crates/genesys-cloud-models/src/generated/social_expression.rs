@@ -69,7 +69,7 @@ impl crate::support::Model for SocialExpression {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
+            "afterCallWork" => crate::support::de_opt_struct(map, &mut self.after_call_work, n, 0),
             "afterCallWorkRequired" => crate::support::de_opt(map, &mut self.after_call_work_required, n, 1),
             "connectedTime" => crate::support::de_opt(map, &mut self.connected_time, n, 2),
             "disconnectType" => crate::support::de_opt(map, &mut self.disconnect_type, n, 3),
@@ -81,14 +81,14 @@ impl crate::support::Model for SocialExpression {
             "provider" => crate::support::de_opt(map, &mut self.provider, n, 9),
             "recordingId" => crate::support::de_opt(map, &mut self.recording_id, n, 10),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 11),
-            "segments" => crate::support::de_opt(map, &mut self.segments, n, 12),
+            "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 12),
             "socialMediaHub" => crate::support::de_opt(map, &mut self.social_media_hub, n, 13),
             "socialMediaId" => crate::support::de_opt(map, &mut self.social_media_id, n, 14),
             "socialUserName" => crate::support::de_opt(map, &mut self.social_user_name, n, 15),
             "startAlertingTime" => crate::support::de_opt(map, &mut self.start_alerting_time, n, 16),
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 17),
             "state" => crate::support::de_opt(map, &mut self.state, n, 18),
-            "wrapup" => crate::support::de_opt(map, &mut self.wrapup, n, 19),
+            "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
             _ => crate::support::skip(map),
         }
     }

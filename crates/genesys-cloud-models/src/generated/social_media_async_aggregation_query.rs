@@ -43,7 +43,7 @@ impl crate::support::Model for SocialMediaAsyncAggregationQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 0),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 2),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),

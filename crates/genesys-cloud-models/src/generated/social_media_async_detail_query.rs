@@ -39,7 +39,7 @@ impl crate::support::Model for SocialMediaAsyncDetailQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 0),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "order" => crate::support::de_opt(map, &mut self.order, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),

@@ -34,7 +34,7 @@ impl crate::support::Model for SocialMediaDetailDataContainer {
         let n = &mut self._nulls;
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 1),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 1),
             _ => crate::support::skip(map),
         }
     }

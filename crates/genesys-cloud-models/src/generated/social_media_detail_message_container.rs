@@ -37,10 +37,10 @@ impl crate::support::Model for SocialMediaDetailMessageContainer {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentModeration" => crate::support::de_opt(map, &mut self.content_moderation, n, 0),
-            "escalationInfo" => crate::support::de_opt(map, &mut self.escalation_info, n, 1),
+            "contentModeration" => crate::support::de_opt_struct(map, &mut self.content_moderation, n, 0),
+            "escalationInfo" => crate::support::de_opt_struct(map, &mut self.escalation_info, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "normalizedMessage" => crate::support::de_opt(map, &mut self.normalized_message, n, 3),
+            "normalizedMessage" => crate::support::de_opt_struct(map, &mut self.normalized_message, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -58,14 +58,14 @@ impl crate::support::Model for SocialMediaMessageData {
         let n = &mut self._nulls;
         match key {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 2),
             "fromAddress" => crate::support::de_opt(map, &mut self.from_address, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "messengerType" => crate::support::de_opt(map, &mut self.messenger_type, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "normalizedMessage" => crate::support::de_opt(map, &mut self.normalized_message, n, 7),
-            "normalizedReceipts" => crate::support::de_opt(map, &mut self.normalized_receipts, n, 8),
+            "normalizedMessage" => crate::support::de_opt_struct(map, &mut self.normalized_message, n, 7),
+            "normalizedReceipts" => crate::support::de_opt_structs(map, &mut self.normalized_receipts, n, 8),
             "providerMessageId" => crate::support::de_opt(map, &mut self.provider_message_id, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),

@@ -47,7 +47,7 @@ impl crate::support::Model for SocialTopicWithDataIngestionRuleMetadataResponse 
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dataIngestionRulesMetadata" => crate::support::de_opt(map, &mut self.data_ingestion_rules_metadata, n, 0),
+            "dataIngestionRulesMetadata" => crate::support::de_opt_structs(map, &mut self.data_ingestion_rules_metadata, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),

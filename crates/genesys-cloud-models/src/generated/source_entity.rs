@@ -37,7 +37,7 @@ impl crate::support::Model for SourceEntity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contestCompleteData" => crate::support::de_opt(map, &mut self.contest_complete_data, n, 0),
+            "contestCompleteData" => crate::support::de_opt_struct(map, &mut self.contest_complete_data, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),

@@ -39,7 +39,7 @@ impl crate::support::Model for SourceLastSync {
         match key {
             "dateEnded" => crate::support::de_opt(map, &mut self.date_ended, n, 0),
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
             _ => crate::support::skip(map),
         }

@@ -43,9 +43,9 @@ impl crate::support::Model for SourceSyncResponse {
         match key {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 3),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 4),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 3),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             _ => crate::support::skip(map),
         }

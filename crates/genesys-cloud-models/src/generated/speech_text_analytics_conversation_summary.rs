@@ -52,7 +52,7 @@ impl crate::support::Model for SpeechTextAnalyticsConversationSummary {
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "generated" => crate::support::de_opt(map, &mut self.generated, n, 2),
-            "insights" => crate::support::de_opt(map, &mut self.insights, n, 3),
+            "insights" => crate::support::de_opt_structs(map, &mut self.insights, n, 3),
             "language" => crate::support::de_opt(map, &mut self.language, n, 4),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 5),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 6),

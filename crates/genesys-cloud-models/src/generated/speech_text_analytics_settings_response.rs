@@ -38,7 +38,7 @@ impl crate::support::Model for SpeechTextAnalyticsSettingsResponse {
         let n = &mut self._nulls;
         match key {
             "agentEmpathyEnabled" => crate::support::de_opt(map, &mut self.agent_empathy_enabled, n, 0),
-            "defaultProgram" => crate::support::de_opt(map, &mut self.default_program, n, 1),
+            "defaultProgram" => crate::support::de_opt_struct(map, &mut self.default_program, n, 1),
             "expectedDialects" => crate::support::de_opt(map, &mut self.expected_dialects, n, 2),
             "textAnalyticsEnabled" => crate::support::de_opt(map, &mut self.text_analytics_enabled, n, 3),
             _ => crate::support::skip(map),

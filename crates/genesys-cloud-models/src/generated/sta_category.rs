@@ -49,14 +49,14 @@ impl crate::support::Model for StaCategory {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
+            "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "interactionType" => crate::support::de_opt(map, &mut self.interaction_type, n, 6),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 7),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             _ => crate::support::skip(map),

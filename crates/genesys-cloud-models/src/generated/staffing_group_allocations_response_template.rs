@@ -37,10 +37,10 @@ impl crate::support::Model for StaffingGroupAllocationsResponseTemplate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "capacityPlanMetricsSummary" => crate::support::de_opt(map, &mut self.capacity_plan_metrics_summary, n, 0),
+            "capacityPlanMetricsSummary" => crate::support::de_opt_struct(map, &mut self.capacity_plan_metrics_summary, n, 0),
             "months" => crate::support::de_opt(map, &mut self.months, n, 1),
-            "planningGroupAllocations" => crate::support::de_opt(map, &mut self.planning_group_allocations, n, 2),
-            "staffingGroupAllocations" => crate::support::de_opt(map, &mut self.staffing_group_allocations, n, 3),
+            "planningGroupAllocations" => crate::support::de_opt_structs(map, &mut self.planning_group_allocations, n, 2),
+            "staffingGroupAllocations" => crate::support::de_opt_structs(map, &mut self.staffing_group_allocations, n, 3),
             _ => crate::support::skip(map),
         }
     }

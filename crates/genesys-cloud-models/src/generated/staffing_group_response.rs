@@ -44,12 +44,12 @@ impl crate::support::Model for StaffingGroupResponse {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 4),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 6),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 6),
             _ => crate::support::skip(map),
         }
     }

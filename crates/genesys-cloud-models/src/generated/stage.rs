@@ -55,15 +55,15 @@ impl crate::support::Model for Stage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "case" => crate::support::de_opt(map, &mut self.case, n, 0),
+            "case" => crate::support::de_opt_struct(map, &mut self.case, n, 0),
             "dateCompleted" => crate::support::de_opt(map, &mut self.date_completed, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
-            "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 6),
+            "failureReason" => crate::support::de_opt_struct(map, &mut self.failure_reason, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 8),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),

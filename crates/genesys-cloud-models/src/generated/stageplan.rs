@@ -45,12 +45,12 @@ impl crate::support::Model for Stageplan {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "caseplan" => crate::support::de_opt(map, &mut self.caseplan, n, 0),
+            "caseplan" => crate::support::de_opt_struct(map, &mut self.caseplan, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 5),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             _ => crate::support::skip(map),

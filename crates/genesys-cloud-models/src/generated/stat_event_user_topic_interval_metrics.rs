@@ -34,7 +34,7 @@ impl crate::support::Model for StatEventUserTopicIntervalMetrics {
         let n = &mut self._nulls;
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 1),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 1),
             _ => crate::support::skip(map),
         }
     }

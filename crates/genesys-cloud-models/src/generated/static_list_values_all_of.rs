@@ -33,7 +33,7 @@ impl crate::support::Model for StaticListValuesAllOf {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "items" => crate::support::de_opt(map, &mut self.items, n, 0),
+            "items" => crate::support::de_opt_structs(map, &mut self.items, n, 0),
             "matchType" => crate::support::de_opt(map, &mut self.match_type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -36,8 +36,8 @@ impl crate::support::Model for StatisticalResponse {
         let n = &mut self._nulls;
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 1),
-            "views" => crate::support::de_opt(map, &mut self.views, n, 2),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 1),
+            "views" => crate::support::de_opt_structs(map, &mut self.views, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -52,16 +52,16 @@ impl crate::support::Model for Stepplan {
         let n = &mut self._nulls;
         match key {
             "activityType" => crate::support::de_opt(map, &mut self.activity_type, n, 0),
-            "caseplan" => crate::support::de_opt(map, &mut self.caseplan, n, 1),
+            "caseplan" => crate::support::de_opt_struct(map, &mut self.caseplan, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "stageplan" => crate::support::de_opt(map, &mut self.stageplan, n, 9),
-            "workitemSettings" => crate::support::de_opt(map, &mut self.workitem_settings, n, 10),
+            "stageplan" => crate::support::de_opt_struct(map, &mut self.stageplan, n, 9),
+            "workitemSettings" => crate::support::de_opt_struct(map, &mut self.workitem_settings, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for StepplanUpdate {
             "activityType" => crate::support::de_opt(map, &mut self.activity_type, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "workitemSettings" => crate::support::de_opt(map, &mut self.workitem_settings, n, 3),
+            "workitemSettings" => crate::support::de_opt_struct(map, &mut self.workitem_settings, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for StopSettings {
         let n = &mut self._nulls;
         match key {
             "keyword" => crate::support::de_opt(map, &mut self.keyword, n, 0),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 1),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for StorySetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "mention" => crate::support::de_opt(map, &mut self.mention, n, 0),
-            "reply" => crate::support::de_opt(map, &mut self.reply, n, 1),
+            "mention" => crate::support::de_opt_struct(map, &mut self.mention, n, 0),
+            "reply" => crate::support::de_opt_struct(map, &mut self.reply, n, 1),
             _ => crate::support::skip(map),
         }
     }

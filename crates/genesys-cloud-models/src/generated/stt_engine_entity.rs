@@ -42,7 +42,7 @@ impl crate::support::Model for SttEngineEntity {
             "grammarBased" => crate::support::de_opt(map, &mut self.grammar_based, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "replacedBy" => crate::support::de_opt(map, &mut self.replaced_by, n, 3),
+            "replacedBy" => crate::support::de_opt_struct(map, &mut self.replaced_by, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),
         }

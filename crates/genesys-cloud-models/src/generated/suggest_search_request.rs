@@ -36,7 +36,7 @@ impl crate::support::Model for SuggestSearchRequest {
         let n = &mut self._nulls;
         match key {
             "expand" => crate::support::de_opt(map, &mut self.expand, n, 0),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 1),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 1),
             "types" => crate::support::de_opt(map, &mut self.types, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for SuggestedSearchChunk {
         match key {
             "chunkId" => crate::support::de_opt(map, &mut self.chunk_id, n, 0),
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 1),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 2),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 5),

@@ -33,8 +33,8 @@ impl crate::support::Model for SuggestionCannedResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "library" => crate::support::de_opt(map, &mut self.library, n, 0),
-            "response" => crate::support::de_opt(map, &mut self.response, n, 1),
+            "library" => crate::support::de_opt_struct(map, &mut self.library, n, 0),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -47,15 +47,15 @@ impl crate::support::Model for SuggestionContext {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "externalContact" => crate::support::de_opt(map, &mut self.external_contact, n, 0),
+            "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 0),
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
-            "message" => crate::support::de_opt(map, &mut self.message, n, 3),
+            "message" => crate::support::de_opt_struct(map, &mut self.message, n, 3),
             "participantType" => crate::support::de_opt(map, &mut self.participant_type, n, 4),
             "queryStatement" => crate::support::de_opt(map, &mut self.query_statement, n, 5),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
-            "utterance" => crate::support::de_opt(map, &mut self.utterance, n, 8),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
+            "utterance" => crate::support::de_opt_struct(map, &mut self.utterance, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for SuggestionEngagement {
         let n = &mut self._nulls;
         match key {
             "engagementType" => crate::support::de_opt(map, &mut self.engagement_type, n, 0),
-            "feedback" => crate::support::de_opt(map, &mut self.feedback, n, 1),
+            "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for SuggestionGeneratedKnowledgeAnswer {
         match key {
             "knowledgeAnswerGenerated" => crate::support::de_opt(map, &mut self.knowledge_answer_generated, n, 0),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 1),
-            "suggestedSearchChunks" => crate::support::de_opt(map, &mut self.suggested_search_chunks, n, 2),
+            "suggestedSearchChunks" => crate::support::de_opt_structs(map, &mut self.suggested_search_chunks, n, 2),
             _ => crate::support::skip(map),
         }
     }

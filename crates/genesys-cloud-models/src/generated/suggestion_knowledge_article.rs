@@ -41,12 +41,12 @@ impl crate::support::Model for SuggestionKnowledgeArticle {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "document" => crate::support::de_opt(map, &mut self.document, n, 0),
-            "knowledgeAnswer" => crate::support::de_opt(map, &mut self.knowledge_answer, n, 1),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 0),
+            "knowledgeAnswer" => crate::support::de_opt_struct(map, &mut self.knowledge_answer, n, 1),
             "snippets" => crate::support::de_opt(map, &mut self.snippets, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
-            "variations" => crate::support::de_opt(map, &mut self.variations, n, 4),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 5),
+            "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 4),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 5),
             _ => crate::support::skip(map),
         }
     }

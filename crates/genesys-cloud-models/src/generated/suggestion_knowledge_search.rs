@@ -46,13 +46,13 @@ impl crate::support::Model for SuggestionKnowledgeSearch {
         let n = &mut self._nulls;
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
-            "document" => crate::support::de_opt(map, &mut self.document, n, 1),
-            "knowledgeAnswer" => crate::support::de_opt(map, &mut self.knowledge_answer, n, 2),
+            "document" => crate::support::de_opt_struct(map, &mut self.document, n, 1),
+            "knowledgeAnswer" => crate::support::de_opt_struct(map, &mut self.knowledge_answer, n, 2),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "snippets" => crate::support::de_opt(map, &mut self.snippets, n, 4),
             "title" => crate::support::de_opt(map, &mut self.title, n, 5),
-            "variations" => crate::support::de_opt(map, &mut self.variations, n, 6),
-            "version" => crate::support::de_opt(map, &mut self.version, n, 7),
+            "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 6),
+            "version" => crate::support::de_opt_struct(map, &mut self.version, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -36,8 +36,8 @@ impl crate::support::Model for SuggestionScript {
         let n = &mut self._nulls;
         match key {
             "data" => crate::support::de_opt(map, &mut self.data, n, 0),
-            "page" => crate::support::de_opt(map, &mut self.page, n, 1),
-            "script" => crate::support::de_opt(map, &mut self.script, n, 2),
+            "page" => crate::support::de_opt_struct(map, &mut self.page, n, 1),
+            "script" => crate::support::de_opt_struct(map, &mut self.script, n, 2),
             _ => crate::support::skip(map),
         }
     }

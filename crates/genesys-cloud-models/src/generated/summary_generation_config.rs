@@ -40,10 +40,10 @@ impl crate::support::Model for SummaryGenerationConfig {
         let n = &mut self._nulls;
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
-            "modelConfig" => crate::support::de_opt(map, &mut self.model_config, n, 1),
-            "onDemandSummaryConfig" => crate::support::de_opt(map, &mut self.on_demand_summary_config, n, 2),
+            "modelConfig" => crate::support::de_opt_struct(map, &mut self.model_config, n, 1),
+            "onDemandSummaryConfig" => crate::support::de_opt_struct(map, &mut self.on_demand_summary_config, n, 2),
             "retentionSeconds" => crate::support::de_opt(map, &mut self.retention_seconds, n, 3),
-            "summarySetting" => crate::support::de_opt(map, &mut self.summary_setting, n, 4),
+            "summarySetting" => crate::support::de_opt_struct(map, &mut self.summary_setting, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -65,7 +65,7 @@ impl crate::support::Model for SummarySetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customEntities" => crate::support::de_opt(map, &mut self.custom_entities, n, 0),
+            "customEntities" => crate::support::de_opt_structs(map, &mut self.custom_entities, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "format" => crate::support::de_opt(map, &mut self.format, n, 3),
@@ -73,9 +73,9 @@ impl crate::support::Model for SummarySetting {
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 5),
             "interactionType" => crate::support::de_opt(map, &mut self.interaction_type, n, 6),
             "language" => crate::support::de_opt(map, &mut self.language, n, 7),
-            "maskPII" => crate::support::de_opt(map, &mut self.mask_pii, n, 8),
+            "maskPII" => crate::support::de_opt_struct(map, &mut self.mask_pii, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
-            "participantLabels" => crate::support::de_opt(map, &mut self.participant_labels, n, 10),
+            "participantLabels" => crate::support::de_opt_struct(map, &mut self.participant_labels, n, 10),
             "predefinedInsights" => crate::support::de_opt(map, &mut self.predefined_insights, n, 11),
             "prompt" => crate::support::de_opt(map, &mut self.prompt, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),

@@ -36,7 +36,7 @@ impl crate::support::Model for SummarySettingWithTranscript {
         let n = &mut self._nulls;
         match key {
             "summaryPreviewSessionId" => crate::support::de_opt(map, &mut self.summary_preview_session_id, n, 0),
-            "summarySetting" => crate::support::de_opt(map, &mut self.summary_setting, n, 1),
+            "summarySetting" => crate::support::de_opt_struct(map, &mut self.summary_setting, n, 1),
             "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 2),
             _ => crate::support::skip(map),
         }

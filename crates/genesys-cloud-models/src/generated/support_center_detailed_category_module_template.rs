@@ -34,7 +34,7 @@ impl crate::support::Model for SupportCenterDetailedCategoryModuleTemplate {
         let n = &mut self._nulls;
         match key {
             "active" => crate::support::de_opt(map, &mut self.active, n, 0),
-            "sidebar" => crate::support::de_opt(map, &mut self.sidebar, n, 1),
+            "sidebar" => crate::support::de_opt_struct(map, &mut self.sidebar, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for SupportCenterHeroStyle {
         let n = &mut self._nulls;
         match key {
             "backgroundColor" => crate::support::de_opt(map, &mut self.background_color, n, 0),
-            "image" => crate::support::de_opt(map, &mut self.image, n, 1),
+            "image" => crate::support::de_opt_struct(map, &mut self.image, n, 1),
             "textColor" => crate::support::de_opt(map, &mut self.text_color, n, 2),
             _ => crate::support::skip(map),
         }

@@ -37,8 +37,8 @@ impl crate::support::Model for SupportCenterModuleSetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "compactCategoryModuleTemplate" => crate::support::de_opt(map, &mut self.compact_category_module_template, n, 0),
-            "detailedCategoryModuleTemplate" => crate::support::de_opt(map, &mut self.detailed_category_module_template, n, 1),
+            "compactCategoryModuleTemplate" => crate::support::de_opt_struct(map, &mut self.compact_category_module_template, n, 0),
+            "detailedCategoryModuleTemplate" => crate::support::de_opt_struct(map, &mut self.detailed_category_module_template, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for SupportCenterScreen {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "moduleSettings" => crate::support::de_opt(map, &mut self.module_settings, n, 0),
+            "moduleSettings" => crate::support::de_opt_structs(map, &mut self.module_settings, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             _ => crate::support::skip(map),
         }

@@ -47,15 +47,15 @@ impl crate::support::Model for SupportCenterSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customMessages" => crate::support::de_opt(map, &mut self.custom_messages, n, 0),
+            "customMessages" => crate::support::de_opt_structs(map, &mut self.custom_messages, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
-            "enabledCategories" => crate::support::de_opt(map, &mut self.enabled_categories, n, 2),
-            "feedback" => crate::support::de_opt(map, &mut self.feedback, n, 3),
-            "knowledgeBase" => crate::support::de_opt(map, &mut self.knowledge_base, n, 4),
-            "labelFilter" => crate::support::de_opt(map, &mut self.label_filter, n, 5),
+            "enabledCategories" => crate::support::de_opt_structs(map, &mut self.enabled_categories, n, 2),
+            "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 3),
+            "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 4),
+            "labelFilter" => crate::support::de_opt_struct(map, &mut self.label_filter, n, 5),
             "routerType" => crate::support::de_opt(map, &mut self.router_type, n, 6),
-            "screens" => crate::support::de_opt(map, &mut self.screens, n, 7),
-            "styleSetting" => crate::support::de_opt(map, &mut self.style_setting, n, 8),
+            "screens" => crate::support::de_opt_structs(map, &mut self.screens, n, 7),
+            "styleSetting" => crate::support::de_opt_struct(map, &mut self.style_setting, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for SupportCenterStyleSetting {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "globalStyle" => crate::support::de_opt(map, &mut self.global_style, n, 0),
-            "heroStyle" => crate::support::de_opt(map, &mut self.hero_style, n, 1),
+            "globalStyle" => crate::support::de_opt_struct(map, &mut self.global_style, n, 0),
+            "heroStyle" => crate::support::de_opt_struct(map, &mut self.hero_style, n, 1),
             _ => crate::support::skip(map),
         }
     }

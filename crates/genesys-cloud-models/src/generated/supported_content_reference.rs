@@ -38,7 +38,7 @@ impl crate::support::Model for SupportedContentReference {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 1),
+            "mediaTypes" => crate::support::de_opt_struct(map, &mut self.media_types, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             _ => crate::support::skip(map),

@@ -42,7 +42,7 @@ impl crate::support::Model for SupportedLanguagesInfoDefinition {
             "intentClassification" => crate::support::de_opt(map, &mut self.intent_classification, n, 0),
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            "supportedEntityTypeConfiguration" => crate::support::de_opt(map, &mut self.supported_entity_type_configuration, n, 3),
+            "supportedEntityTypeConfiguration" => crate::support::de_opt_struct(map, &mut self.supported_entity_type_configuration, n, 3),
             "supportedEntityTypes" => crate::support::de_opt(map, &mut self.supported_entity_types, n, 4),
             _ => crate::support::skip(map),
         }

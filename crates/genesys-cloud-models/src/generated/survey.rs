@@ -59,20 +59,20 @@ impl crate::support::Model for Survey {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "agentTeam" => crate::support::de_opt(map, &mut self.agent_team, n, 1),
-            "answers" => crate::support::de_opt(map, &mut self.answers, n, 2),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "agentTeam" => crate::support::de_opt_struct(map, &mut self.agent_team, n, 1),
+            "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 2),
             "completedDate" => crate::support::de_opt(map, &mut self.completed_date, n, 3),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 4),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 5),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 4),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "missingRequiredAnswer" => crate::support::de_opt(map, &mut self.missing_required_answer, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 9),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            "surveyErrorDetails" => crate::support::de_opt(map, &mut self.survey_error_details, n, 12),
-            "surveyForm" => crate::support::de_opt(map, &mut self.survey_form, n, 13),
+            "surveyErrorDetails" => crate::support::de_opt_struct(map, &mut self.survey_error_details, n, 12),
+            "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 13),
             "surveyType" => crate::support::de_opt(map, &mut self.survey_type, n, 14),
             _ => crate::support::skip(map),
         }

@@ -41,11 +41,11 @@ impl crate::support::Model for SurveyAssignment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 0),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 0),
             "inviteTimeInterval" => crate::support::de_opt(map, &mut self.invite_time_interval, n, 1),
             "sendingDomain" => crate::support::de_opt(map, &mut self.sending_domain, n, 2),
             "sendingUser" => crate::support::de_opt(map, &mut self.sending_user, n, 3),
-            "surveyForm" => crate::support::de_opt(map, &mut self.survey_form, n, 4),
+            "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 4),
             "useThreadingTimelineForSendTime" => crate::support::de_opt(map, &mut self.use_threading_timeline_for_send_time, n, 5),
             _ => crate::support::skip(map),
         }

@@ -44,7 +44,7 @@ impl crate::support::Model for SurveyDetailQueryPredicate {
             "dimension" => crate::support::de_opt(map, &mut self.dimension, n, 0),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 3),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for SurveyErrorDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowDiagnosticInfo" => crate::support::de_opt(map, &mut self.flow_diagnostic_info, n, 0),
+            "flowDiagnosticInfo" => crate::support::de_opt_struct(map, &mut self.flow_diagnostic_info, n, 0),
             "surveyErrorReason" => crate::support::de_opt(map, &mut self.survey_error_reason, n, 1),
             _ => crate::support::skip(map),
         }

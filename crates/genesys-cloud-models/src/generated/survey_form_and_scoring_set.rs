@@ -33,8 +33,8 @@ impl crate::support::Model for SurveyFormAndScoringSet {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answers" => crate::support::de_opt(map, &mut self.answers, n, 0),
-            "surveyForm" => crate::support::de_opt(map, &mut self.survey_form, n, 1),
+            "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 0),
+            "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 1),
             _ => crate::support::skip(map),
         }
     }

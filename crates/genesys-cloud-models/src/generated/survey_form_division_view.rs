@@ -44,7 +44,7 @@ impl crate::support::Model for SurveyFormDivisionView {
         let n = &mut self._nulls;
         match key {
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 4),

@@ -49,7 +49,7 @@ impl crate::support::Model for SurveyQuestion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "answerOptions" => crate::support::de_opt(map, &mut self.answer_options, n, 0),
+            "answerOptions" => crate::support::de_opt_structs(map, &mut self.answer_options, n, 0),
             "contextId" => crate::support::de_opt(map, &mut self.context_id, n, 1),
             "explanationPrompt" => crate::support::de_opt(map, &mut self.explanation_prompt, n, 2),
             "helpText" => crate::support::de_opt(map, &mut self.help_text, n, 3),
@@ -58,7 +58,7 @@ impl crate::support::Model for SurveyQuestion {
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 6),
             "text" => crate::support::de_opt(map, &mut self.text, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 9),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -47,9 +47,9 @@ impl crate::support::Model for SurveyQuestionGroup {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "naEnabled" => crate::support::de_opt(map, &mut self.na_enabled, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "questions" => crate::support::de_opt(map, &mut self.questions, n, 4),
+            "questions" => crate::support::de_opt_structs(map, &mut self.questions, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            "visibilityCondition" => crate::support::de_opt(map, &mut self.visibility_condition, n, 6),
+            "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 6),
             _ => crate::support::skip(map),
         }
     }

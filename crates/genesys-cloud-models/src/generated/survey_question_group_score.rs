@@ -44,7 +44,7 @@ impl crate::support::Model for SurveyQuestionGroupScore {
             "markedNA" => crate::support::de_opt(map, &mut self.marked_na, n, 0),
             "maxTotalScore" => crate::support::de_opt(map, &mut self.max_total_score, n, 1),
             "questionGroupId" => crate::support::de_opt(map, &mut self.question_group_id, n, 2),
-            "questionScores" => crate::support::de_opt(map, &mut self.question_scores, n, 3),
+            "questionScores" => crate::support::de_opt_structs(map, &mut self.question_scores, n, 3),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 4),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 5),
             _ => crate::support::skip(map),

@@ -36,7 +36,7 @@ impl crate::support::Model for SurveyScoringSet {
         let n = &mut self._nulls;
         match key {
             "npsScore" => crate::support::de_opt(map, &mut self.nps_score, n, 0),
-            "questionGroupScores" => crate::support::de_opt(map, &mut self.question_group_scores, n, 1),
+            "questionGroupScores" => crate::support::de_opt_structs(map, &mut self.question_group_scores, n, 1),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 2),
             _ => crate::support::skip(map),
         }

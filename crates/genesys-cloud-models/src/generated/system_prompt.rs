@@ -42,7 +42,7 @@ impl crate::support::Model for SystemPrompt {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 3),
+            "resources" => crate::support::de_opt_structs(map, &mut self.resources, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),
         }

@@ -59,7 +59,7 @@ impl crate::support::Model for SystemPromptAsset {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "audioFormat" => crate::support::de_opt(map, &mut self.audio_format, n, 0),
+            "audioFormat" => crate::support::de_opt_struct(map, &mut self.audio_format, n, 0),
             "durationSeconds" => crate::support::de_opt(map, &mut self.duration_seconds, n, 1),
             "hasDefault" => crate::support::de_opt(map, &mut self.has_default, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -34,7 +34,7 @@ impl crate::support::Model for TargetAttributeValue {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "policyAttributes" => crate::support::de_opt(map, &mut self.policy_attributes, n, 1),
+            "policyAttributes" => crate::support::de_opt_structs(map, &mut self.policy_attributes, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for TargetAttributes {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "baseAttributes" => crate::support::de_opt(map, &mut self.base_attributes, n, 0),
+            "baseAttributes" => crate::support::de_opt_structs(map, &mut self.base_attributes, n, 0),
             "targetAttributes" => crate::support::de_opt(map, &mut self.target_attributes, n, 1),
             _ => crate::support::skip(map),
         }

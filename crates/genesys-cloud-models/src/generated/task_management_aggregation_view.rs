@@ -39,7 +39,7 @@ impl crate::support::Model for TaskManagementAggregationView {
         match key {
             "function" => crate::support::de_opt(map, &mut self.function, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 2),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 2),
             "target" => crate::support::de_opt(map, &mut self.target, n, 3),
             _ => crate::support::skip(map),
         }

@@ -37,7 +37,7 @@ impl crate::support::Model for TaskManagementObservationDataContainer {
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 1),
-            "stats" => crate::support::de_opt(map, &mut self.stats, n, 2),
+            "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for TaskManagementObservationDetailContainer {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assigneeDetails" => crate::support::de_opt(map, &mut self.assignee_details, n, 0),
-            "typeDetails" => crate::support::de_opt(map, &mut self.type_details, n, 1),
+            "assigneeDetails" => crate::support::de_opt_structs(map, &mut self.assignee_details, n, 0),
+            "typeDetails" => crate::support::de_opt_structs(map, &mut self.type_details, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -38,9 +38,9 @@ impl crate::support::Model for TaskManagementObservationQuery {
         let n = &mut self._nulls;
         match key {
             "expands" => crate::support::de_opt(map, &mut self.expands, n, 0),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 1),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 2),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 3),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for TaskManagementObservationQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "cursors" => crate::support::de_opt(map, &mut self.cursors, n, 0),
-            "details" => crate::support::de_opt(map, &mut self.details, n, 1),
+            "cursors" => crate::support::de_opt_struct(map, &mut self.cursors, n, 0),
+            "details" => crate::support::de_opt_struct(map, &mut self.details, n, 1),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 3),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -48,7 +48,7 @@ impl crate::support::Model for TeamFullReference {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 3),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "memberCount" => crate::support::de_opt(map, &mut self.member_count, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),

@@ -33,8 +33,8 @@ impl crate::support::Model for TeamMemberAddListingResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
-            "failures" => crate::support::de_opt(map, &mut self.failures, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
+            "failures" => crate::support::de_opt_structs(map, &mut self.failures, n, 1),
             _ => crate::support::skip(map),
         }
     }

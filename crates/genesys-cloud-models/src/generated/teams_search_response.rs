@@ -53,7 +53,7 @@ impl crate::support::Model for TeamsSearchResponse {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "previousPage" => crate::support::de_opt(map, &mut self.previous_page, n, 5),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 6),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "total" => crate::support::de_opt(map, &mut self.total, n, 7),
             "types" => crate::support::de_opt(map, &mut self.types, n, 8),
             _ => crate::support::skip(map),

@@ -39,7 +39,7 @@ impl crate::support::Model for TestExecutionOperationResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "result" => crate::support::de_opt(map, &mut self.result, n, 2),
             "step" => crate::support::de_opt(map, &mut self.step, n, 3),

@@ -37,9 +37,9 @@ impl crate::support::Model for TestExecutionResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "finalResult" => crate::support::de_opt(map, &mut self.final_result, n, 1),
-            "operations" => crate::support::de_opt(map, &mut self.operations, n, 2),
+            "operations" => crate::support::de_opt_structs(map, &mut self.operations, n, 2),
             "success" => crate::support::de_opt(map, &mut self.success, n, 3),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for TestMatchesEventOperation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "matchedTriggers" => crate::support::de_opt(map, &mut self.matched_triggers, n, 0),
+            "matchedTriggers" => crate::support::de_opt_structs(map, &mut self.matched_triggers, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "step" => crate::support::de_opt(map, &mut self.step, n, 2),
-            "unmatchedTriggers" => crate::support::de_opt(map, &mut self.unmatched_triggers, n, 3),
+            "unmatchedTriggers" => crate::support::de_opt_structs(map, &mut self.unmatched_triggers, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for TestMatchesOperation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "details" => crate::support::de_opt(map, &mut self.details, n, 0),
+            "details" => crate::support::de_opt_structs(map, &mut self.details, n, 0),
             "matches" => crate::support::de_opt(map, &mut self.matches, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "step" => crate::support::de_opt(map, &mut self.step, n, 3),

@@ -43,13 +43,13 @@ impl crate::support::Model for TestMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "htmlBody" => crate::support::de_opt(map, &mut self.html_body, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 3),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 4),
             "time" => crate::support::de_opt(map, &mut self.time, n, 5),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 6),
+            "to" => crate::support::de_opt_structs(map, &mut self.to, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for TestModeEventResults {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "schemaValidation" => crate::support::de_opt(map, &mut self.schema_validation, n, 0),
-            "triggerMatchValidation" => crate::support::de_opt(map, &mut self.trigger_match_validation, n, 1),
+            "schemaValidation" => crate::support::de_opt_struct(map, &mut self.schema_validation, n, 0),
+            "triggerMatchValidation" => crate::support::de_opt_struct(map, &mut self.trigger_match_validation, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,9 +37,9 @@ impl crate::support::Model for TestModeResults {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "jsonPathValidation" => crate::support::de_opt(map, &mut self.json_path_validation, n, 0),
-            "schemaValidation" => crate::support::de_opt(map, &mut self.schema_validation, n, 1),
-            "targetValidation" => crate::support::de_opt(map, &mut self.target_validation, n, 2),
+            "jsonPathValidation" => crate::support::de_opt_struct(map, &mut self.json_path_validation, n, 0),
+            "schemaValidation" => crate::support::de_opt_struct(map, &mut self.schema_validation, n, 1),
+            "targetValidation" => crate::support::de_opt_struct(map, &mut self.target_validation, n, 2),
             "triggerMatches" => crate::support::de_opt(map, &mut self.trigger_matches, n, 3),
             _ => crate::support::skip(map),
         }

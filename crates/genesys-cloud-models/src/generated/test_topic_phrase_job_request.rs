@@ -33,8 +33,8 @@ impl crate::support::Model for TestTopicPhraseJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "topic" => crate::support::de_opt(map, &mut self.topic, n, 0),
-            "transcriptsFilters" => crate::support::de_opt(map, &mut self.transcripts_filters, n, 1),
+            "topic" => crate::support::de_opt_struct(map, &mut self.topic, n, 0),
+            "transcriptsFilters" => crate::support::de_opt_struct(map, &mut self.transcripts_filters, n, 1),
             _ => crate::support::skip(map),
         }
     }

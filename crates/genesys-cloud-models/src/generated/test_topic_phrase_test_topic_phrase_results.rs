@@ -35,7 +35,7 @@ impl crate::support::Model for TestTopicPhraseTestTopicPhraseResults {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "matchedTranscripts" => crate::support::de_opt(map, &mut self.matched_transcripts, n, 0),
+            "matchedTranscripts" => crate::support::de_opt_structs(map, &mut self.matched_transcripts, n, 0),
             "matchedTranscriptsCount" => crate::support::de_opt(map, &mut self.matched_transcripts_count, n, 1),
             "processedTranscriptsCount" => crate::support::de_opt(map, &mut self.processed_transcripts_count, n, 2),
             _ => crate::support::skip(map),

@@ -42,7 +42,7 @@ impl crate::support::Model for TestTopicPhraseTopic {
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 0),
             "matchingType" => crate::support::de_opt(map, &mut self.matching_type, n, 1),
             "participants" => crate::support::de_opt(map, &mut self.participants, n, 2),
-            "phrase" => crate::support::de_opt(map, &mut self.phrase, n, 3),
+            "phrase" => crate::support::de_opt_struct(map, &mut self.phrase, n, 3),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 4),
             _ => crate::support::skip(map),
         }

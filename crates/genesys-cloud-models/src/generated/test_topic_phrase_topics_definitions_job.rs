@@ -40,7 +40,7 @@ impl crate::support::Model for TestTopicPhraseTopicsDefinitionsJob {
             "genAIPhrasesResults" => crate::support::de_opt(map, &mut self.gen_ai_phrases_results, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            "testTopicPhraseResults" => crate::support::de_opt(map, &mut self.test_topic_phrase_results, n, 3),
+            "testTopicPhraseResults" => crate::support::de_opt_structs(map, &mut self.test_topic_phrase_results, n, 3),
             _ => crate::support::skip(map),
         }
     }

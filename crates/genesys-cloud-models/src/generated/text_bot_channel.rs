@@ -40,7 +40,7 @@ impl crate::support::Model for TextBotChannel {
             "inputModes" => crate::support::de_opt(map, &mut self.input_modes, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "outputModes" => crate::support::de_opt(map, &mut self.output_modes, n, 2),
-            "userAgent" => crate::support::de_opt(map, &mut self.user_agent, n, 3),
+            "userAgent" => crate::support::de_opt_struct(map, &mut self.user_agent, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,8 +37,8 @@ impl crate::support::Model for TextBotDisconnectAction {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flowLocation" => crate::support::de_opt(map, &mut self.flow_location, n, 0),
-            "flowOutcomes" => crate::support::de_opt(map, &mut self.flow_outcomes, n, 1),
+            "flowLocation" => crate::support::de_opt_struct(map, &mut self.flow_location, n, 0),
+            "flowOutcomes" => crate::support::de_opt_structs(map, &mut self.flow_outcomes, n, 1),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 2),
             "reasonExtendedInfo" => crate::support::de_opt(map, &mut self.reason_extended_info, n, 3),
             _ => crate::support::skip(map),

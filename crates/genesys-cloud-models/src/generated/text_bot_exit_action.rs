@@ -42,9 +42,9 @@ impl crate::support::Model for TextBotExitAction {
         let n = &mut self._nulls;
         match key {
             "activeIntent" => crate::support::de_opt(map, &mut self.active_intent, n, 0),
-            "flowLocation" => crate::support::de_opt(map, &mut self.flow_location, n, 1),
-            "flowOutcomes" => crate::support::de_opt(map, &mut self.flow_outcomes, n, 2),
-            "outputData" => crate::support::de_opt(map, &mut self.output_data, n, 3),
+            "flowLocation" => crate::support::de_opt_struct(map, &mut self.flow_location, n, 1),
+            "flowOutcomes" => crate::support::de_opt_structs(map, &mut self.flow_outcomes, n, 2),
+            "outputData" => crate::support::de_opt_struct(map, &mut self.output_data, n, 3),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 4),
             "reasonExtendedInfo" => crate::support::de_opt(map, &mut self.reason_extended_info, n, 5),
             _ => crate::support::skip(map),

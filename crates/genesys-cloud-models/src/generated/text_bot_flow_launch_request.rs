@@ -41,11 +41,11 @@ impl crate::support::Model for TextBotFlowLaunchRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "externalSessionId" => crate::support::de_opt(map, &mut self.external_session_id, n, 2),
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 3),
-            "inputData" => crate::support::de_opt(map, &mut self.input_data, n, 4),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 3),
+            "inputData" => crate::support::de_opt_struct(map, &mut self.input_data, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for TextBotFlowOutcome {
         match key {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 0),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
-            "milestones" => crate::support::de_opt(map, &mut self.milestones, n, 2),
+            "milestones" => crate::support::de_opt_structs(map, &mut self.milestones, n, 2),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 3),
             "outcomeValue" => crate::support::de_opt(map, &mut self.outcome_value, n, 4),
             _ => crate::support::skip(map),

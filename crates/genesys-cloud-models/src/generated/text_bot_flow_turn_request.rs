@@ -39,11 +39,11 @@ impl crate::support::Model for TextBotFlowTurnRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "inputEventError" => crate::support::de_opt(map, &mut self.input_event_error, n, 0),
-            "inputEventRichMedia" => crate::support::de_opt(map, &mut self.input_event_rich_media, n, 1),
+            "inputEventError" => crate::support::de_opt_struct(map, &mut self.input_event_error, n, 0),
+            "inputEventRichMedia" => crate::support::de_opt_struct(map, &mut self.input_event_rich_media, n, 1),
             "inputEventType" => crate::support::de_opt(map, &mut self.input_event_type, n, 2),
-            "inputEventUserInput" => crate::support::de_opt(map, &mut self.input_event_user_input, n, 3),
-            "previousTurn" => crate::support::de_opt(map, &mut self.previous_turn, n, 4),
+            "inputEventUserInput" => crate::support::de_opt_struct(map, &mut self.input_event_user_input, n, 3),
+            "previousTurn" => crate::support::de_opt_struct(map, &mut self.previous_turn, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -44,12 +44,12 @@ impl crate::support::Model for TextBotFlowTurnResponse {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "nextActionDisconnect" => crate::support::de_opt(map, &mut self.next_action_disconnect, n, 1),
-            "nextActionExit" => crate::support::de_opt(map, &mut self.next_action_exit, n, 2),
+            "nextActionDisconnect" => crate::support::de_opt_struct(map, &mut self.next_action_disconnect, n, 1),
+            "nextActionExit" => crate::support::de_opt_struct(map, &mut self.next_action_exit, n, 2),
             "nextActionType" => crate::support::de_opt(map, &mut self.next_action_type, n, 3),
-            "nextActionWaitForInput" => crate::support::de_opt(map, &mut self.next_action_wait_for_input, n, 4),
-            "previousTurn" => crate::support::de_opt(map, &mut self.previous_turn, n, 5),
-            "prompts" => crate::support::de_opt(map, &mut self.prompts, n, 6),
+            "nextActionWaitForInput" => crate::support::de_opt_struct(map, &mut self.next_action_wait_for_input, n, 4),
+            "previousTurn" => crate::support::de_opt_struct(map, &mut self.previous_turn, n, 5),
+            "prompts" => crate::support::de_opt_struct(map, &mut self.prompts, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for TextBotOutputPrompts {
         let n = &mut self._nulls;
         match key {
             "outputLanguage" => crate::support::de_opt(map, &mut self.output_language, n, 0),
-            "textPrompts" => crate::support::de_opt(map, &mut self.text_prompts, n, 1),
+            "textPrompts" => crate::support::de_opt_struct(map, &mut self.text_prompts, n, 1),
             _ => crate::support::skip(map),
         }
     }

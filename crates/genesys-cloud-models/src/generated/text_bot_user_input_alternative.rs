@@ -31,7 +31,7 @@ impl crate::support::Model for TextBotUserInputAlternative {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 0),
+            "transcript" => crate::support::de_opt_struct(map, &mut self.transcript, n, 0),
             _ => crate::support::skip(map),
         }
     }

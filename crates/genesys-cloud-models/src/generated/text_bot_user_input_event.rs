@@ -33,7 +33,7 @@ impl crate::support::Model for TextBotUserInputEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "alternatives" => crate::support::de_opt(map, &mut self.alternatives, n, 0),
+            "alternatives" => crate::support::de_opt_structs(map, &mut self.alternatives, n, 0),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 1),
             _ => crate::support::skip(map),
         }

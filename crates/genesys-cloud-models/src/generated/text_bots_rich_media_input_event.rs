@@ -33,8 +33,8 @@ impl crate::support::Model for TextBotsRichMediaInputEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "inputs" => crate::support::de_opt(map, &mut self.inputs, n, 0),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 1),
+            "inputs" => crate::support::de_opt_structs(map, &mut self.inputs, n, 0),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 1),
             _ => crate::support::skip(map),
         }
     }

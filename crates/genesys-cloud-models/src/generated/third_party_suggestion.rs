@@ -35,7 +35,7 @@ impl crate::support::Model for ThirdPartySuggestion {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "sources" => crate::support::de_opt(map, &mut self.sources, n, 0),
+            "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
             _ => crate::support::skip(map),

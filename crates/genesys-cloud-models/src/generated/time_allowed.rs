@@ -36,7 +36,7 @@ impl crate::support::Model for TimeAllowed {
         let n = &mut self._nulls;
         match key {
             "empty" => crate::support::de_opt(map, &mut self.empty, n, 0),
-            "timeSlots" => crate::support::de_opt(map, &mut self.time_slots, n, 1),
+            "timeSlots" => crate::support::de_opt_structs(map, &mut self.time_slots, n, 1),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 2),
             _ => crate::support::skip(map),
         }

@@ -44,7 +44,7 @@ impl crate::support::Model for TimeAndDateSubCondition {
             "includeYear" => crate::support::de_opt(map, &mut self.include_year, n, 0),
             "inverted" => crate::support::de_opt(map, &mut self.inverted, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 3),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             _ => crate::support::skip(map),

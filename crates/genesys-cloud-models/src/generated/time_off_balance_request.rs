@@ -34,7 +34,7 @@ impl crate::support::Model for TimeOffBalanceRequest {
         let n = &mut self._nulls;
         match key {
             "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 0),
-            "dateRanges" => crate::support::de_opt(map, &mut self.date_ranges, n, 1),
+            "dateRanges" => crate::support::de_opt_structs(map, &mut self.date_ranges, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for TimeOffIntegrationStatusResponse {
         let n = &mut self._nulls;
         match key {
             "integrationStatus" => crate::support::de_opt(map, &mut self.integration_status, n, 0),
-            "timeOffRequest" => crate::support::de_opt(map, &mut self.time_off_request, n, 1),
+            "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 1),
             _ => crate::support::skip(map),
         }
     }

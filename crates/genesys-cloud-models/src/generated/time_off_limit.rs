@@ -42,7 +42,7 @@ impl crate::support::Model for TimeOffLimit {
             "defaultLimitMinutes" => crate::support::de_opt(map, &mut self.default_limit_minutes, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),
         }

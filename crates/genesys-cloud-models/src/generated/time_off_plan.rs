@@ -53,12 +53,12 @@ impl crate::support::Model for TimeOffPlan {
             "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 1),
             "autoApprovalRule" => crate::support::de_opt(map, &mut self.auto_approval_rule, n, 2),
             "daysBeforeStartToExpireFromWaitlist" => crate::support::de_opt(map, &mut self.days_before_start_to_expire_from_waitlist, n, 3),
-            "hrisTimeOffType" => crate::support::de_opt(map, &mut self.hris_time_off_type, n, 4),
+            "hrisTimeOffType" => crate::support::de_opt_struct(map, &mut self.hris_time_off_type, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 6),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "timeOffLimits" => crate::support::de_opt(map, &mut self.time_off_limits, n, 9),
+            "timeOffLimits" => crate::support::de_opt_structs(map, &mut self.time_off_limits, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for TimeOffRequestList {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "timeOffRequests" => crate::support::de_opt(map, &mut self.time_off_requests, n, 3),
+            "timeOffRequests" => crate::support::de_opt_structs(map, &mut self.time_off_requests, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for TimeOffRequestListing {
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             _ => crate::support::skip(map),
         }
     }

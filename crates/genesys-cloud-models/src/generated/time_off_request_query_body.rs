@@ -41,7 +41,7 @@ impl crate::support::Model for TimeOffRequestQueryBody {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 0),
             "ids" => crate::support::de_opt(map, &mut self.ids, n, 1),
             "statuses" => crate::support::de_opt(map, &mut self.statuses, n, 2),
             "substatuses" => crate::support::de_opt(map, &mut self.substatuses, n, 3),

@@ -40,7 +40,7 @@ impl crate::support::Model for TimeOffSettingsRequest {
         let n = &mut self._nulls;
         match key {
             "submissionEarliestDaysFromNow" => crate::support::de_opt(map, &mut self.submission_earliest_days_from_now, n, 0),
-            "submissionLatestDate" => crate::support::de_opt(map, &mut self.submission_latest_date, n, 1),
+            "submissionLatestDate" => crate::support::de_opt_struct(map, &mut self.submission_latest_date, n, 1),
             "submissionLatestDaysFromNow" => crate::support::de_opt(map, &mut self.submission_latest_days_from_now, n, 2),
             "submissionRangeEnforced" => crate::support::de_opt(map, &mut self.submission_range_enforced, n, 3),
             "submissionRangeType" => crate::support::de_opt(map, &mut self.submission_range_type, n, 4),

@@ -47,7 +47,7 @@ impl crate::support::Model for TimeZoneMappingPreview {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contactList" => crate::support::de_opt(map, &mut self.contact_list, n, 0),
+            "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 0),
             "contactListSize" => crate::support::de_opt(map, &mut self.contact_list_size, n, 1),
             "contactsInDefaultWindow" => crate::support::de_opt(map, &mut self.contacts_in_default_window, n, 2),
             "contactsMappedToASingleZone" => crate::support::de_opt(map, &mut self.contacts_mapped_to_a_single_zone, n, 3),

@@ -41,12 +41,12 @@ impl crate::support::Model for TokenInfo {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "OAuthClient" => crate::support::de_opt(map, &mut self.o_auth_client, n, 0),
+            "OAuthClient" => crate::support::de_opt_struct(map, &mut self.o_auth_client, n, 0),
             "authorizedScope" => crate::support::de_opt(map, &mut self.authorized_scope, n, 1),
-            "clonedUser" => crate::support::de_opt(map, &mut self.cloned_user, n, 2),
+            "clonedUser" => crate::support::de_opt_struct(map, &mut self.cloned_user, n, 2),
             "dateTokenIdles" => crate::support::de_opt(map, &mut self.date_token_idles, n, 3),
-            "homeOrganization" => crate::support::de_opt(map, &mut self.home_organization, n, 4),
-            "organization" => crate::support::de_opt(map, &mut self.organization, n, 5),
+            "homeOrganization" => crate::support::de_opt_struct(map, &mut self.home_organization, n, 4),
+            "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 5),
             _ => crate::support::skip(map),
         }
     }

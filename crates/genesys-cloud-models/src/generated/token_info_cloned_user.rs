@@ -34,7 +34,7 @@ impl crate::support::Model for TokenInfoClonedUser {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "organization" => crate::support::de_opt(map, &mut self.organization, n, 1),
+            "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for TopicCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dataIngestionRules" => crate::support::de_opt(map, &mut self.data_ingestion_rules, n, 0),
+            "dataIngestionRules" => crate::support::de_opt_structs(map, &mut self.data_ingestion_rules, n, 0),
             "topicId" => crate::support::de_opt(map, &mut self.topic_id, n, 1),
             _ => crate::support::skip(map),
         }

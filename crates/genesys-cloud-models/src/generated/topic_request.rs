@@ -52,7 +52,7 @@ impl crate::support::Model for TopicRequest {
             "matchingType" => crate::support::de_opt(map, &mut self.matching_type, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "participants" => crate::support::de_opt(map, &mut self.participants, n, 4),
-            "phrases" => crate::support::de_opt(map, &mut self.phrases, n, 5),
+            "phrases" => crate::support::de_opt_structs(map, &mut self.phrases, n, 5),
             "programIds" => crate::support::de_opt(map, &mut self.program_ids, n, 6),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 7),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 8),

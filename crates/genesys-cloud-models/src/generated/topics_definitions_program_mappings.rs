@@ -40,10 +40,10 @@ impl crate::support::Model for TopicsDefinitionsProgramMappings {
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "flows" => crate::support::de_opt(map, &mut self.flows, n, 1),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 2),
-            "program" => crate::support::de_opt(map, &mut self.program, n, 3),
-            "queues" => crate::support::de_opt(map, &mut self.queues, n, 4),
+            "flows" => crate::support::de_opt_structs(map, &mut self.flows, n, 1),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
+            "program" => crate::support::de_opt_struct(map, &mut self.program, n, 3),
+            "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for TrackingSettings {
         let n = &mut self._nulls;
         match key {
             "excludedQueryParameters" => crate::support::de_opt(map, &mut self.excluded_query_parameters, n, 0),
-            "ipFilters" => crate::support::de_opt(map, &mut self.ip_filters, n, 1),
+            "ipFilters" => crate::support::de_opt_structs(map, &mut self.ip_filters, n, 1),
             "searchQueryParameters" => crate::support::de_opt(map, &mut self.search_query_parameters, n, 2),
             "shouldKeepUrlFragment" => crate::support::de_opt(map, &mut self.should_keep_url_fragment, n, 3),
             _ => crate::support::skip(map),

@@ -34,7 +34,7 @@ impl crate::support::Model for TranscriptAsyncAggregateQueryResponse {
         let n = &mut self._nulls;
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

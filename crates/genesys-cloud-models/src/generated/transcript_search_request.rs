@@ -47,9 +47,9 @@ impl crate::support::Model for TranscriptSearchRequest {
         match key {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 0),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 1),
-            "query" => crate::support::de_opt(map, &mut self.query, n, 2),
+            "query" => crate::support::de_opt_structs(map, &mut self.query, n, 2),
             "returnFields" => crate::support::de_opt(map, &mut self.return_fields, n, 3),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 4),
+            "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 5),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 6),
             "types" => crate::support::de_opt(map, &mut self.types, n, 7),

@@ -48,10 +48,10 @@ impl crate::support::Model for TranscriptTopic {
         let n = &mut self._nulls;
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
-            "duration" => crate::support::de_opt(map, &mut self.duration, n, 1),
+            "duration" => crate::support::de_opt_struct(map, &mut self.duration, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "offset" => crate::support::de_opt(map, &mut self.offset, n, 4),
+            "offset" => crate::support::de_opt_struct(map, &mut self.offset, n, 4),
             "recordingLocation" => crate::support::de_opt(map, &mut self.recording_location, n, 5),
             "startTimeMilliseconds" => crate::support::de_opt(map, &mut self.start_time_milliseconds, n, 6),
             "topicPhrase" => crate::support::de_opt(map, &mut self.topic_phrase, n, 7),

@@ -36,7 +36,7 @@ impl crate::support::Model for TranscriptTranslation {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "phrases" => crate::support::de_opt(map, &mut self.phrases, n, 1),
+            "phrases" => crate::support::de_opt_structs(map, &mut self.phrases, n, 1),
             "translateError" => crate::support::de_opt(map, &mut self.translate_error, n, 2),
             _ => crate::support::skip(map),
         }

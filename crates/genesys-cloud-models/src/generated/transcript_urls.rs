@@ -36,8 +36,8 @@ impl crate::support::Model for TranscriptUrls {
         let n = &mut self._nulls;
         match key {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
-            "urls" => crate::support::de_opt(map, &mut self.urls, n, 2),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
+            "urls" => crate::support::de_opt_structs(map, &mut self.urls, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -45,11 +45,11 @@ impl crate::support::Model for TranscriptionTopicTranscriptAlternative {
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
             "decoratedTranscript" => crate::support::de_opt(map, &mut self.decorated_transcript, n, 1),
-            "decoratedWords" => crate::support::de_opt(map, &mut self.decorated_words, n, 2),
+            "decoratedWords" => crate::support::de_opt_structs(map, &mut self.decorated_words, n, 2),
             "durationMs" => crate::support::de_opt(map, &mut self.duration_ms, n, 3),
             "offsetMs" => crate::support::de_opt(map, &mut self.offset_ms, n, 4),
             "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 5),
-            "words" => crate::support::de_opt(map, &mut self.words, n, 6),
+            "words" => crate::support::de_opt_structs(map, &mut self.words, n, 6),
             _ => crate::support::skip(map),
         }
     }

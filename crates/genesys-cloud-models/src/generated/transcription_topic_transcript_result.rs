@@ -55,7 +55,7 @@ impl crate::support::Model for TranscriptionTopicTranscriptResult {
         match key {
             "agentAssistEnabled" => crate::support::de_opt(map, &mut self.agent_assist_enabled, n, 0),
             "agentAssistantId" => crate::support::de_opt(map, &mut self.agent_assistant_id, n, 1),
-            "alternatives" => crate::support::de_opt(map, &mut self.alternatives, n, 2),
+            "alternatives" => crate::support::de_opt_structs(map, &mut self.alternatives, n, 2),
             "channel" => crate::support::de_opt(map, &mut self.channel, n, 3),
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 4),
             "engineId" => crate::support::de_opt(map, &mut self.engine_id, n, 5),

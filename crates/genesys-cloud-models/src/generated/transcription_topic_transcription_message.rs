@@ -53,9 +53,9 @@ impl crate::support::Model for TranscriptionTopicTranscriptionMessage {
             "organizationId" => crate::support::de_opt(map, &mut self.organization_id, n, 3),
             "sessionStartTimeMs" => crate::support::de_opt(map, &mut self.session_start_time_ms, n, 4),
             "speechTextAnalyticsProgramId" => crate::support::de_opt(map, &mut self.speech_text_analytics_program_id, n, 5),
-            "status" => crate::support::de_opt(map, &mut self.status, n, 6),
+            "status" => crate::support::de_opt_struct(map, &mut self.status, n, 6),
             "transcriptionStartTimeMs" => crate::support::de_opt(map, &mut self.transcription_start_time_ms, n, 7),
-            "transcripts" => crate::support::de_opt(map, &mut self.transcripts, n, 8),
+            "transcripts" => crate::support::de_opt_structs(map, &mut self.transcripts, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for TriggerTarget {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            "workflowTargetSettings" => crate::support::de_opt(map, &mut self.workflow_target_settings, n, 2),
+            "workflowTargetSettings" => crate::support::de_opt_struct(map, &mut self.workflow_target_settings, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for TrunkBaseAssignment {
         let n = &mut self._nulls;
         match key {
             "family" => crate::support::de_opt(map, &mut self.family, n, 0),
-            "trunkBase" => crate::support::de_opt(map, &mut self.trunk_base, n, 1),
+            "trunkBase" => crate::support::de_opt_struct(map, &mut self.trunk_base, n, 1),
             _ => crate::support::skip(map),
         }
     }

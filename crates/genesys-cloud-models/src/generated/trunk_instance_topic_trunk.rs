@@ -39,11 +39,11 @@ impl crate::support::Model for TrunkInstanceTopicTrunk {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "connectedStatus" => crate::support::de_opt(map, &mut self.connected_status, n, 0),
+            "connectedStatus" => crate::support::de_opt_struct(map, &mut self.connected_status, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "ipStatus" => crate::support::de_opt(map, &mut self.ip_status, n, 2),
-            "optionsStatus" => crate::support::de_opt(map, &mut self.options_status, n, 3),
-            "registersStatus" => crate::support::de_opt(map, &mut self.registers_status, n, 4),
+            "ipStatus" => crate::support::de_opt_struct(map, &mut self.ip_status, n, 2),
+            "optionsStatus" => crate::support::de_opt_structs(map, &mut self.options_status, n, 3),
+            "registersStatus" => crate::support::de_opt_structs(map, &mut self.registers_status, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for TrunkInstanceTopicTrunkErrorInfo {
         let n = &mut self._nulls;
         match key {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
-            "details" => crate::support::de_opt(map, &mut self.details, n, 1),
+            "details" => crate::support::de_opt_struct(map, &mut self.details, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             _ => crate::support::skip(map),
         }

@@ -37,7 +37,7 @@ impl crate::support::Model for TrunkInstanceTopicTrunkMetricsOptions {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "optionState" => crate::support::de_opt(map, &mut self.option_state, n, 1),
             "optionStateTime" => crate::support::de_opt(map, &mut self.option_state_time, n, 2),
             "proxyAddress" => crate::support::de_opt(map, &mut self.proxy_address, n, 3),

@@ -39,11 +39,11 @@ impl crate::support::Model for TrunkMetrics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "calls" => crate::support::de_opt(map, &mut self.calls, n, 0),
+            "calls" => crate::support::de_opt_struct(map, &mut self.calls, n, 0),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 1),
-            "logicalInterface" => crate::support::de_opt(map, &mut self.logical_interface, n, 2),
-            "qos" => crate::support::de_opt(map, &mut self.qos, n, 3),
-            "trunk" => crate::support::de_opt(map, &mut self.trunk, n, 4),
+            "logicalInterface" => crate::support::de_opt_struct(map, &mut self.logical_interface, n, 2),
+            "qos" => crate::support::de_opt_struct(map, &mut self.qos, n, 3),
+            "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 4),
             _ => crate::support::skip(map),
         }
     }

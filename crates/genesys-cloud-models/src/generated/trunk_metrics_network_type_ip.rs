@@ -34,7 +34,7 @@ impl crate::support::Model for TrunkMetricsNetworkTypeIp {
         let n = &mut self._nulls;
         match key {
             "address" => crate::support::de_opt(map, &mut self.address, n, 0),
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 1),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for TrunkMetricsTopicTrunkMetrics {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "calls" => crate::support::de_opt(map, &mut self.calls, n, 0),
+            "calls" => crate::support::de_opt_struct(map, &mut self.calls, n, 0),
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 1),
-            "qos" => crate::support::de_opt(map, &mut self.qos, n, 2),
-            "trunk" => crate::support::de_opt(map, &mut self.trunk, n, 3),
+            "qos" => crate::support::de_opt_struct(map, &mut self.qos, n, 2),
+            "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 3),
             _ => crate::support::skip(map),
         }
     }

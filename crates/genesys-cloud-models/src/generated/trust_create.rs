@@ -41,9 +41,9 @@ impl crate::support::Model for TrustCreate {
         match key {
             "dateExpired" => crate::support::de_opt(map, &mut self.date_expired, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
-            "groups" => crate::support::de_opt(map, &mut self.groups, n, 2),
+            "groups" => crate::support::de_opt_structs(map, &mut self.groups, n, 2),
             "pairingId" => crate::support::de_opt(map, &mut self.pairing_id, n, 3),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 4),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -67,19 +67,19 @@ impl crate::support::Model for TrustGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "addresses" => crate::support::de_opt(map, &mut self.addresses, n, 0),
+            "addresses" => crate::support::de_opt_structs(map, &mut self.addresses, n, 0),
             "callsEnabled" => crate::support::de_opt(map, &mut self.calls_enabled, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "description" => crate::support::de_opt(map, &mut self.description, n, 5),
             "email" => crate::support::de_opt(map, &mut self.email, n, 6),
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
-            "images" => crate::support::de_opt(map, &mut self.images, n, 8),
+            "images" => crate::support::de_opt_structs(map, &mut self.images, n, 8),
             "includeOwners" => crate::support::de_opt(map, &mut self.include_owners, n, 9),
             "memberCount" => crate::support::de_opt(map, &mut self.member_count, n, 10),
             "name" => crate::support::de_opt(map, &mut self.name, n, 11),
-            "owners" => crate::support::de_opt(map, &mut self.owners, n, 12),
+            "owners" => crate::support::de_opt_structs(map, &mut self.owners, n, 12),
             "rolesEnabled" => crate::support::de_opt(map, &mut self.roles_enabled, n, 13),
             "rulesVisible" => crate::support::de_opt(map, &mut self.rules_visible, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),

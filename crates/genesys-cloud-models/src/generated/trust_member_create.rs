@@ -36,7 +36,7 @@ impl crate::support::Model for TrustMemberCreate {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "roleDivisions" => crate::support::de_opt(map, &mut self.role_divisions, n, 1),
+            "roleDivisions" => crate::support::de_opt_struct(map, &mut self.role_divisions, n, 1),
             "roleIds" => crate::support::de_opt(map, &mut self.role_ids, n, 2),
             _ => crate::support::skip(map),
         }

@@ -43,13 +43,13 @@ impl crate::support::Model for TrustRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
-            "groups" => crate::support::de_opt(map, &mut self.groups, n, 2),
+            "groups" => crate::support::de_opt_structs(map, &mut self.groups, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "trustee" => crate::support::de_opt(map, &mut self.trustee, n, 5),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 6),
+            "trustee" => crate::support::de_opt_struct(map, &mut self.trustee, n, 5),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 6),
             _ => crate::support::skip(map),
         }
     }

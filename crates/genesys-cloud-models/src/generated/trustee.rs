@@ -49,14 +49,14 @@ impl crate::support::Model for Trustee {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateExpired" => crate::support::de_opt(map, &mut self.date_expired, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "hasFullAccess" => crate::support::de_opt(map, &mut self.has_full_access, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "isTrustedUser" => crate::support::de_opt(map, &mut self.is_trusted_user, n, 6),
-            "organization" => crate::support::de_opt(map, &mut self.organization, n, 7),
+            "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "usesDefaultRole" => crate::support::de_opt(map, &mut self.uses_default_role, n, 9),
             _ => crate::support::skip(map),

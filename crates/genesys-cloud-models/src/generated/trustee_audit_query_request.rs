@@ -44,8 +44,8 @@ impl crate::support::Model for TrusteeAuditQueryRequest {
         let n = &mut self._nulls;
         match key {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 0),
-            "facets" => crate::support::de_opt(map, &mut self.facets, n, 1),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 2),
+            "facets" => crate::support::de_opt_structs(map, &mut self.facets, n, 1),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 2),
             "queryPhrase" => crate::support::de_opt(map, &mut self.query_phrase, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "trusteeOrganizationIds" => crate::support::de_opt(map, &mut self.trustee_organization_ids, n, 5),

@@ -74,12 +74,12 @@ impl crate::support::Model for TrusteeBillingOverview {
             "inRampPeriod" => crate::support::de_opt(map, &mut self.in_ramp_period, n, 8),
             "minimumMonthlyAmount" => crate::support::de_opt(map, &mut self.minimum_monthly_amount, n, 9),
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
-            "organization" => crate::support::de_opt(map, &mut self.organization, n, 11),
+            "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 11),
             "rampPeriodEndDate" => crate::support::de_opt(map, &mut self.ramp_period_end_date, n, 12),
             "rampPeriodStartDate" => crate::support::de_opt(map, &mut self.ramp_period_start_date, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "subscriptionType" => crate::support::de_opt(map, &mut self.subscription_type, n, 15),
-            "usages" => crate::support::de_opt(map, &mut self.usages, n, 16),
+            "usages" => crate::support::de_opt_structs(map, &mut self.usages, n, 16),
             _ => crate::support::skip(map),
         }
     }

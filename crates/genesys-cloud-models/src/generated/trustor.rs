@@ -43,12 +43,12 @@ impl crate::support::Model for Trustor {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "authorization" => crate::support::de_opt(map, &mut self.authorization, n, 0),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 1),
+            "authorization" => crate::support::de_opt_struct(map, &mut self.authorization, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "organization" => crate::support::de_opt(map, &mut self.organization, n, 5),
+            "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

@@ -52,7 +52,7 @@ impl crate::support::Model for TtsEngineEntity {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "outputFormats" => crate::support::de_opt(map, &mut self.output_formats, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "voices" => crate::support::de_opt(map, &mut self.voices, n, 7),
+            "voices" => crate::support::de_opt_structs(map, &mut self.voices, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for TtsSettings {
         let n = &mut self._nulls;
         match key {
             "defaultEngine" => crate::support::de_opt(map, &mut self.default_engine, n, 0),
-            "languageOverrides" => crate::support::de_opt(map, &mut self.language_overrides, n, 1),
+            "languageOverrides" => crate::support::de_opt_structs(map, &mut self.language_overrides, n, 1),
             _ => crate::support::skip(map),
         }
     }

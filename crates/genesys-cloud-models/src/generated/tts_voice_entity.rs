@@ -52,7 +52,7 @@ impl crate::support::Model for TtsVoiceEntity {
         let n = &mut self._nulls;
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
-            "engine" => crate::support::de_opt(map, &mut self.engine, n, 1),
+            "engine" => crate::support::de_opt_struct(map, &mut self.engine, n, 1),
             "gender" => crate::support::de_opt(map, &mut self.gender, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "isDefault" => crate::support::de_opt(map, &mut self.is_default, n, 4),

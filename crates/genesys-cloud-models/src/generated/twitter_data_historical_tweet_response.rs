@@ -37,7 +37,7 @@ impl crate::support::Model for TwitterDataHistoricalTweetResponse {
         match key {
             "matchingTweets" => crate::support::de_opt(map, &mut self.matching_tweets, n, 0),
             "previousNumberOfDays" => crate::support::de_opt(map, &mut self.previous_number_of_days, n, 1),
-            "usageStatistics" => crate::support::de_opt(map, &mut self.usage_statistics, n, 2),
+            "usageStatistics" => crate::support::de_opt_struct(map, &mut self.usage_statistics, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -58,7 +58,7 @@ impl crate::support::Model for TwitterDataIngestionRuleResponse {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "ingestionRuleInfo" => crate::support::de_opt(map, &mut self.ingestion_rule_info, n, 5),
+            "ingestionRuleInfo" => crate::support::de_opt_struct(map, &mut self.ingestion_rule_info, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 7),
             "searchTerms" => crate::support::de_opt(map, &mut self.search_terms, n, 8),

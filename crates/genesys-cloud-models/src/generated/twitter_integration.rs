@@ -57,19 +57,19 @@ impl crate::support::Model for TwitterIntegration {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createError" => crate::support::de_opt(map, &mut self.create_error, n, 0),
+            "createError" => crate::support::de_opt_struct(map, &mut self.create_error, n, 0),
             "createStatus" => crate::support::de_opt(map, &mut self.create_status, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 6),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 7),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 9),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 12),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             _ => crate::support::skip(map),
         }

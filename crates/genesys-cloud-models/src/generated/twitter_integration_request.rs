@@ -50,12 +50,12 @@ impl crate::support::Model for TwitterIntegrationRequest {
             "appId" => crate::support::de_opt(map, &mut self.app_id, n, 0),
             "codeChallenge" => crate::support::de_opt(map, &mut self.code_challenge, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 3),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "redirectUri" => crate::support::de_opt(map, &mut self.redirect_uri, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "signupCode" => crate::support::de_opt(map, &mut self.signup_code, n, 7),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 8),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 8),
             _ => crate::support::skip(map),
         }
     }

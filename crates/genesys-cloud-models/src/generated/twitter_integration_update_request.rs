@@ -47,12 +47,12 @@ impl crate::support::Model for TwitterIntegrationUpdateRequest {
         match key {
             "codeChallenge" => crate::support::de_opt(map, &mut self.code_challenge, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 2),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "redirectUri" => crate::support::de_opt(map, &mut self.redirect_uri, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "signupCode" => crate::support::de_opt(map, &mut self.signup_code, n, 6),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 7),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -51,7 +51,7 @@ impl crate::support::Model for UcUserPresence {
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "presenceDefinition" => crate::support::de_opt(map, &mut self.presence_definition, n, 4),
+            "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "source" => crate::support::de_opt(map, &mut self.source, n, 6),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 7),

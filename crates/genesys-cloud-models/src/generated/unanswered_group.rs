@@ -43,10 +43,10 @@ impl crate::support::Model for UnansweredGroup {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "label" => crate::support::de_opt(map, &mut self.label, n, 1),
-            "phraseGroups" => crate::support::de_opt(map, &mut self.phrase_groups, n, 2),
+            "phraseGroups" => crate::support::de_opt_structs(map, &mut self.phrase_groups, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            "statistics" => crate::support::de_opt(map, &mut self.statistics, n, 4),
-            "suggestedDocuments" => crate::support::de_opt(map, &mut self.suggested_documents, n, 5),
+            "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 4),
+            "suggestedDocuments" => crate::support::de_opt_structs(map, &mut self.suggested_documents, n, 5),
             _ => crate::support::skip(map),
         }
     }

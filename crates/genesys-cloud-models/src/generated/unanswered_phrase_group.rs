@@ -43,7 +43,7 @@ impl crate::support::Model for UnansweredPhraseGroup {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "label" => crate::support::de_opt(map, &mut self.label, n, 1),
-            "phrases" => crate::support::de_opt(map, &mut self.phrases, n, 2),
+            "phrases" => crate::support::de_opt_structs(map, &mut self.phrases, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "unlinkedPhraseCount" => crate::support::de_opt(map, &mut self.unlinked_phrase_count, n, 4),
             "unlinkedPhraseHitCount" => crate::support::de_opt(map, &mut self.unlinked_phrase_hit_count, n, 5),

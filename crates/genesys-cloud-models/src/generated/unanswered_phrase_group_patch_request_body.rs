@@ -37,7 +37,7 @@ impl crate::support::Model for UnansweredPhraseGroupPatchRequestBody {
         match key {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 0),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
-            "phraseAssociations" => crate::support::de_opt(map, &mut self.phrase_associations, n, 2),
+            "phraseAssociations" => crate::support::de_opt_structs(map, &mut self.phrase_associations, n, 2),
             _ => crate::support::skip(map),
         }
     }

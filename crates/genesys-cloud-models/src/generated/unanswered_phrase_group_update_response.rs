@@ -33,8 +33,8 @@ impl crate::support::Model for UnansweredPhraseGroupUpdateResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "group" => crate::support::de_opt(map, &mut self.group, n, 0),
-            "phraseAssociations" => crate::support::de_opt(map, &mut self.phrase_associations, n, 1),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
+            "phraseAssociations" => crate::support::de_opt_structs(map, &mut self.phrase_associations, n, 1),
             _ => crate::support::skip(map),
         }
     }

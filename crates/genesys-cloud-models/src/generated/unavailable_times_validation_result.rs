@@ -35,9 +35,9 @@ impl crate::support::Model for UnavailableTimesValidationResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "invalidWorkPlans" => crate::support::de_opt(map, &mut self.invalid_work_plans, n, 0),
+            "invalidWorkPlans" => crate::support::de_opt_structs(map, &mut self.invalid_work_plans, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
-            "workPlanConstraintsViolationMessage" => crate::support::de_opt(map, &mut self.work_plan_constraints_violation_message, n, 2),
+            "workPlanConstraintsViolationMessage" => crate::support::de_opt_struct(map, &mut self.work_plan_constraints_violation_message, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -59,7 +59,7 @@ impl crate::support::Model for UnifiedCommunicationsIntegration {
         match key {
             "badgeIcons" => crate::support::de_opt(map, &mut self.badge_icons, n, 0),
             "i10n" => crate::support::de_opt(map, &mut self.i10n, n, 1),
-            "icon" => crate::support::de_opt(map, &mut self.icon, n, 2),
+            "icon" => crate::support::de_opt_struct(map, &mut self.icon, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "includeBadge" => crate::support::de_opt(map, &mut self.include_badge, n, 4),
             "integrationPresenceSource" => crate::support::de_opt(map, &mut self.integration_presence_source, n, 5),
@@ -69,7 +69,7 @@ impl crate::support::Model for UnifiedCommunicationsIntegration {
             "pollIntervalSec" => crate::support::de_opt(map, &mut self.poll_interval_sec, n, 9),
             "polledPresence" => crate::support::de_opt(map, &mut self.polled_presence, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
-            "ucIntegrationKey" => crate::support::de_opt(map, &mut self.uc_integration_key, n, 12),
+            "ucIntegrationKey" => crate::support::de_opt_struct(map, &mut self.uc_integration_key, n, 12),
             "userPermissions" => crate::support::de_opt(map, &mut self.user_permissions, n, 13),
             _ => crate::support::skip(map),
         }

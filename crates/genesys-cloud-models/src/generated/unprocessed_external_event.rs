@@ -40,7 +40,7 @@ impl crate::support::Model for UnprocessedExternalEvent {
         let n = &mut self._nulls;
         match key {
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 0),
-            "event" => crate::support::de_opt(map, &mut self.event, n, 1),
+            "event" => crate::support::de_opt_struct(map, &mut self.event, n, 1),
             "isRetryable" => crate::support::de_opt(map, &mut self.is_retryable, n, 2),
             "originalRequestIndex" => crate::support::de_opt(map, &mut self.original_request_index, n, 3),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 4),

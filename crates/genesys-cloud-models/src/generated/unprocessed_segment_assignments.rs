@@ -35,9 +35,9 @@ impl crate::support::Model for UnprocessedSegmentAssignments {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assign" => crate::support::de_opt(map, &mut self.assign, n, 0),
+            "assign" => crate::support::de_opt_struct(map, &mut self.assign, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
-            "unassign" => crate::support::de_opt(map, &mut self.unassign, n, 2),
+            "unassign" => crate::support::de_opt_struct(map, &mut self.unassign, n, 2),
             _ => crate::support::skip(map),
         }
     }

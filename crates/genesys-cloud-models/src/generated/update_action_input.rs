@@ -38,7 +38,7 @@ impl crate::support::Model for UpdateActionInput {
         let n = &mut self._nulls;
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "config" => crate::support::de_opt(map, &mut self.config, n, 1),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
             _ => crate::support::skip(map),

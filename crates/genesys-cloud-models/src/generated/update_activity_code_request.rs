@@ -62,12 +62,12 @@ impl crate::support::Model for UpdateActivityCodeRequest {
             "countsTowardShrinkage" => crate::support::de_opt(map, &mut self.counts_toward_shrinkage, n, 4),
             "interruptible" => crate::support::de_opt(map, &mut self.interruptible, n, 5),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 6),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 7),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "plannedShrinkage" => crate::support::de_opt(map, &mut self.planned_shrinkage, n, 9),
-            "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 10),
-            "secondaryPresences" => crate::support::de_opt(map, &mut self.secondary_presences, n, 11),
-            "style" => crate::support::de_opt(map, &mut self.style, n, 12),
+            "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 10),
+            "secondaryPresences" => crate::support::de_opt_struct(map, &mut self.secondary_presences, n, 11),
+            "style" => crate::support::de_opt_struct(map, &mut self.style, n, 12),
             _ => crate::support::skip(map),
         }
     }

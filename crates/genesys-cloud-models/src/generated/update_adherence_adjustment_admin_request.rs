@@ -42,7 +42,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAdminRequest {
         let n = &mut self._nulls;
         match key {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "reasonCodeId" => crate::support::de_opt(map, &mut self.reason_code_id, n, 2),
             "reviewerNotes" => crate::support::de_opt(map, &mut self.reviewer_notes, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),

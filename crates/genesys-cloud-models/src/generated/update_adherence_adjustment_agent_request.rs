@@ -40,7 +40,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAgentRequest {
         let n = &mut self._nulls;
         match key {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "reasonCodeId" => crate::support::de_opt(map, &mut self.reason_code_id, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
             "submitterNotes" => crate::support::de_opt(map, &mut self.submitter_notes, n, 4),

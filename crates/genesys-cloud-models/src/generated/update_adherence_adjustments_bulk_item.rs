@@ -38,7 +38,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsBulkItem {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "reviewerNotes" => crate::support::de_opt(map, &mut self.reviewer_notes, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),

@@ -33,7 +33,7 @@ impl crate::support::Model for UpdateAgentScheduleBiddingPreference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentScheduleBidPreferences" => crate::support::de_opt(map, &mut self.agent_schedule_bid_preferences, n, 0),
+            "agentScheduleBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_schedule_bid_preferences, n, 0),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 1),
             _ => crate::support::skip(map),
         }

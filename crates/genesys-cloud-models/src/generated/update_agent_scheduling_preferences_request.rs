@@ -34,7 +34,7 @@ impl crate::support::Model for UpdateAgentSchedulingPreferencesRequest {
         let n = &mut self._nulls;
         match key {
             "preferenceIdsToRemove" => crate::support::de_opt(map, &mut self.preference_ids_to_remove, n, 0),
-            "preferencesToAdd" => crate::support::de_opt(map, &mut self.preferences_to_add, n, 1),
+            "preferencesToAdd" => crate::support::de_opt_structs(map, &mut self.preferences_to_add, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -45,12 +45,12 @@ impl crate::support::Model for UpdateBusinessUnitSettingsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "coaching" => crate::support::de_opt(map, &mut self.coaching, n, 0),
-            "learning" => crate::support::de_opt(map, &mut self.learning, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 3),
-            "scheduling" => crate::support::de_opt(map, &mut self.scheduling, n, 4),
-            "shortTermForecasting" => crate::support::de_opt(map, &mut self.short_term_forecasting, n, 5),
+            "coaching" => crate::support::de_opt_struct(map, &mut self.coaching, n, 0),
+            "learning" => crate::support::de_opt_struct(map, &mut self.learning, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "notifications" => crate::support::de_opt_struct(map, &mut self.notifications, n, 3),
+            "scheduling" => crate::support::de_opt_struct(map, &mut self.scheduling, n, 4),
+            "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 5),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             _ => crate::support::skip(map),

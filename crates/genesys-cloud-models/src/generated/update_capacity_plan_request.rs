@@ -47,9 +47,9 @@ impl crate::support::Model for UpdateCapacityPlanRequest {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "endBusinessUnitDate" => crate::support::de_opt(map, &mut self.end_business_unit_date, n, 1),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 2),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 2),
             "fullTimeEquivalentWeeklyHours" => crate::support::de_opt(map, &mut self.full_time_equivalent_weekly_hours, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 6),
             "useLatestPlanningGroupStaffingGroupAssociation" => crate::support::de_opt(map, &mut self.use_latest_planning_group_staffing_group_association, n, 7),

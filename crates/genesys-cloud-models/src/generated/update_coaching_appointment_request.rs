@@ -64,7 +64,7 @@ impl crate::support::Model for UpdateCoachingAppointmentRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "shareInsightsData" => crate::support::de_opt(map, &mut self.share_insights_data, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
-            "wfmSchedule" => crate::support::de_opt(map, &mut self.wfm_schedule, n, 11),
+            "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 11),
             _ => crate::support::skip(map),
         }
     }

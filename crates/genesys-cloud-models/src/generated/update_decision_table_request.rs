@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateDecisionTableRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "columns" => crate::support::de_opt(map, &mut self.columns, n, 0),
+            "columns" => crate::support::de_opt_struct(map, &mut self.columns, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),

@@ -42,8 +42,8 @@ impl crate::support::Model for UpdateDraftInput {
         let n = &mut self._nulls;
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
-            "config" => crate::support::de_opt(map, &mut self.config, n, 1),
-            "contract" => crate::support::de_opt(map, &mut self.contract, n, 2),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 1),
+            "contract" => crate::support::de_opt_struct(map, &mut self.contract, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),

@@ -38,9 +38,9 @@ impl crate::support::Model for UpdateGuideVersion {
         let n = &mut self._nulls;
         match key {
             "instruction" => crate::support::de_opt(map, &mut self.instruction, n, 0),
-            "knowledgeSettings" => crate::support::de_opt(map, &mut self.knowledge_settings, n, 1),
-            "resources" => crate::support::de_opt(map, &mut self.resources, n, 2),
-            "variables" => crate::support::de_opt(map, &mut self.variables, n, 3),
+            "knowledgeSettings" => crate::support::de_opt_struct(map, &mut self.knowledge_settings, n, 1),
+            "resources" => crate::support::de_opt_struct(map, &mut self.resources, n, 2),
+            "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponse {
         match key {
             "failure" => crate::support::de_opt(map, &mut self.failure, n, 0),
             "notFoundWorkPlanId" => crate::support::de_opt(map, &mut self.not_found_work_plan_id, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -36,8 +36,8 @@ impl crate::support::Model for UpdateMuAgentWorkPlanRequest {
         let n = &mut self._nulls;
         match key {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 0),
-            "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 1),
-            "workPlanOverrides" => crate::support::de_opt(map, &mut self.work_plan_overrides, n, 2),
+            "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 1),
+            "workPlanOverrides" => crate::support::de_opt_struct(map, &mut self.work_plan_overrides, n, 2),
             _ => crate::support::skip(map),
         }
     }

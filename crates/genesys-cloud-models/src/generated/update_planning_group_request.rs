@@ -37,9 +37,9 @@ impl crate::support::Model for UpdatePlanningGroupRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "routePaths" => crate::support::de_opt(map, &mut self.route_paths, n, 2),
+            "routePaths" => crate::support::de_opt_struct(map, &mut self.route_paths, n, 2),
             "serviceGoalTemplateId" => crate::support::de_opt(map, &mut self.service_goal_template_id, n, 3),
             _ => crate::support::skip(map),
         }

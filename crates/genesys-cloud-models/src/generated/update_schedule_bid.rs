@@ -54,7 +54,7 @@ impl crate::support::Model for UpdateScheduleBid {
             "bidWindowStartDate" => crate::support::de_opt(map, &mut self.bid_window_start_date, n, 2),
             "effectiveDate" => crate::support::de_opt(map, &mut self.effective_date, n, 3),
             "endOverridesAndRotations" => crate::support::de_opt(map, &mut self.end_overrides_and_rotations, n, 4),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 5),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),

@@ -41,12 +41,12 @@ impl crate::support::Model for UpdateScheduleUploadSchema {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentSchedules" => crate::support::de_opt(map, &mut self.agent_schedules, n, 0),
+            "agentSchedules" => crate::support::de_opt_structs(map, &mut self.agent_schedules, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "headcountForecast" => crate::support::de_opt(map, &mut self.headcount_forecast, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "headcountForecast" => crate::support::de_opt_struct(map, &mut self.headcount_forecast, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "published" => crate::support::de_opt(map, &mut self.published, n, 4),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 5),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 5),
             _ => crate::support::skip(map),
         }
     }

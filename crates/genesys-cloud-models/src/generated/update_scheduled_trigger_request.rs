@@ -44,8 +44,8 @@ impl crate::support::Model for UpdateScheduledTriggerRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 3),
-            "target" => crate::support::de_opt(map, &mut self.target, n, 4),
+            "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
+            "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
             _ => crate::support::skip(map),
         }

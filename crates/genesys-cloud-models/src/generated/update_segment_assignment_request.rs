@@ -33,8 +33,8 @@ impl crate::support::Model for UpdateSegmentAssignmentRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assign" => crate::support::de_opt(map, &mut self.assign, n, 0),
-            "unassign" => crate::support::de_opt(map, &mut self.unassign, n, 1),
+            "assign" => crate::support::de_opt_struct(map, &mut self.assign, n, 0),
+            "unassign" => crate::support::de_opt_struct(map, &mut self.unassign, n, 1),
             _ => crate::support::skip(map),
         }
     }

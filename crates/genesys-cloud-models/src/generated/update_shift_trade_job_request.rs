@@ -41,11 +41,11 @@ impl crate::support::Model for UpdateShiftTradeJobRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "acceptableIntervals" => crate::support::de_opt(map, &mut self.acceptable_intervals, n, 0),
-            "expirationDate" => crate::support::de_opt(map, &mut self.expiration_date, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 3),
-            "target" => crate::support::de_opt(map, &mut self.target, n, 4),
+            "acceptableIntervals" => crate::support::de_opt_struct(map, &mut self.acceptable_intervals, n, 0),
+            "expirationDate" => crate::support::de_opt_struct(map, &mut self.expiration_date, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "reviewNote" => crate::support::de_opt_struct(map, &mut self.review_note, n, 3),
+            "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 5),
             _ => crate::support::skip(map),
         }

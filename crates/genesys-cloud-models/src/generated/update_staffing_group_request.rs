@@ -37,10 +37,10 @@ impl crate::support::Model for UpdateStaffingGroupRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 0),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 2),
-            "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 3),
+            "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 2),
+            "userIds" => crate::support::de_opt_struct(map, &mut self.user_ids, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for UpdateTimeOffLimitRequest {
         let n = &mut self._nulls;
         match key {
             "defaultLimitMinutes" => crate::support::de_opt(map, &mut self.default_limit_minutes, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             _ => crate::support::skip(map),
         }
     }

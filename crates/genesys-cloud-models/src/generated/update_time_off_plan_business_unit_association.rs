@@ -33,8 +33,8 @@ impl crate::support::Model for UpdateTimeOffPlanBusinessUnitAssociation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 0),
-            "staffingGroupIds" => crate::support::de_opt(map, &mut self.staffing_group_ids, n, 1),
+            "managementUnitIds" => crate::support::de_opt_struct(map, &mut self.management_unit_ids, n, 0),
+            "staffingGroupIds" => crate::support::de_opt_struct(map, &mut self.staffing_group_ids, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -46,13 +46,13 @@ impl crate::support::Model for UpdateTimeOffPlanRequest {
         let n = &mut self._nulls;
         match key {
             "active" => crate::support::de_opt(map, &mut self.active, n, 0),
-            "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 1),
+            "activityCodeIds" => crate::support::de_opt_struct(map, &mut self.activity_code_ids, n, 1),
             "autoApprovalRule" => crate::support::de_opt(map, &mut self.auto_approval_rule, n, 2),
             "daysBeforeStartToExpireFromWaitlist" => crate::support::de_opt(map, &mut self.days_before_start_to_expire_from_waitlist, n, 3),
-            "hrisTimeOffType" => crate::support::de_opt(map, &mut self.hris_time_off_type, n, 4),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
+            "hrisTimeOffType" => crate::support::de_opt_struct(map, &mut self.hris_time_off_type, n, 4),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "timeOffLimitIds" => crate::support::de_opt(map, &mut self.time_off_limit_ids, n, 7),
+            "timeOffLimitIds" => crate::support::de_opt_struct(map, &mut self.time_off_limit_ids, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for UpdateUnavailableTime {
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 2),
-            "timeSpan" => crate::support::de_opt(map, &mut self.time_span, n, 3),
+            "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 3),
             _ => crate::support::skip(map),
         }
     }

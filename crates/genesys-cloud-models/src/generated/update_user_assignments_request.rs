@@ -33,7 +33,7 @@ impl crate::support::Model for UpdateUserAssignmentsRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assignments" => crate::support::de_opt(map, &mut self.assignments, n, 0),
+            "assignments" => crate::support::de_opt_struct(map, &mut self.assignments, n, 0),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 1),
             _ => crate::support::skip(map),
         }

@@ -37,7 +37,7 @@ impl crate::support::Model for UpdateWorkPlanRotationAgentRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 0),
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 1),
             "position" => crate::support::de_opt(map, &mut self.position, n, 2),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 3),

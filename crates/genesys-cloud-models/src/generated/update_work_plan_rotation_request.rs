@@ -41,12 +41,12 @@ impl crate::support::Model for UpdateWorkPlanRotationRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 5),
+            "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -44,9 +44,9 @@ impl crate::support::Model for UserActivity {
             "activeQueueIds" => crate::support::de_opt(map, &mut self.active_queue_ids, n, 0),
             "dateActiveQueuesChanged" => crate::support::de_opt(map, &mut self.date_active_queues_changed, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "outOfOffice" => crate::support::de_opt(map, &mut self.out_of_office, n, 3),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 4),
-            "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 5),
+            "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 3),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 4),
+            "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 5),
             _ => crate::support::skip(map),
         }
     }

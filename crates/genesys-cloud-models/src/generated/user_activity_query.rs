@@ -37,9 +37,9 @@ impl crate::support::Model for UserActivityQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 0),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 0),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 1),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 2),
             "order" => crate::support::de_opt(map, &mut self.order, n, 3),
             _ => crate::support::skip(map),
         }

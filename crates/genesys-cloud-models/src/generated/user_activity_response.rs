@@ -34,7 +34,7 @@ impl crate::support::Model for UserActivityResponse {
         let n = &mut self._nulls;
         match key {
             "entityIdDimension" => crate::support::de_opt(map, &mut self.entity_id_dimension, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             _ => crate::support::skip(map),
         }
     }

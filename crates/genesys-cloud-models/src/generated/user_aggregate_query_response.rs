@@ -33,7 +33,7 @@ impl crate::support::Model for UserAggregateQueryResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "results" => crate::support::de_opt(map, &mut self.results, n, 0),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 0),
             "systemToOrganizationMappings" => crate::support::de_opt(map, &mut self.system_to_organization_mappings, n, 1),
             _ => crate::support::skip(map),
         }

@@ -39,9 +39,9 @@ impl crate::support::Model for UserApp {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "config" => crate::support::de_opt(map, &mut self.config, n, 0),
+            "config" => crate::support::de_opt_struct(map, &mut self.config, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "integrationType" => crate::support::de_opt(map, &mut self.integration_type, n, 2),
+            "integrationType" => crate::support::de_opt_struct(map, &mut self.integration_type, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),

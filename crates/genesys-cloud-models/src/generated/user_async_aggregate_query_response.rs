@@ -36,7 +36,7 @@ impl crate::support::Model for UserAsyncAggregateQueryResponse {
         let n = &mut self._nulls;
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 1),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             "systemToOrganizationMappings" => crate::support::de_opt(map, &mut self.system_to_organization_mappings, n, 2),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for UserAuthorization {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "permissionPolicies" => crate::support::de_opt(map, &mut self.permission_policies, n, 0),
+            "permissionPolicies" => crate::support::de_opt_structs(map, &mut self.permission_policies, n, 0),
             "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 1),
-            "roles" => crate::support::de_opt(map, &mut self.roles, n, 2),
-            "unusedRoles" => crate::support::de_opt(map, &mut self.unused_roles, n, 3),
+            "roles" => crate::support::de_opt_structs(map, &mut self.roles, n, 2),
+            "unusedRoles" => crate::support::de_opt_structs(map, &mut self.unused_roles, n, 3),
             _ => crate::support::skip(map),
         }
     }

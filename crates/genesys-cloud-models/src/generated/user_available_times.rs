@@ -33,8 +33,8 @@ impl crate::support::Model for UserAvailableTimes {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "availableTimes" => crate::support::de_opt(map, &mut self.available_times, n, 0),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 1),
+            "availableTimes" => crate::support::de_opt_structs(map, &mut self.available_times, n, 0),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
             _ => crate::support::skip(map),
         }
     }

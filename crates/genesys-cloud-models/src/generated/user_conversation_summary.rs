@@ -45,14 +45,14 @@ impl crate::support::Model for UserConversationSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "call" => crate::support::de_opt(map, &mut self.call, n, 0),
-            "callback" => crate::support::de_opt(map, &mut self.callback, n, 1),
-            "chat" => crate::support::de_opt(map, &mut self.chat, n, 2),
-            "email" => crate::support::de_opt(map, &mut self.email, n, 3),
-            "message" => crate::support::de_opt(map, &mut self.message, n, 4),
-            "socialExpression" => crate::support::de_opt(map, &mut self.social_expression, n, 5),
+            "call" => crate::support::de_opt_struct(map, &mut self.call, n, 0),
+            "callback" => crate::support::de_opt_struct(map, &mut self.callback, n, 1),
+            "chat" => crate::support::de_opt_struct(map, &mut self.chat, n, 2),
+            "email" => crate::support::de_opt_struct(map, &mut self.email, n, 3),
+            "message" => crate::support::de_opt_struct(map, &mut self.message, n, 4),
+            "socialExpression" => crate::support::de_opt_struct(map, &mut self.social_expression, n, 5),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 6),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 7),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -40,7 +40,7 @@ impl crate::support::Model for UserCursorEntityListing {
         let n = &mut self._nulls;
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
             "results" => crate::support::de_opt(map, &mut self.results, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

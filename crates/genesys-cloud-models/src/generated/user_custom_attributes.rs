@@ -44,7 +44,7 @@ impl crate::support::Model for UserCustomAttributes {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "schema" => crate::support::de_opt(map, &mut self.schema, n, 3),
+            "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 5),
             _ => crate::support::skip(map),

@@ -47,12 +47,12 @@ impl crate::support::Model for UserDetailsQuery {
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "order" => crate::support::de_opt(map, &mut self.order, n, 1),
-            "paging" => crate::support::de_opt(map, &mut self.paging, n, 2),
-            "presenceAggregations" => crate::support::de_opt(map, &mut self.presence_aggregations, n, 3),
-            "presenceFilters" => crate::support::de_opt(map, &mut self.presence_filters, n, 4),
-            "routingStatusAggregations" => crate::support::de_opt(map, &mut self.routing_status_aggregations, n, 5),
-            "routingStatusFilters" => crate::support::de_opt(map, &mut self.routing_status_filters, n, 6),
-            "userFilters" => crate::support::de_opt(map, &mut self.user_filters, n, 7),
+            "paging" => crate::support::de_opt_struct(map, &mut self.paging, n, 2),
+            "presenceAggregations" => crate::support::de_opt_structs(map, &mut self.presence_aggregations, n, 3),
+            "presenceFilters" => crate::support::de_opt_structs(map, &mut self.presence_filters, n, 4),
+            "routingStatusAggregations" => crate::support::de_opt_structs(map, &mut self.routing_status_aggregations, n, 5),
+            "routingStatusFilters" => crate::support::de_opt_structs(map, &mut self.routing_status_filters, n, 6),
+            "userFilters" => crate::support::de_opt_structs(map, &mut self.user_filters, n, 7),
             _ => crate::support::skip(map),
         }
     }

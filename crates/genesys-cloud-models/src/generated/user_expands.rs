@@ -45,14 +45,14 @@ impl crate::support::Model for UserExpands {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "authorization" => crate::support::de_opt(map, &mut self.authorization, n, 0),
-            "conversationSummary" => crate::support::de_opt(map, &mut self.conversation_summary, n, 1),
-            "geolocation" => crate::support::de_opt(map, &mut self.geolocation, n, 2),
-            "integrationPresence" => crate::support::de_opt(map, &mut self.integration_presence, n, 3),
-            "outOfOffice" => crate::support::de_opt(map, &mut self.out_of_office, n, 4),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 5),
-            "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 6),
-            "station" => crate::support::de_opt(map, &mut self.station, n, 7),
+            "authorization" => crate::support::de_opt_struct(map, &mut self.authorization, n, 0),
+            "conversationSummary" => crate::support::de_opt_struct(map, &mut self.conversation_summary, n, 1),
+            "geolocation" => crate::support::de_opt_struct(map, &mut self.geolocation, n, 2),
+            "integrationPresence" => crate::support::de_opt_struct(map, &mut self.integration_presence, n, 3),
+            "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 4),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 5),
+            "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 6),
+            "station" => crate::support::de_opt_struct(map, &mut self.station, n, 7),
             _ => crate::support::skip(map),
         }
     }

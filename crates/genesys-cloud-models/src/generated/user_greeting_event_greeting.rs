@@ -44,10 +44,10 @@ impl crate::support::Model for UserGreetingEventGreeting {
         let n = &mut self._nulls;
         match key {
             "audioTTS" => crate::support::de_opt(map, &mut self.audio_tts, n, 0),
-            "greetingAudioFile" => crate::support::de_opt(map, &mut self.greeting_audio_file, n, 1),
+            "greetingAudioFile" => crate::support::de_opt_struct(map, &mut self.greeting_audio_file, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            "owner" => crate::support::de_opt(map, &mut self.owner, n, 4),
+            "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 4),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             _ => crate::support::skip(map),

@@ -45,14 +45,14 @@ impl crate::support::Model for UserInsightsTrend {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 1),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 2),
+            "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 2),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
-            "performanceProfile" => crate::support::de_opt(map, &mut self.performance_profile, n, 4),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 5),
-            "total" => crate::support::de_opt(map, &mut self.total, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
+            "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 4),
+            "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 5),
+            "total" => crate::support::de_opt_struct(map, &mut self.total, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             _ => crate::support::skip(map),
         }
     }

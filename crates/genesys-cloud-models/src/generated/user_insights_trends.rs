@@ -33,8 +33,8 @@ impl crate::support::Model for UserInsightsTrends {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "comparativePeriod" => crate::support::de_opt(map, &mut self.comparative_period, n, 0),
-            "primaryPeriod" => crate::support::de_opt(map, &mut self.primary_period, n, 1),
+            "comparativePeriod" => crate::support::de_opt_structs(map, &mut self.comparative_period, n, 0),
+            "primaryPeriod" => crate::support::de_opt_structs(map, &mut self.primary_period, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for UserLicensesEntityListing {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "pageCount" => crate::support::de_opt(map, &mut self.page_count, n, 1),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),

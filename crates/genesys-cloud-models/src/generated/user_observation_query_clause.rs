@@ -33,7 +33,7 @@ impl crate::support::Model for UserObservationQueryClause {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 0),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             _ => crate::support::skip(map),
         }

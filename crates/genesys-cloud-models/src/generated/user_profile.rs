@@ -44,7 +44,7 @@ impl crate::support::Model for UserProfile {
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "expands" => crate::support::de_opt(map, &mut self.expands, n, 1),
+            "expands" => crate::support::de_opt_struct(map, &mut self.expands, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),

@@ -39,8 +39,8 @@ impl crate::support::Model for UserProfilesInDateRange {
         match key {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
-            "profiles" => crate::support::de_opt(map, &mut self.profiles, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "profiles" => crate::support::de_opt_structs(map, &mut self.profiles, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -54,8 +54,8 @@ impl crate::support::Model for UserRecording {
         let n = &mut self._nulls;
         match key {
             "contentLength" => crate::support::de_opt(map, &mut self.content_length, n, 0),
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 1),
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 2),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 2),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 3),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 4),
             "durationMilliseconds" => crate::support::de_opt(map, &mut self.duration_milliseconds, n, 5),
@@ -63,8 +63,8 @@ impl crate::support::Model for UserRecording {
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "read" => crate::support::de_opt(map, &mut self.read, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            "thumbnails" => crate::support::de_opt(map, &mut self.thumbnails, n, 10),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 11),
+            "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 10),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 11),
             _ => crate::support::skip(map),
         }
     }

@@ -45,7 +45,7 @@ impl crate::support::Model for UserRoutingStatusErrorInfo {
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
-            "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 4),
+            "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 4),
             "userParamsMessage" => crate::support::de_opt(map, &mut self.user_params_message, n, 5),
             _ => crate::support::skip(map),
         }

@@ -35,9 +35,9 @@ impl crate::support::Model for UserRoutingStatusUserRoutingStatus {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
+            "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 2),
+            "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 2),
             _ => crate::support::skip(map),
         }
     }

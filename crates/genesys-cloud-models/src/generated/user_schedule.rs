@@ -40,9 +40,9 @@ impl crate::support::Model for UserSchedule {
         let n = &mut self._nulls;
         match key {
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 0),
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
-            "shifts" => crate::support::de_opt(map, &mut self.shifts, n, 3),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
+            "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 4),
             _ => crate::support::skip(map),
         }

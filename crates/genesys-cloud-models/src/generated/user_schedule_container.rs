@@ -36,7 +36,7 @@ impl crate::support::Model for UserScheduleContainer {
         let n = &mut self._nulls;
         match key {
             "managementUnitTimeZone" => crate::support::de_opt(map, &mut self.management_unit_time_zone, n, 0),
-            "publishedSchedules" => crate::support::de_opt(map, &mut self.published_schedules, n, 1),
+            "publishedSchedules" => crate::support::de_opt_structs(map, &mut self.published_schedules, n, 1),
             "userSchedules" => crate::support::de_opt(map, &mut self.user_schedules, n, 2),
             _ => crate::support::skip(map),
         }

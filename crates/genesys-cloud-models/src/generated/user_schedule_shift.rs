@@ -43,13 +43,13 @@ impl crate::support::Model for UserScheduleShift {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 3),
             "manuallyEdited" => crate::support::de_opt(map, &mut self.manually_edited, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
-            "weekSchedule" => crate::support::de_opt(map, &mut self.week_schedule, n, 6),
+            "weekSchedule" => crate::support::de_opt_struct(map, &mut self.week_schedule, n, 6),
             _ => crate::support::skip(map),
         }
     }

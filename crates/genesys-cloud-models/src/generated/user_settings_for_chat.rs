@@ -38,7 +38,7 @@ impl crate::support::Model for UserSettingsForChat {
         let n = &mut self._nulls;
         match key {
             "mentionsOnly" => crate::support::de_opt(map, &mut self.mentions_only, n, 0),
-            "mobile" => crate::support::de_opt(map, &mut self.mobile, n, 1),
+            "mobile" => crate::support::de_opt_struct(map, &mut self.mobile, n, 1),
             "muted" => crate::support::de_opt(map, &mut self.muted, n, 2),
             "notifyOnReactions" => crate::support::de_opt(map, &mut self.notify_on_reactions, n, 3),
             _ => crate::support::skip(map),

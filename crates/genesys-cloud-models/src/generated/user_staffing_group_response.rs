@@ -38,9 +38,9 @@ impl crate::support::Model for UserStaffingGroupResponse {
         let n = &mut self._nulls;
         match key {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 0),
-            "staffingGroup" => crate::support::de_opt(map, &mut self.staffing_group, n, 1),
+            "staffingGroup" => crate::support::de_opt_struct(map, &mut self.staffing_group, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for UserStationChangeTopicUserStation {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "associatedUser" => crate::support::de_opt(map, &mut self.associated_user, n, 0),
+            "associatedUser" => crate::support::de_opt_struct(map, &mut self.associated_user, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             _ => crate::support::skip(map),

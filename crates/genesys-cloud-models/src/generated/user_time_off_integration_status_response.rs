@@ -36,8 +36,8 @@ impl crate::support::Model for UserTimeOffIntegrationStatusResponse {
         let n = &mut self._nulls;
         match key {
             "integrationStatus" => crate::support::de_opt(map, &mut self.integration_status, n, 0),
-            "timeOffRequest" => crate::support::de_opt(map, &mut self.time_off_request, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

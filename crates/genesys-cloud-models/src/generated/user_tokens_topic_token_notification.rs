@@ -49,7 +49,7 @@ impl crate::support::Model for UserTokensTopicTokenNotification {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 3),
             "tokenExpirationDate" => crate::support::de_opt(map, &mut self.token_expiration_date, n, 4),
             "tokenHash" => crate::support::de_opt(map, &mut self.token_hash, n, 5),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 6),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             _ => crate::support::skip(map),
         }
     }

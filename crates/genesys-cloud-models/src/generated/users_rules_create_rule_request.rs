@@ -37,7 +37,7 @@ impl crate::support::Model for UsersRulesCreateRuleRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 0),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),

@@ -45,11 +45,11 @@ impl crate::support::Model for UsersRulesDependent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
-            "lastRun" => crate::support::de_opt(map, &mut self.last_run, n, 2),
+            "lastRun" => crate::support::de_opt_struct(map, &mut self.last_run, n, 2),
             "recentRunCount" => crate::support::de_opt(map, &mut self.recent_run_count, n, 3),
-            "rule" => crate::support::de_opt(map, &mut self.rule, n, 4),
+            "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "typeId" => crate::support::de_opt(map, &mut self.type_id, n, 7),

@@ -40,7 +40,7 @@ impl crate::support::Model for UsersRulesGroupItem {
             "container" => crate::support::de_opt(map, &mut self.container, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 3),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 3),
             _ => crate::support::skip(map),
         }
     }

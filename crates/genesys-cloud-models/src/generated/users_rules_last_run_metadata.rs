@@ -37,7 +37,7 @@ impl crate::support::Model for UsersRulesLastRunMetadata {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "resultCount" => crate::support::de_opt(map, &mut self.result_count, n, 3),

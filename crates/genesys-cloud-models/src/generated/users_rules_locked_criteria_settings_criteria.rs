@@ -33,7 +33,7 @@ impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteria {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "group" => crate::support::de_opt(map, &mut self.group, n, 0),
+            "group" => crate::support::de_opt_structs(map, &mut self.group, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             _ => crate::support::skip(map),
         }

@@ -55,14 +55,14 @@ impl crate::support::Model for UsersRulesRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 2),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 2),
             "dependentCount" => crate::support::de_opt(map, &mut self.dependent_count, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
-            "lastRun" => crate::support::de_opt(map, &mut self.last_run, n, 6),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 7),
+            "lastRun" => crate::support::de_opt_struct(map, &mut self.last_run, n, 6),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 7),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "recentRunCount" => crate::support::de_opt(map, &mut self.recent_run_count, n, 10),

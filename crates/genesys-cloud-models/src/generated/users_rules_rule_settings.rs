@@ -34,7 +34,7 @@ impl crate::support::Model for UsersRulesRuleSettings {
         let n = &mut self._nulls;
         match key {
             "allowedContainers" => crate::support::de_opt(map, &mut self.allowed_containers, n, 0),
-            "lockedCriteria" => crate::support::de_opt(map, &mut self.locked_criteria, n, 1),
+            "lockedCriteria" => crate::support::de_opt_structs(map, &mut self.locked_criteria, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -37,9 +37,9 @@ impl crate::support::Model for UsersRulesUpdateRuleRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 0),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "lockedCriteria" => crate::support::de_opt(map, &mut self.locked_criteria, n, 2),
+            "lockedCriteria" => crate::support::de_opt_structs(map, &mut self.locked_criteria, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConve
         let n = &mut self._nulls;
         match key {
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 0),
-            "typing" => crate::support::de_opt(map, &mut self.typing, n, 1),
+            "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 1),
             _ => crate::support::skip(map),
         }
     }

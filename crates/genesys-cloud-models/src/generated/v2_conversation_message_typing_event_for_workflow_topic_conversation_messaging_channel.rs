@@ -39,11 +39,11 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 2),
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 4),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 4),
             _ => crate::support::skip(map),
         }
     }

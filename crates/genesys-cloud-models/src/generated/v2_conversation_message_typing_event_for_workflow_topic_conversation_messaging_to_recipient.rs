@@ -45,7 +45,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "additionalIds" => crate::support::de_opt(map, &mut self.additional_ids, n, 0),
+            "additionalIds" => crate::support::de_opt_structs(map, &mut self.additional_ids, n, 0),
             "email" => crate::support::de_opt(map, &mut self.email, n, 1),
             "firstName" => crate::support::de_opt(map, &mut self.first_name, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

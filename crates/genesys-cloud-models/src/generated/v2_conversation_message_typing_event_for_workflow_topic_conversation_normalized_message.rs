@@ -37,9 +37,9 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
-            "events" => crate::support::de_opt(map, &mut self.events, n, 2),
+            "events" => crate::support::de_opt_structs(map, &mut self.events, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             _ => crate::support::skip(map),
         }

@@ -34,7 +34,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicM
         let n = &mut self._nulls;
         match key {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 0),
-            "normalizedMessage" => crate::support::de_opt(map, &mut self.normalized_message, n, 1),
+            "normalizedMessage" => crate::support::de_opt_struct(map, &mut self.normalized_message, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -71,8 +71,8 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionHistor
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 1),
             "endDateTime" => crate::support::de_opt(map, &mut self.end_date_time, n, 2),
             "endpoint" => crate::support::de_opt(map, &mut self.endpoint, n, 3),
-            "errors" => crate::support::de_opt(map, &mut self.errors, n, 4),
-            "execution" => crate::support::de_opt(map, &mut self.execution, n, 5),
+            "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 4),
+            "execution" => crate::support::de_opt_structs(map, &mut self.execution, n, 5),
             "executionHistoryUri" => crate::support::de_opt(map, &mut self.execution_history_uri, n, 6),
             "executionHistoryUriTtl" => crate::support::de_opt(map, &mut self.execution_history_uri_ttl, n, 7),
             "executionId" => crate::support::de_opt(map, &mut self.execution_id, n, 8),
@@ -82,10 +82,10 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionHistor
             "flowIsDebug" => crate::support::de_opt(map, &mut self.flow_is_debug, n, 12),
             "flowType" => crate::support::de_opt(map, &mut self.flow_type, n, 13),
             "flowVersion" => crate::support::de_opt(map, &mut self.flow_version, n, 14),
-            "invokingContext" => crate::support::de_opt(map, &mut self.invoking_context, n, 15),
+            "invokingContext" => crate::support::de_opt_struct(map, &mut self.invoking_context, n, 15),
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 16),
             "startDateTime" => crate::support::de_opt(map, &mut self.start_date_time, n, 17),
-            "warnings" => crate::support::de_opt(map, &mut self.warnings, n, 18),
+            "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 18),
             _ => crate::support::skip(map),
         }
     }

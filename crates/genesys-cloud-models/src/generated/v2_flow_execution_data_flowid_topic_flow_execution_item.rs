@@ -45,14 +45,14 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "error" => crate::support::de_opt(map, &mut self.error, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "executionId" => crate::support::de_opt(map, &mut self.execution_id, n, 1),
             "languageTag" => crate::support::de_opt(map, &mut self.language_tag, n, 2),
             "objectId" => crate::support::de_opt(map, &mut self.object_id, n, 3),
             "objectType" => crate::support::de_opt(map, &mut self.object_type, n, 4),
             "outputPathId" => crate::support::de_opt(map, &mut self.output_path_id, n, 5),
             "startDateTime" => crate::support::de_opt(map, &mut self.start_date_time, n, 6),
-            "warning" => crate::support::de_opt(map, &mut self.warning, n, 7),
+            "warning" => crate::support::de_opt_struct(map, &mut self.warning, n, 7),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicInvokingContextInfo
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "flow" => crate::support::de_opt(map, &mut self.flow, n, 0),
-            "journeyActionMap" => crate::support::de_opt(map, &mut self.journey_action_map, n, 1),
-            "processAutomation" => crate::support::de_opt(map, &mut self.process_automation, n, 2),
-            "quality" => crate::support::de_opt(map, &mut self.quality, n, 3),
-            "workitem" => crate::support::de_opt(map, &mut self.workitem, n, 4),
+            "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 0),
+            "journeyActionMap" => crate::support::de_opt_struct(map, &mut self.journey_action_map, n, 1),
+            "processAutomation" => crate::support::de_opt_struct(map, &mut self.process_automation, n, 2),
+            "quality" => crate::support::de_opt_struct(map, &mut self.quality, n, 3),
+            "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -49,10 +49,10 @@ impl crate::support::Model for V2IntegrationPresenceEventPresenceActivityEvent {
         match key {
             "currentDisplaySourceId" => crate::support::de_opt(map, &mut self.current_display_source_id, n, 0),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 1),
-            "futurePresenceDefinition" => crate::support::de_opt(map, &mut self.future_presence_definition, n, 2),
+            "futurePresenceDefinition" => crate::support::de_opt_struct(map, &mut self.future_presence_definition, n, 2),
             "message" => crate::support::de_opt(map, &mut self.message, n, 3),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 4),
-            "presenceDefinition" => crate::support::de_opt(map, &mut self.presence_definition, n, 5),
+            "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 5),
             "previousDisplaySourceId" => crate::support::de_opt(map, &mut self.previous_display_source_id, n, 6),
             "source" => crate::support::de_opt(map, &mut self.source, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),

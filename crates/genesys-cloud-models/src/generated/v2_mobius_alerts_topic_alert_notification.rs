@@ -37,7 +37,7 @@ impl crate::support::Model for V2MobiusAlertsTopicAlertNotification {
         match key {
             "locale" => crate::support::de_opt(map, &mut self.locale, n, 0),
             "notificationTypes" => crate::support::de_opt(map, &mut self.notification_types, n, 1),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 2),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -39,8 +39,8 @@ impl crate::support::Model for V2MobiusAlertsTopicAlertSummary {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "conversation" => crate::support::de_opt(map, &mut self.conversation, n, 0),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 1),
+            "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "isTeamMemberRuleSummary" => crate::support::de_opt(map, &mut self.is_team_member_rule_summary, n, 2),
             "metricType" => crate::support::de_opt(map, &mut self.metric_type, n, 3),
             "teamMemberRuleSummary" => crate::support::de_opt(map, &mut self.team_member_rule_summary, n, 4),

@@ -53,7 +53,7 @@ impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicate {
         match key {
             "characteristic" => crate::support::de_opt(map, &mut self.characteristic, n, 0),
             "comparisonOperator" => crate::support::de_opt(map, &mut self.comparison_operator, n, 1),
-            "entity" => crate::support::de_opt(map, &mut self.entity, n, 2),
+            "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 4),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 5),

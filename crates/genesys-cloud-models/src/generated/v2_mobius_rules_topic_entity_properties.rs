@@ -40,10 +40,10 @@ impl crate::support::Model for V2MobiusRulesTopicEntityProperties {
         let n = &mut self._nulls;
         match key {
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 0),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 1),
-            "queue" => crate::support::de_opt(map, &mut self.queue, n, 2),
-            "team" => crate::support::de_opt(map, &mut self.team, n, 3),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 4),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
+            "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
+            "team" => crate::support::de_opt_struct(map, &mut self.team, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -54,13 +54,13 @@ impl crate::support::Model for V2MobiusRulesTopicRule {
         let n = &mut self._nulls;
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "conditions" => crate::support::de_opt(map, &mut self.conditions, n, 1),
+            "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "inAlarm" => crate::support::de_opt(map, &mut self.in_alarm, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "notifications" => crate::support::de_opt(map, &mut self.notifications, n, 7),
+            "notifications" => crate::support::de_opt_structs(map, &mut self.notifications, n, 7),
             "sendExitingAlarmNotification" => crate::support::de_opt(map, &mut self.send_exiting_alarm_notification, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),

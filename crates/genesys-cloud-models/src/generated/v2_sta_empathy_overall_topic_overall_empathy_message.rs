@@ -39,7 +39,7 @@ impl crate::support::Model for V2StaEmpathyOverallTopicOverallEmpathyMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 2),
             "flowIds" => crate::support::de_opt(map, &mut self.flow_ids, n, 3),

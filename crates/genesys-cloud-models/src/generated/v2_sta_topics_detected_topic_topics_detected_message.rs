@@ -48,10 +48,10 @@ impl crate::support::Model for V2StaTopicsDetectedTopicTopicsDetectedMessage {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
-            "participants" => crate::support::de_opt(map, &mut self.participants, n, 3),
+            "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 3),
             "programId" => crate::support::de_opt(map, &mut self.program_id, n, 4),
             "recordingId" => crate::support::de_opt(map, &mut self.recording_id, n, 5),
-            "topics" => crate::support::de_opt(map, &mut self.topics, n, 6),
+            "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 6),
             "transcriptId" => crate::support::de_opt(map, &mut self.transcript_id, n, 7),
             _ => crate::support::skip(map),
         }

@@ -50,7 +50,7 @@ impl crate::support::Model for V2WebMessagingUndeliveredMessageTopicWebMessaging
             "deploymentId" => crate::support::de_opt(map, &mut self.deployment_id, n, 2),
             "eventTimeMs" => crate::support::de_opt(map, &mut self.event_time_ms, n, 3),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 4),
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 5),
+            "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 5),
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 6),
             "sessionExpiry" => crate::support::de_opt(map, &mut self.session_expiry, n, 7),
             _ => crate::support::skip(map),

@@ -37,9 +37,9 @@ impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicContestWinn
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contestScore" => crate::support::de_opt(map, &mut self.contest_score, n, 0),
+            "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 1),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 2),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 2),
             "winnersCount" => crate::support::de_opt(map, &mut self.winners_count, n, 3),
             _ => crate::support::skip(map),
         }

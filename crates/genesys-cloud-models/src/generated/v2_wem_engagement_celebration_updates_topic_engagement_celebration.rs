@@ -45,12 +45,12 @@ impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicEngagementC
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "note" => crate::support::de_opt(map, &mut self.note, n, 3),
-            "recipient" => crate::support::de_opt(map, &mut self.recipient, n, 4),
-            "sourceEntity" => crate::support::de_opt(map, &mut self.source_entity, n, 5),
+            "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 4),
+            "sourceEntity" => crate::support::de_opt_struct(map, &mut self.source_entity, n, 5),
             "title" => crate::support::de_opt(map, &mut self.title, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             _ => crate::support::skip(map),

@@ -43,7 +43,7 @@ impl crate::support::Model for V2WfmMainForecastExportHistoricalEventMainForecas
         match key {
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),

@@ -42,9 +42,9 @@ impl crate::support::Model for V3SourceCreateRequest {
         let n = &mut self._nulls;
         match key {
             "connectionId" => crate::support::de_opt(map, &mut self.connection_id, n, 0),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 1),
+            "filters" => crate::support::de_opt_struct(map, &mut self.filters, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "scheduleSettings" => crate::support::de_opt(map, &mut self.schedule_settings, n, 3),
+            "scheduleSettings" => crate::support::de_opt_struct(map, &mut self.schedule_settings, n, 3),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             _ => crate::support::skip(map),

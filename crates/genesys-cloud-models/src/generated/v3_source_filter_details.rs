@@ -33,8 +33,8 @@ impl crate::support::Model for V3SourceFilterDetails {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "folders" => crate::support::de_opt(map, &mut self.folders, n, 0),
-            "site" => crate::support::de_opt(map, &mut self.site, n, 1),
+            "folders" => crate::support::de_opt_structs(map, &mut self.folders, n, 0),
+            "site" => crate::support::de_opt_struct(map, &mut self.site, n, 1),
             _ => crate::support::skip(map),
         }
     }

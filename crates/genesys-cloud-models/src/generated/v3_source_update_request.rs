@@ -36,7 +36,7 @@ impl crate::support::Model for V3SourceUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
-            "scheduleSettings" => crate::support::de_opt(map, &mut self.schedule_settings, n, 1),
+            "scheduleSettings" => crate::support::de_opt_struct(map, &mut self.schedule_settings, n, 1),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 2),
             _ => crate::support::skip(map),
         }

@@ -57,17 +57,17 @@ impl crate::support::Model for V3Synchronization {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 1),
             "dateSourceIntervalEnd" => crate::support::de_opt(map, &mut self.date_source_interval_end, n, 2),
             "dateSourceIntervalStart" => crate::support::de_opt(map, &mut self.date_source_interval_start, n, 3),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 4),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 5),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "ingestionStatus" => crate::support::de_opt(map, &mut self.ingestion_status, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 9),
-            "statistics" => crate::support::de_opt(map, &mut self.statistics, n, 10),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 9),
+            "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 12),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 13),

@@ -40,7 +40,7 @@ impl crate::support::Model for V3SynchronizationDeletion {
             "fileId" => crate::support::de_opt(map, &mut self.file_id, n, 0),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "synchronization" => crate::support::de_opt(map, &mut self.synchronization, n, 3),
+            "synchronization" => crate::support::de_opt_struct(map, &mut self.synchronization, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -37,7 +37,7 @@ impl crate::support::Model for V3SynchronizationRef {
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
-            "source" => crate::support::de_opt(map, &mut self.source, n, 2),
+            "source" => crate::support::de_opt_struct(map, &mut self.source, n, 2),
             _ => crate::support::skip(map),
         }
     }

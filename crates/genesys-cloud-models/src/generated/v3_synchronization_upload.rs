@@ -41,9 +41,9 @@ impl crate::support::Model for V3SynchronizationUpload {
         match key {
             "fileId" => crate::support::de_opt(map, &mut self.file_id, n, 0),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            "synchronization" => crate::support::de_opt(map, &mut self.synchronization, n, 4),
+            "synchronization" => crate::support::de_opt_struct(map, &mut self.synchronization, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for V3SynchronizationUploadMetadata {
         let n = &mut self._nulls;
         match key {
             "originUri" => crate::support::de_opt(map, &mut self.origin_uri, n, 0),
-            "tags" => crate::support::de_opt(map, &mut self.tags, n, 1),
+            "tags" => crate::support::de_opt_structs(map, &mut self.tags, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for V3SynchronizationUploadUrlRequest {
             "contentMd5" => crate::support::de_opt(map, &mut self.content_md5, n, 1),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 2),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -46,9 +46,9 @@ impl crate::support::Model for V3SynchronizationUploadUrlResponse {
             "fileId" => crate::support::de_opt(map, &mut self.file_id, n, 0),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
             "headers" => crate::support::de_opt(map, &mut self.headers, n, 2),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "synchronization" => crate::support::de_opt(map, &mut self.synchronization, n, 5),
+            "synchronization" => crate::support::de_opt_struct(map, &mut self.synchronization, n, 5),
             "url" => crate::support::de_opt(map, &mut self.url, n, 6),
             _ => crate::support::skip(map),
         }

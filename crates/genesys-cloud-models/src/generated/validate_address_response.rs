@@ -33,7 +33,7 @@ impl crate::support::Model for ValidateAddressResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "response" => crate::support::de_opt(map, &mut self.response, n, 0),
+            "response" => crate::support::de_opt_struct(map, &mut self.response, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
             _ => crate::support::skip(map),
         }

@@ -33,7 +33,7 @@ impl crate::support::Model for ValidateAgentUnavailableTimesRequest {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "unavailableTimes" => crate::support::de_opt(map, &mut self.unavailable_times, n, 0),
+            "unavailableTimes" => crate::support::de_opt_structs(map, &mut self.unavailable_times, n, 0),
             "validationWeekDate" => crate::support::de_opt(map, &mut self.validation_week_date, n, 1),
             _ => crate::support::skip(map),
         }

@@ -33,8 +33,8 @@ impl crate::support::Model for ValidateWorkPlanMessages {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "constraintConflictMessage" => crate::support::de_opt(map, &mut self.constraint_conflict_message, n, 0),
-            "violationMessages" => crate::support::de_opt(map, &mut self.violation_messages, n, 1),
+            "constraintConflictMessage" => crate::support::de_opt_struct(map, &mut self.constraint_conflict_message, n, 0),
+            "violationMessages" => crate::support::de_opt_structs(map, &mut self.violation_messages, n, 1),
             _ => crate::support::skip(map),
         }
     }

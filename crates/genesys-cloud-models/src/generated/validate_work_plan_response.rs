@@ -35,9 +35,9 @@ impl crate::support::Model for ValidateWorkPlanResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "messages" => crate::support::de_opt(map, &mut self.messages, n, 0),
+            "messages" => crate::support::de_opt_struct(map, &mut self.messages, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
-            "workPlan" => crate::support::de_opt(map, &mut self.work_plan, n, 2),
+            "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 2),
             _ => crate::support::skip(map),
         }
     }

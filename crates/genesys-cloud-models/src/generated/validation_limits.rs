@@ -41,12 +41,12 @@ impl crate::support::Model for ValidationLimits {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "maxItems" => crate::support::de_opt(map, &mut self.max_items, n, 0),
-            "maxLength" => crate::support::de_opt(map, &mut self.max_length, n, 1),
-            "maximum" => crate::support::de_opt(map, &mut self.maximum, n, 2),
-            "minItems" => crate::support::de_opt(map, &mut self.min_items, n, 3),
-            "minLength" => crate::support::de_opt(map, &mut self.min_length, n, 4),
-            "minimum" => crate::support::de_opt(map, &mut self.minimum, n, 5),
+            "maxItems" => crate::support::de_opt_struct(map, &mut self.max_items, n, 0),
+            "maxLength" => crate::support::de_opt_struct(map, &mut self.max_length, n, 1),
+            "maximum" => crate::support::de_opt_struct(map, &mut self.maximum, n, 2),
+            "minItems" => crate::support::de_opt_struct(map, &mut self.min_items, n, 3),
+            "minLength" => crate::support::de_opt_struct(map, &mut self.min_length, n, 4),
+            "minimum" => crate::support::de_opt_struct(map, &mut self.minimum, n, 5),
             _ => crate::support::skip(map),
         }
     }

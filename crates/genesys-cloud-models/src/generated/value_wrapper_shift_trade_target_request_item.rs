@@ -31,7 +31,7 @@ impl crate::support::Model for ValueWrapperShiftTradeTargetRequestItem {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "value" => crate::support::de_opt(map, &mut self.value, n, 0),
+            "value" => crate::support::de_opt_struct(map, &mut self.value, n, 0),
             _ => crate::support::skip(map),
         }
     }

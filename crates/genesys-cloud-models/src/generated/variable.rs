@@ -45,10 +45,10 @@ impl crate::support::Model for Variable {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "customConversationAttributes" => crate::support::de_opt(map, &mut self.custom_conversation_attributes, n, 0),
+            "customConversationAttributes" => crate::support::de_opt_structs(map, &mut self.custom_conversation_attributes, n, 0),
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "listValues" => crate::support::de_opt(map, &mut self.list_values, n, 2),
-            "listVariables" => crate::support::de_opt(map, &mut self.list_variables, n, 3),
+            "listVariables" => crate::support::de_opt_structs(map, &mut self.list_variables, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),

@@ -33,7 +33,7 @@ impl crate::support::Model for VerificationResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "records" => crate::support::de_opt(map, &mut self.records, n, 0),
+            "records" => crate::support::de_opt_structs(map, &mut self.records, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for Verifier {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "credential" => crate::support::de_opt(map, &mut self.credential, n, 0),
+            "credential" => crate::support::de_opt_struct(map, &mut self.credential, n, 0),
             "default" => crate::support::de_opt(map, &mut self.default, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

@@ -37,7 +37,7 @@ impl crate::support::Model for VideoConferenceUpdateTopicVideoConference {
         match key {
             "conferenceId" => crate::support::de_opt(map, &mut self.conference_id, n, 0),
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
-            "participantInfo" => crate::support::de_opt(map, &mut self.participant_info, n, 2),
+            "participantInfo" => crate::support::de_opt_struct(map, &mut self.participant_info, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -37,10 +37,10 @@ impl crate::support::Model for VideoSettings {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "channels" => crate::support::de_opt(map, &mut self.channels, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -39,7 +39,7 @@ impl crate::support::Model for VmPairingInfo {
         match key {
             "auth-token" => crate::support::de_opt(map, &mut self.auth_token, n, 0),
             "edge-id" => crate::support::de_opt(map, &mut self.edge_id, n, 1),
-            "meta-data" => crate::support::de_opt(map, &mut self.meta_data, n, 2),
+            "meta-data" => crate::support::de_opt_struct(map, &mut self.meta_data, n, 2),
             "org-id" => crate::support::de_opt(map, &mut self.org_id, n, 3),
             _ => crate::support::skip(map),
         }

@@ -36,8 +36,8 @@ impl crate::support::Model for VoicemailCopyRecord {
         let n = &mut self._nulls;
         match key {
             "date" => crate::support::de_opt(map, &mut self.date, n, 0),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -60,9 +60,9 @@ impl crate::support::Model for VoicemailGroupPolicy {
         let n = &mut self._nulls;
         match key {
             "disableEmailPii" => crate::support::de_opt(map, &mut self.disable_email_pii, n, 0),
-            "emailPolicy" => crate::support::de_opt(map, &mut self.email_policy, n, 1),
+            "emailPolicy" => crate::support::de_opt_struct(map, &mut self.email_policy, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
-            "group" => crate::support::de_opt(map, &mut self.group, n, 3),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 3),
             "groupAlertType" => crate::support::de_opt(map, &mut self.group_alert_type, n, 4),
             "includeEmailTranscriptions" => crate::support::de_opt(map, &mut self.include_email_transcriptions, n, 5),
             "includeGroupNumberInUserCallerIdLists" => crate::support::de_opt(map, &mut self.include_group_number_in_user_caller_id_lists, n, 6),

@@ -58,7 +58,7 @@ impl crate::support::Model for VoicemailOrganizationPolicy {
             "interactiveResponseRequired" => crate::support::de_opt(map, &mut self.interactive_response_required, n, 4),
             "maximumRecordingTimeSeconds" => crate::support::de_opt(map, &mut self.maximum_recording_time_seconds, n, 5),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 6),
-            "pinConfiguration" => crate::support::de_opt(map, &mut self.pin_configuration, n, 7),
+            "pinConfiguration" => crate::support::de_opt_struct(map, &mut self.pin_configuration, n, 7),
             "pinRequired" => crate::support::de_opt(map, &mut self.pin_required, n, 8),
             "sendEmailNotifications" => crate::support::de_opt(map, &mut self.send_email_notifications, n, 9),
             "voicemailExtension" => crate::support::de_opt(map, &mut self.voicemail_extension, n, 10),

@@ -38,8 +38,8 @@ impl crate::support::Model for WaitlistPosition {
         let n = &mut self._nulls;
         match key {
             "date" => crate::support::de_opt(map, &mut self.date, n, 0),
-            "timeOffLimit" => crate::support::de_opt(map, &mut self.time_off_limit, n, 1),
-            "timeOffRequest" => crate::support::de_opt(map, &mut self.time_off_request, n, 2),
+            "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 1),
+            "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 2),
             "waitlistPosition" => crate::support::de_opt(map, &mut self.waitlist_position, n, 3),
             _ => crate::support::skip(map),
         }

@@ -55,19 +55,19 @@ impl crate::support::Model for WebActionEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "actionMap" => crate::support::de_opt(map, &mut self.action_map, n, 1),
-            "browser" => crate::support::de_opt(map, &mut self.browser, n, 2),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 3),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
+            "actionMap" => crate::support::de_opt_struct(map, &mut self.action_map, n, 1),
+            "browser" => crate::support::de_opt_struct(map, &mut self.browser, n, 2),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 3),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 4),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 5),
-            "geolocation" => crate::support::de_opt(map, &mut self.geolocation, n, 6),
+            "geolocation" => crate::support::de_opt_struct(map, &mut self.geolocation, n, 6),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 7),
             "ipOrganization" => crate::support::de_opt(map, &mut self.ip_organization, n, 8),
-            "mktCampaign" => crate::support::de_opt(map, &mut self.mkt_campaign, n, 9),
+            "mktCampaign" => crate::support::de_opt_struct(map, &mut self.mkt_campaign, n, 9),
             "timeToDisposition" => crate::support::de_opt(map, &mut self.time_to_disposition, n, 10),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 11),
-            "visitReferrer" => crate::support::de_opt(map, &mut self.visit_referrer, n, 12),
+            "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -33,8 +33,8 @@ impl crate::support::Model for WebDeploymentActiveConfigurationOnDeployment {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "configurationVersion" => crate::support::de_opt(map, &mut self.configuration_version, n, 0),
-            "deployment" => crate::support::de_opt(map, &mut self.deployment, n, 1),
+            "configurationVersion" => crate::support::de_opt_struct(map, &mut self.configuration_version, n, 0),
+            "deployment" => crate::support::de_opt_struct(map, &mut self.deployment, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -42,7 +42,7 @@ impl crate::support::Model for WebDeploymentFlowEntityRef {
             "flowDescription" => crate::support::de_opt(map, &mut self.flow_description, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "publishVersion" => crate::support::de_opt(map, &mut self.publish_version, n, 3),
+            "publishVersion" => crate::support::de_opt_struct(map, &mut self.publish_version, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             _ => crate::support::skip(map),
         }

@@ -35,7 +35,7 @@ impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingDeployme
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "configuration" => crate::support::de_opt(map, &mut self.configuration, n, 0),
+            "configuration" => crate::support::de_opt_struct(map, &mut self.configuration, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),

@@ -36,8 +36,8 @@ impl crate::support::Model for WebDeploymentsOAuthExchangeRequest {
         let n = &mut self._nulls;
         match key {
             "deploymentId" => crate::support::de_opt(map, &mut self.deployment_id, n, 0),
-            "journeyContext" => crate::support::de_opt(map, &mut self.journey_context, n, 1),
-            "oauth" => crate::support::de_opt(map, &mut self.oauth, n, 2),
+            "journeyContext" => crate::support::de_opt_struct(map, &mut self.journey_context, n, 1),
+            "oauth" => crate::support::de_opt_struct(map, &mut self.oauth, n, 2),
             _ => crate::support::skip(map),
         }
     }

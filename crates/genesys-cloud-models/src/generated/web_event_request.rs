@@ -56,14 +56,14 @@ impl crate::support::Model for WebEventRequest {
         let n = &mut self._nulls;
         match key {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
-            "browser" => crate::support::de_opt(map, &mut self.browser, n, 1),
+            "browser" => crate::support::de_opt_struct(map, &mut self.browser, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "customerCookieId" => crate::support::de_opt(map, &mut self.customer_cookie_id, n, 3),
-            "device" => crate::support::de_opt(map, &mut self.device, n, 4),
+            "device" => crate::support::de_opt_struct(map, &mut self.device, n, 4),
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 5),
             "externalId" => crate::support::de_opt(map, &mut self.external_id, n, 6),
             "ipAddress" => crate::support::de_opt(map, &mut self.ip_address, n, 7),
-            "page" => crate::support::de_opt(map, &mut self.page, n, 8),
+            "page" => crate::support::de_opt_struct(map, &mut self.page, n, 8),
             "referrerUrl" => crate::support::de_opt(map, &mut self.referrer_url, n, 9),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 10),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 11),

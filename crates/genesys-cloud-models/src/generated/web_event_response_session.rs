@@ -48,7 +48,7 @@ impl crate::support::Model for WebEventResponseSession {
             "eventCount" => crate::support::de_opt(map, &mut self.event_count, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "pageviewCount" => crate::support::de_opt(map, &mut self.pageview_count, n, 4),
-            "referrer" => crate::support::de_opt(map, &mut self.referrer, n, 5),
+            "referrer" => crate::support::de_opt_struct(map, &mut self.referrer, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             _ => crate::support::skip(map),
         }

@@ -37,10 +37,10 @@ impl crate::support::Model for WebMessagingChannel {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "from" => crate::support::de_opt(map, &mut self.from, n, 0),
+            "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 1),
             "time" => crate::support::de_opt(map, &mut self.time, n, 2),
-            "to" => crate::support::de_opt(map, &mut self.to, n, 3),
+            "to" => crate::support::de_opt_struct(map, &mut self.to, n, 3),
             _ => crate::support::skip(map),
         }
     }

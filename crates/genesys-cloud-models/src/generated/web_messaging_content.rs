@@ -49,16 +49,16 @@ impl crate::support::Model for WebMessagingContent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "attachment" => crate::support::de_opt(map, &mut self.attachment, n, 0),
-            "buttonResponse" => crate::support::de_opt(map, &mut self.button_response, n, 1),
-            "card" => crate::support::de_opt(map, &mut self.card, n, 2),
-            "carousel" => crate::support::de_opt(map, &mut self.carousel, n, 3),
+            "attachment" => crate::support::de_opt_struct(map, &mut self.attachment, n, 0),
+            "buttonResponse" => crate::support::de_opt_struct(map, &mut self.button_response, n, 1),
+            "card" => crate::support::de_opt_struct(map, &mut self.card, n, 2),
+            "carousel" => crate::support::de_opt_struct(map, &mut self.carousel, n, 3),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 4),
-            "datePicker" => crate::support::de_opt(map, &mut self.date_picker, n, 5),
-            "form" => crate::support::de_opt(map, &mut self.form, n, 6),
-            "generic" => crate::support::de_opt(map, &mut self.generic, n, 7),
-            "listPicker" => crate::support::de_opt(map, &mut self.list_picker, n, 8),
-            "quickReply" => crate::support::de_opt(map, &mut self.quick_reply, n, 9),
+            "datePicker" => crate::support::de_opt_struct(map, &mut self.date_picker, n, 5),
+            "form" => crate::support::de_opt_struct(map, &mut self.form, n, 6),
+            "generic" => crate::support::de_opt_struct(map, &mut self.generic, n, 7),
+            "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 8),
+            "quickReply" => crate::support::de_opt_struct(map, &mut self.quick_reply, n, 9),
             _ => crate::support::skip(map),
         }
     }

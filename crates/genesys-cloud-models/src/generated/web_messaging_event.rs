@@ -37,10 +37,10 @@ impl crate::support::Model for WebMessagingEvent {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "coBrowse" => crate::support::de_opt(map, &mut self.co_browse, n, 0),
+            "coBrowse" => crate::support::de_opt_struct(map, &mut self.co_browse, n, 0),
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 1),
-            "presence" => crate::support::de_opt(map, &mut self.presence, n, 2),
-            "video" => crate::support::de_opt(map, &mut self.video, n, 3),
+            "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 2),
+            "video" => crate::support::de_opt_struct(map, &mut self.video, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -51,14 +51,14 @@ impl crate::support::Model for WebMessagingMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "channel" => crate::support::de_opt(map, &mut self.channel, n, 0),
-            "content" => crate::support::de_opt(map, &mut self.content, n, 1),
+            "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
+            "content" => crate::support::de_opt_structs(map, &mut self.content, n, 1),
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 2),
-            "events" => crate::support::de_opt(map, &mut self.events, n, 3),
+            "events" => crate::support::de_opt_structs(map, &mut self.events, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
             "originatingEntity" => crate::support::de_opt(map, &mut self.originating_entity, n, 6),
-            "reasons" => crate::support::de_opt(map, &mut self.reasons, n, 7),
+            "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "text" => crate::support::de_opt(map, &mut self.text, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),

@@ -33,7 +33,7 @@ impl crate::support::Model for WebMessagingOfferFields {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "architectFlow" => crate::support::de_opt(map, &mut self.architect_flow, n, 0),
+            "architectFlow" => crate::support::de_opt_struct(map, &mut self.architect_flow, n, 0),
             "offerText" => crate::support::de_opt(map, &mut self.offer_text, n, 1),
             _ => crate::support::skip(map),
         }

@@ -39,7 +39,7 @@ impl crate::support::Model for WebMessagingRecipient {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "additionalIds" => crate::support::de_opt(map, &mut self.additional_ids, n, 0),
+            "additionalIds" => crate::support::de_opt_structs(map, &mut self.additional_ids, n, 0),
             "firstName" => crate::support::de_opt(map, &mut self.first_name, n, 1),
             "image" => crate::support::de_opt(map, &mut self.image, n, 2),
             "lastName" => crate::support::de_opt(map, &mut self.last_name, n, 3),

@@ -38,7 +38,7 @@ impl crate::support::Model for WeekScheduleGenerationResult {
         let n = &mut self._nulls;
         match key {
             "agentWarningCount" => crate::support::de_opt(map, &mut self.agent_warning_count, n, 0),
-            "agentWarnings" => crate::support::de_opt(map, &mut self.agent_warnings, n, 1),
+            "agentWarnings" => crate::support::de_opt_structs(map, &mut self.agent_warnings, n, 1),
             "failed" => crate::support::de_opt(map, &mut self.failed, n, 2),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 3),
             _ => crate::support::skip(map),

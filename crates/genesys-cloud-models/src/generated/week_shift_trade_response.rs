@@ -33,8 +33,8 @@ impl crate::support::Model for WeekShiftTradeResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "matchReview" => crate::support::de_opt(map, &mut self.match_review, n, 0),
-            "trade" => crate::support::de_opt(map, &mut self.trade, n, 1),
+            "matchReview" => crate::support::de_opt_struct(map, &mut self.match_review, n, 0),
+            "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 1),
             _ => crate::support::skip(map),
         }
     }

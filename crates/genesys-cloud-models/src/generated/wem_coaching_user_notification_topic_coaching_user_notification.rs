@@ -48,7 +48,7 @@ impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotif
         let n = &mut self._nulls;
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
-            "appointment" => crate::support::de_opt(map, &mut self.appointment, n, 1),
+            "appointment" => crate::support::de_opt_struct(map, &mut self.appointment, n, 1),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),

@@ -41,9 +41,9 @@ impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanJobCom
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activityPlan" => crate::support::de_opt(map, &mut self.activity_plan, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
-            "exceptions" => crate::support::de_opt(map, &mut self.exceptions, n, 2),
+            "activityPlan" => crate::support::de_opt_struct(map, &mut self.activity_plan, n, 0),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
+            "exceptions" => crate::support::de_opt_structs(map, &mut self.exceptions, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),

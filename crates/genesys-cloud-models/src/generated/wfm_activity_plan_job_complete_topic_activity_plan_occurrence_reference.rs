@@ -34,7 +34,7 @@ impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanOccurr
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "sessions" => crate::support::de_opt(map, &mut self.sessions, n, 1),
+            "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for WfmActivityPlanRunJobCompleteTopicActivityPlanSes
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "users" => crate::support::de_opt(map, &mut self.users, n, 1),
+            "users" => crate::support::de_opt_structs(map, &mut self.users, n, 1),
             _ => crate::support::skip(map),
         }
     }

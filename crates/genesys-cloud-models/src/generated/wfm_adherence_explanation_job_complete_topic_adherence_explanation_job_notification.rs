@@ -41,9 +41,9 @@ impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceE
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adherenceExplanation" => crate::support::de_opt(map, &mut self.adherence_explanation, n, 0),
+            "adherenceExplanation" => crate::support::de_opt_struct(map, &mut self.adherence_explanation, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 2),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),

@@ -51,13 +51,13 @@ impl crate::support::Model for WfmAgentAdherenceExplanationChangedAgentTopicAdhe
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agent" => crate::support::de_opt(map, &mut self.agent, n, 0),
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 1),
+            "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 3),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 4),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 4),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 5),
-            "reviewedBy" => crate::support::de_opt(map, &mut self.reviewed_by, n, 6),
+            "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 6),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 7),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),

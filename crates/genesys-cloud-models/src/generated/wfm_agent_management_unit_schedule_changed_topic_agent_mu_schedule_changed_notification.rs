@@ -33,8 +33,8 @@ impl crate::support::Model for WfmAgentManagementUnitScheduleChangedTopicAgentMu
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "visibilityRange" => crate::support::de_opt(map, &mut self.visibility_range, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "visibilityRange" => crate::support::de_opt_struct(map, &mut self.visibility_range, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -38,7 +38,7 @@ impl crate::support::Model for WfmAgentMuScheduleSearchCompleteTopicAgentMuSched
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),

@@ -41,9 +41,9 @@ impl crate::support::Model for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNot
         match key {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 0),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 1),
-            "updates" => crate::support::de_opt(map, &mut self.updates, n, 2),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 3),
-            "visibilityRange" => crate::support::de_opt(map, &mut self.visibility_range, n, 4),
+            "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
+            "visibilityRange" => crate::support::de_opt_struct(map, &mut self.visibility_range, n, 4),
             _ => crate::support::skip(map),
         }
     }

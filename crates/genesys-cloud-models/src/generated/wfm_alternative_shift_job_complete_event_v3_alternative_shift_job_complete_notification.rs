@@ -40,7 +40,7 @@ impl crate::support::Model for WfmAlternativeShiftJobCompleteEventV3AlternativeS
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),

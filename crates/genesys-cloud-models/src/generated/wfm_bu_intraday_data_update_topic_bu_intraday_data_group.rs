@@ -43,13 +43,13 @@ impl crate::support::Model for WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "forecastDataPerInterval" => crate::support::de_opt(map, &mut self.forecast_data_per_interval, n, 0),
-            "forecastDataSummary" => crate::support::de_opt(map, &mut self.forecast_data_summary, n, 1),
+            "forecastDataPerInterval" => crate::support::de_opt_structs(map, &mut self.forecast_data_per_interval, n, 0),
+            "forecastDataSummary" => crate::support::de_opt_struct(map, &mut self.forecast_data_summary, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
-            "performancePredictionDataPerInterval" => crate::support::de_opt(map, &mut self.performance_prediction_data_per_interval, n, 3),
-            "performancePredictionDataSummary" => crate::support::de_opt(map, &mut self.performance_prediction_data_summary, n, 4),
-            "scheduleDataPerInterval" => crate::support::de_opt(map, &mut self.schedule_data_per_interval, n, 5),
-            "scheduleDataSummary" => crate::support::de_opt(map, &mut self.schedule_data_summary, n, 6),
+            "performancePredictionDataPerInterval" => crate::support::de_opt_structs(map, &mut self.performance_prediction_data_per_interval, n, 3),
+            "performancePredictionDataSummary" => crate::support::de_opt_struct(map, &mut self.performance_prediction_data_summary, n, 4),
+            "scheduleDataPerInterval" => crate::support::de_opt_structs(map, &mut self.schedule_data_per_interval, n, 5),
+            "scheduleDataSummary" => crate::support::de_opt_struct(map, &mut self.schedule_data_summary, n, 6),
             _ => crate::support::skip(map),
         }
     }

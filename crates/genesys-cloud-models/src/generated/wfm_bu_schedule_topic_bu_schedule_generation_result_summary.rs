@@ -39,7 +39,7 @@ impl crate::support::Model for WfmBuScheduleTopicBuScheduleGenerationResultSumma
         match key {
             "failed" => crate::support::de_opt(map, &mut self.failed, n, 0),
             "messageCount" => crate::support::de_opt(map, &mut self.message_count, n, 1),
-            "messageSeverityCounts" => crate::support::de_opt(map, &mut self.message_severity_counts, n, 2),
+            "messageSeverityCounts" => crate::support::de_opt_structs(map, &mut self.message_severity_counts, n, 2),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 3),
             _ => crate::support::skip(map),
         }

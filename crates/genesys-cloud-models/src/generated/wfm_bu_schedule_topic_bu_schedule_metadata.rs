@@ -48,12 +48,12 @@ impl crate::support::Model for WfmBuScheduleTopicBuScheduleMetadata {
         let n = &mut self._nulls;
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
-            "generationResults" => crate::support::de_opt(map, &mut self.generation_results, n, 1),
+            "generationResults" => crate::support::de_opt_struct(map, &mut self.generation_results, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "managementUnits" => crate::support::de_opt(map, &mut self.management_units, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "managementUnits" => crate::support::de_opt_structs(map, &mut self.management_units, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "published" => crate::support::de_opt(map, &mut self.published, n, 5),
-            "shortTermForecast" => crate::support::de_opt(map, &mut self.short_term_forecast, n, 6),
+            "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 7),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 8),
             _ => crate::support::skip(map),

@@ -39,7 +39,7 @@ impl crate::support::Model for WfmBuScheduleTopicBuScheduleNotification {
         match key {
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 0),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 1),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 2),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             _ => crate::support::skip(map),
         }

@@ -63,11 +63,11 @@ impl crate::support::Model for WfmBuShortTermForecastImportCompleteTopicBuForeca
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 5),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 6),
             "secondaryGranularity" => crate::support::de_opt(map, &mut self.secondary_granularity, n, 7),
-            "secondaryValues" => crate::support::de_opt(map, &mut self.secondary_values, n, 8),
+            "secondaryValues" => crate::support::de_opt_structs(map, &mut self.secondary_values, n, 8),
             "startIntervalIndex" => crate::support::de_opt(map, &mut self.start_interval_index, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "value" => crate::support::de_opt(map, &mut self.value, n, 11),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 12),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 12),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for WfmBuShortTermForecastImportCompleteTopicWfmVersi
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 1),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
             _ => crate::support::skip(map),
         }

@@ -44,10 +44,10 @@ impl crate::support::Model for WfmBuShortTermForecastStaffingRequirementsGenerat
         let n = &mut self._nulls;
         match key {
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 0),
-            "forecast" => crate::support::de_opt(map, &mut self.forecast, n, 1),
+            "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 1),
             "intervalLengthMinutes" => crate::support::de_opt(map, &mut self.interval_length_minutes, n, 2),
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 3),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 4),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 6),
             _ => crate::support::skip(map),

@@ -36,7 +36,7 @@ impl crate::support::Model for WfmBuShortTermForecastUpdateCompleteTopicBuShortT
         let n = &mut self._nulls;
         match key {
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 0),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 1),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             _ => crate::support::skip(map),
         }

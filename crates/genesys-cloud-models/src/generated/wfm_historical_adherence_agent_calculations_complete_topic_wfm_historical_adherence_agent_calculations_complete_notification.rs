@@ -40,7 +40,7 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 0),
             "jobId" => crate::support::de_opt(map, &mut self.job_id, n, 1),
             "queryState" => crate::support::de_opt(map, &mut self.query_state, n, 2),
-            "result" => crate::support::de_opt(map, &mut self.result, n, 3),
+            "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             _ => crate::support::skip(map),
         }
     }

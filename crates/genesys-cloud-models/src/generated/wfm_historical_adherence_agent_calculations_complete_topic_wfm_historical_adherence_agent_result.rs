@@ -55,19 +55,19 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actuals" => crate::support::de_opt(map, &mut self.actuals, n, 0),
+            "actuals" => crate::support::de_opt_structs(map, &mut self.actuals, n, 0),
             "adherencePercentage" => crate::support::de_opt(map, &mut self.adherence_percentage, n, 1),
             "calculationsCompletedDate" => crate::support::de_opt(map, &mut self.calculations_completed_date, n, 2),
             "conformancePercentage" => crate::support::de_opt(map, &mut self.conformance_percentage, n, 3),
-            "dayMetrics" => crate::support::de_opt(map, &mut self.day_metrics, n, 4),
+            "dayMetrics" => crate::support::de_opt_structs(map, &mut self.day_metrics, n, 4),
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 5),
-            "exceptionInfo" => crate::support::de_opt(map, &mut self.exception_info, n, 6),
+            "exceptionInfo" => crate::support::de_opt_structs(map, &mut self.exception_info, n, 6),
             "impact" => crate::support::de_opt(map, &mut self.impact, n, 7),
-            "scheduledActivities" => crate::support::de_opt(map, &mut self.scheduled_activities, n, 8),
-            "secondaryPresenceLookupItems" => crate::support::de_opt(map, &mut self.secondary_presence_lookup_items, n, 9),
+            "scheduledActivities" => crate::support::de_opt_structs(map, &mut self.scheduled_activities, n, 8),
+            "secondaryPresenceLookupItems" => crate::support::de_opt_structs(map, &mut self.secondary_presence_lookup_items, n, 9),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             "targetAdherencePercentage" => crate::support::de_opt(map, &mut self.target_adherence_percentage, n, 11),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 12),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 12),
             _ => crate::support::skip(map),
         }
     }

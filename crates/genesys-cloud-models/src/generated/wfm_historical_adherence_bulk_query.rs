@@ -33,7 +33,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkQuery {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "items" => crate::support::de_opt(map, &mut self.items, n, 0),
+            "items" => crate::support::de_opt_structs(map, &mut self.items, n, 0),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 1),
             _ => crate::support::skip(map),
         }

@@ -43,7 +43,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkResult {
             "lookupIdToSecondaryPresenceId" => crate::support::de_opt(map, &mut self.lookup_id_to_secondary_presence_id, n, 1),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
-            "userResults" => crate::support::de_opt(map, &mut self.user_results, n, 4),
+            "userResults" => crate::support::de_opt_structs(map, &mut self.user_results, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -43,11 +43,11 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkUserResult {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "actuals" => crate::support::de_opt(map, &mut self.actuals, n, 0),
+            "actuals" => crate::support::de_opt_structs(map, &mut self.actuals, n, 0),
             "adherencePercentage" => crate::support::de_opt(map, &mut self.adherence_percentage, n, 1),
             "conformancePercentage" => crate::support::de_opt(map, &mut self.conformance_percentage, n, 2),
-            "dayMetrics" => crate::support::de_opt(map, &mut self.day_metrics, n, 3),
-            "exceptionInfo" => crate::support::de_opt(map, &mut self.exception_info, n, 4),
+            "dayMetrics" => crate::support::de_opt_structs(map, &mut self.day_metrics, n, 3),
+            "exceptionInfo" => crate::support::de_opt_structs(map, &mut self.exception_info, n, 4),
             "impact" => crate::support::de_opt(map, &mut self.impact, n, 5),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 6),
             _ => crate::support::skip(map),

@@ -35,7 +35,7 @@ impl crate::support::Model for WfmHistoricalAdherenceResultWrapper {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "data" => crate::support::de_opt(map, &mut self.data, n, 0),
+            "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 1),
             "lookupIdToSecondaryPresenceId" => crate::support::de_opt(map, &mut self.lookup_id_to_secondary_presence_id, n, 2),
             _ => crate::support::skip(map),

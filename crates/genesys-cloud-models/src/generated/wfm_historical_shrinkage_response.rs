@@ -37,7 +37,7 @@ impl crate::support::Model for WfmHistoricalShrinkageResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "downloadResult" => crate::support::de_opt(map, &mut self.download_result, n, 0),
+            "downloadResult" => crate::support::de_opt_struct(map, &mut self.download_result, n, 0),
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),

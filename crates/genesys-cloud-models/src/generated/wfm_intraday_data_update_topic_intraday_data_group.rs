@@ -43,13 +43,13 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "forecastDataPerInterval" => crate::support::de_opt(map, &mut self.forecast_data_per_interval, n, 0),
-            "historicalAgentDataPerInterval" => crate::support::de_opt(map, &mut self.historical_agent_data_per_interval, n, 1),
-            "historicalQueueDataPerInterval" => crate::support::de_opt(map, &mut self.historical_queue_data_per_interval, n, 2),
+            "forecastDataPerInterval" => crate::support::de_opt_structs(map, &mut self.forecast_data_per_interval, n, 0),
+            "historicalAgentDataPerInterval" => crate::support::de_opt_structs(map, &mut self.historical_agent_data_per_interval, n, 1),
+            "historicalQueueDataPerInterval" => crate::support::de_opt_structs(map, &mut self.historical_queue_data_per_interval, n, 2),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
-            "performancePredictionAgentDataPerInterval" => crate::support::de_opt(map, &mut self.performance_prediction_agent_data_per_interval, n, 4),
-            "performancePredictionQueueDataPerInterval" => crate::support::de_opt(map, &mut self.performance_prediction_queue_data_per_interval, n, 5),
-            "scheduleDataPerInterval" => crate::support::de_opt(map, &mut self.schedule_data_per_interval, n, 6),
+            "performancePredictionAgentDataPerInterval" => crate::support::de_opt_structs(map, &mut self.performance_prediction_agent_data_per_interval, n, 4),
+            "performancePredictionQueueDataPerInterval" => crate::support::de_opt_structs(map, &mut self.performance_prediction_queue_data_per_interval, n, 5),
+            "scheduleDataPerInterval" => crate::support::de_opt_structs(map, &mut self.schedule_data_per_interval, n, 6),
             _ => crate::support::skip(map),
         }
     }

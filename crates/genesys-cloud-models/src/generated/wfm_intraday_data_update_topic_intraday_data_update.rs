@@ -45,8 +45,8 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataUpdate {
         match key {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 0),
             "intervalLengthMinutes" => crate::support::de_opt(map, &mut self.interval_length_minutes, n, 1),
-            "intradayDataGroupings" => crate::support::de_opt(map, &mut self.intraday_data_groupings, n, 2),
-            "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 3),
+            "intradayDataGroupings" => crate::support::de_opt_structs(map, &mut self.intraday_data_groupings, n, 2),
+            "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 3),
             "numberOfIntervals" => crate::support::de_opt(map, &mut self.number_of_intervals, n, 4),
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 5),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),

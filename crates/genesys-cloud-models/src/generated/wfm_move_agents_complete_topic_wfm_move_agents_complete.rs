@@ -35,9 +35,9 @@ impl crate::support::Model for WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "destinationManagementUnit" => crate::support::de_opt(map, &mut self.destination_management_unit, n, 0),
-            "requestingUser" => crate::support::de_opt(map, &mut self.requesting_user, n, 1),
-            "results" => crate::support::de_opt(map, &mut self.results, n, 2),
+            "destinationManagementUnit" => crate::support::de_opt_struct(map, &mut self.destination_management_unit, n, 0),
+            "requestingUser" => crate::support::de_opt_struct(map, &mut self.requesting_user, n, 1),
+            "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
             _ => crate::support::skip(map),
         }
     }

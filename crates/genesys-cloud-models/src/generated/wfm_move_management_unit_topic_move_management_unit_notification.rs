@@ -33,7 +33,7 @@ impl crate::support::Model for WfmMoveManagementUnitTopicMoveManagementUnitNotif
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             _ => crate::support::skip(map),
         }

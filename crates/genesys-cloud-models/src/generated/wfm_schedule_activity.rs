@@ -35,9 +35,9 @@ impl crate::support::Model for WfmScheduleActivity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activities" => crate::support::de_opt(map, &mut self.activities, n, 0),
-            "fullDayTimeOffMarkers" => crate::support::de_opt(map, &mut self.full_day_time_off_markers, n, 1),
-            "userReference" => crate::support::de_opt(map, &mut self.user_reference, n, 2),
+            "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
+            "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
+            "userReference" => crate::support::de_opt_struct(map, &mut self.user_reference, n, 2),
             _ => crate::support::skip(map),
         }
     }

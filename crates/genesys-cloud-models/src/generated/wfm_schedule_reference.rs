@@ -37,7 +37,7 @@ impl crate::support::Model for WfmScheduleReference {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "businessUnit" => crate::support::de_opt(map, &mut self.business_unit, n, 0),
+            "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),

@@ -44,12 +44,12 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventShiftTradingJobCom
         let n = &mut self._nulls;
         match key {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
-            "error" => crate::support::de_opt(map, &mut self.error, n, 1),
+            "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            "trade" => crate::support::de_opt(map, &mut self.trade, n, 4),
+            "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            "weekSummaries" => crate::support::de_opt(map, &mut self.week_summaries, n, 6),
+            "weekSummaries" => crate::support::de_opt_struct(map, &mut self.week_summaries, n, 6),
             _ => crate::support::skip(map),
         }
     }

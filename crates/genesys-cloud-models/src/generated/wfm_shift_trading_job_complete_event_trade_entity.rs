@@ -51,13 +51,13 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeEntity {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "acceptableIntervals" => crate::support::de_opt(map, &mut self.acceptable_intervals, n, 0),
+            "acceptableIntervals" => crate::support::de_opt_structs(map, &mut self.acceptable_intervals, n, 0),
             "expirationDate" => crate::support::de_opt(map, &mut self.expiration_date, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "initiating" => crate::support::de_opt(map, &mut self.initiating, n, 3),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
+            "initiating" => crate::support::de_opt_struct(map, &mut self.initiating, n, 3),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "oneSided" => crate::support::de_opt(map, &mut self.one_sided, n, 5),
-            "receiving" => crate::support::de_opt(map, &mut self.receiving, n, 6),
+            "receiving" => crate::support::de_opt_struct(map, &mut self.receiving, n, 6),
             "reviewedBy" => crate::support::de_opt(map, &mut self.reviewed_by, n, 7),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),

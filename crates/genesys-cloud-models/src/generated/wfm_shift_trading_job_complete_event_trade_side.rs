@@ -36,7 +36,7 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeSide {
         let n = &mut self._nulls;
         match key {
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 0),
-            "shift" => crate::support::de_opt(map, &mut self.shift, n, 1),
+            "shift" => crate::support::de_opt_struct(map, &mut self.shift, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
             _ => crate::support::skip(map),
         }

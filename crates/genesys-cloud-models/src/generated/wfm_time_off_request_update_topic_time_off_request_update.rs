@@ -94,7 +94,7 @@ impl crate::support::Model for WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate 
             "submittedBy" => crate::support::de_opt(map, &mut self.submitted_by, n, 18),
             "submittedDate" => crate::support::de_opt(map, &mut self.submitted_date, n, 19),
             "substatus" => crate::support::de_opt(map, &mut self.substatus, n, 20),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 21),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 21),
             _ => crate::support::skip(map),
         }
     }

@@ -51,15 +51,15 @@ impl crate::support::Model for WfmUserNotification {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "adherenceExplanation" => crate::support::de_opt(map, &mut self.adherence_explanation, n, 0),
+            "adherenceExplanation" => crate::support::de_opt_struct(map, &mut self.adherence_explanation, n, 0),
             "agentNotification" => crate::support::de_opt(map, &mut self.agent_notification, n, 1),
-            "alternativeShift" => crate::support::de_opt(map, &mut self.alternative_shift, n, 2),
+            "alternativeShift" => crate::support::de_opt_struct(map, &mut self.alternative_shift, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "markedAsRead" => crate::support::de_opt(map, &mut self.marked_as_read, n, 4),
             "mutableGroupId" => crate::support::de_opt(map, &mut self.mutable_group_id, n, 5),
             "otherNotificationIdsInGroup" => crate::support::de_opt(map, &mut self.other_notification_ids_in_group, n, 6),
-            "shiftTrade" => crate::support::de_opt(map, &mut self.shift_trade, n, 7),
-            "timeOffRequest" => crate::support::de_opt(map, &mut self.time_off_request, n, 8),
+            "shiftTrade" => crate::support::de_opt_struct(map, &mut self.shift_trade, n, 7),
+            "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 8),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             _ => crate::support::skip(map),

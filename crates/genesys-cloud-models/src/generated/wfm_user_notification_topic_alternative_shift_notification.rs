@@ -48,10 +48,10 @@ impl crate::support::Model for WfmUserNotificationTopicAlternativeShiftNotificat
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "initiatingShiftDate" => crate::support::de_opt(map, &mut self.initiating_shift_date, n, 2),
-            "initiatingUser" => crate::support::de_opt(map, &mut self.initiating_user, n, 3),
+            "initiatingUser" => crate::support::de_opt_struct(map, &mut self.initiating_user, n, 3),
             "newState" => crate::support::de_opt(map, &mut self.new_state, n, 4),
             "receivingShiftDate" => crate::support::de_opt(map, &mut self.receiving_shift_date, n, 5),
-            "receivingUser" => crate::support::de_opt(map, &mut self.receiving_user, n, 6),
+            "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 6),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 7),
             _ => crate::support::skip(map),
         }

@@ -46,7 +46,7 @@ impl crate::support::Model for WfmUserNotificationTopicTimeOffRequestNotificatio
             "partialDayStartDateTimes" => crate::support::de_opt(map, &mut self.partial_day_start_date_times, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 4),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 5),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
             _ => crate::support::skip(map),
         }
     }

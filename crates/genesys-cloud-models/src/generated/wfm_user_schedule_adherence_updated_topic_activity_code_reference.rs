@@ -34,7 +34,7 @@ impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicActivityCodeR
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "secondaryPresences" => crate::support::de_opt(map, &mut self.secondary_presences, n, 1),
+            "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -71,27 +71,27 @@ impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicUserScheduleA
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "activeQueues" => crate::support::de_opt(map, &mut self.active_queues, n, 0),
+            "activeQueues" => crate::support::de_opt_structs(map, &mut self.active_queues, n, 0),
             "activeQueuesModifiedTime" => crate::support::de_opt(map, &mut self.active_queues_modified_time, n, 1),
             "actualActivityCategory" => crate::support::de_opt(map, &mut self.actual_activity_category, n, 2),
             "adherenceChangeTime" => crate::support::de_opt(map, &mut self.adherence_change_time, n, 3),
-            "adherenceExplanation" => crate::support::de_opt(map, &mut self.adherence_explanation, n, 4),
+            "adherenceExplanation" => crate::support::de_opt_struct(map, &mut self.adherence_explanation, n, 4),
             "adherenceState" => crate::support::de_opt(map, &mut self.adherence_state, n, 5),
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 6),
             "impact" => crate::support::de_opt(map, &mut self.impact, n, 7),
             "isOutOfOffice" => crate::support::de_opt(map, &mut self.is_out_of_office, n, 8),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 9),
-            "nextActivityReminders" => crate::support::de_opt(map, &mut self.next_activity_reminders, n, 10),
+            "nextActivityReminders" => crate::support::de_opt_structs(map, &mut self.next_activity_reminders, n, 10),
             "organizationSecondaryPresenceId" => crate::support::de_opt(map, &mut self.organization_secondary_presence_id, n, 11),
             "presenceUpdateTime" => crate::support::de_opt(map, &mut self.presence_update_time, n, 12),
             "removedFromManagementUnit" => crate::support::de_opt(map, &mut self.removed_from_management_unit, n, 13),
             "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 14),
             "scheduledActivityCategory" => crate::support::de_opt(map, &mut self.scheduled_activity_category, n, 15),
-            "scheduledActivityCode" => crate::support::de_opt(map, &mut self.scheduled_activity_code, n, 16),
+            "scheduledActivityCode" => crate::support::de_opt_struct(map, &mut self.scheduled_activity_code, n, 16),
             "suppressOnTimeReminder" => crate::support::de_opt(map, &mut self.suppress_on_time_reminder, n, 17),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 18),
-            "team" => crate::support::de_opt(map, &mut self.team, n, 19),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 20),
+            "team" => crate::support::de_opt_struct(map, &mut self.team, n, 19),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 20),
             _ => crate::support::skip(map),
         }
     }

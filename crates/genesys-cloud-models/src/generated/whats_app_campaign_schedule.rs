@@ -52,13 +52,13 @@ impl crate::support::Model for WhatsAppCampaignSchedule {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 3),
+            "intervals" => crate::support::de_opt_structs(map, &mut self.intervals, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "recurrences" => crate::support::de_opt(map, &mut self.recurrences, n, 5),
+            "recurrences" => crate::support::de_opt_structs(map, &mut self.recurrences, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
-            "whatsAppCampaign" => crate::support::de_opt(map, &mut self.whats_app_campaign, n, 9),
+            "whatsAppCampaign" => crate::support::de_opt_struct(map, &mut self.whats_app_campaign, n, 9),
             _ => crate::support::skip(map),
         }
     }

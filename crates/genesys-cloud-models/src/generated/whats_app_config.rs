@@ -35,9 +35,9 @@ impl crate::support::Model for WhatsAppConfig {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "contentTemplate" => crate::support::de_opt(map, &mut self.content_template, n, 0),
+            "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
             "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 1),
-            "whatsAppIntegration" => crate::support::de_opt(map, &mut self.whats_app_integration, n, 2),
+            "whatsAppIntegration" => crate::support::de_opt_struct(map, &mut self.whats_app_integration, n, 2),
             _ => crate::support::skip(map),
         }
     }

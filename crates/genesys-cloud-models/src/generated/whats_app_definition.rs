@@ -51,16 +51,16 @@ impl crate::support::Model for WhatsAppDefinition {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "buttons" => crate::support::de_opt(map, &mut self.buttons, n, 0),
-            "carousel" => crate::support::de_opt(map, &mut self.carousel, n, 1),
+            "buttons" => crate::support::de_opt_structs(map, &mut self.buttons, n, 0),
+            "carousel" => crate::support::de_opt_struct(map, &mut self.carousel, n, 1),
             "category" => crate::support::de_opt(map, &mut self.category, n, 2),
-            "header" => crate::support::de_opt(map, &mut self.header, n, 3),
+            "header" => crate::support::de_opt_struct(map, &mut self.header, n, 3),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
-            "messageFooter" => crate::support::de_opt(map, &mut self.message_footer, n, 6),
+            "messageFooter" => crate::support::de_opt_struct(map, &mut self.message_footer, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 8),
-            "statusInfo" => crate::support::de_opt(map, &mut self.status_info, n, 9),
+            "statusInfo" => crate::support::de_opt_struct(map, &mut self.status_info, n, 9),
             "templateStatus" => crate::support::de_opt(map, &mut self.template_status, n, 10),
             _ => crate::support::skip(map),
         }

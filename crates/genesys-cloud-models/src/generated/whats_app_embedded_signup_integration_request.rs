@@ -43,10 +43,10 @@ impl crate::support::Model for WhatsAppEmbeddedSignupIntegrationRequest {
         match key {
             "embeddedSignupAccessToken" => crate::support::de_opt(map, &mut self.embedded_signup_access_token, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 2),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 5),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
             _ => crate::support::skip(map),
         }
     }

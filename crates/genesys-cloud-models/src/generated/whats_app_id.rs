@@ -34,7 +34,7 @@ impl crate::support::Model for WhatsAppId {
         let n = &mut self._nulls;
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
-            "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 1),
+            "phoneNumber" => crate::support::de_opt_struct(map, &mut self.phone_number, n, 1),
             _ => crate::support::skip(map),
         }
     }

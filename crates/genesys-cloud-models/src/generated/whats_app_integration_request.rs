@@ -44,11 +44,11 @@ impl crate::support::Model for WhatsAppIntegrationRequest {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 1),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 5),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
             "wabaCertificate" => crate::support::de_opt(map, &mut self.waba_certificate, n, 6),
             _ => crate::support::skip(map),
         }

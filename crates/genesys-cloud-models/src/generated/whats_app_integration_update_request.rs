@@ -40,10 +40,10 @@ impl crate::support::Model for WhatsAppIntegrationUpdateRequest {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "messagingSetting" => crate::support::de_opt(map, &mut self.messaging_setting, n, 1),
+            "messagingSetting" => crate::support::de_opt_struct(map, &mut self.messaging_setting, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            "supportedContent" => crate::support::de_opt(map, &mut self.supported_content, n, 4),
+            "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -46,11 +46,11 @@ impl crate::support::Model for WhatsappCampaignScheduleConfigChangeScheduleRecur
         let n = &mut self._nulls;
         match key {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
-            "alterations" => crate::support::de_opt(map, &mut self.alterations, n, 1),
+            "alterations" => crate::support::de_opt_structs(map, &mut self.alterations, n, 1),
             "end" => crate::support::de_opt(map, &mut self.end, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 4),
-            "range" => crate::support::de_opt(map, &mut self.range, n, 5),
+            "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 4),
+            "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "start" => crate::support::de_opt(map, &mut self.start, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             _ => crate::support::skip(map),

@@ -53,12 +53,12 @@ impl crate::support::Model for WhatsappCampaignScheduleConfigChangeWhatsAppCampa
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 4),
+            "intervals" => crate::support::de_opt_structs(map, &mut self.intervals, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            "recurrences" => crate::support::de_opt(map, &mut self.recurrences, n, 6),
+            "recurrences" => crate::support::de_opt_structs(map, &mut self.recurrences, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
-            "whatsAppCampaign" => crate::support::de_opt(map, &mut self.whats_app_campaign, n, 9),
+            "whatsAppCampaign" => crate::support::de_opt_struct(map, &mut self.whats_app_campaign, n, 9),
             _ => crate::support::skip(map),
         }
     }

@@ -94,7 +94,7 @@ impl crate::support::Model for Widget {
             "displayText" => crate::support::de_opt(map, &mut self.display_text, n, 4),
             "displayTextColor" => crate::support::de_opt(map, &mut self.display_text_color, n, 5),
             "entityLimit" => crate::support::de_opt(map, &mut self.entity_limit, n, 6),
-            "filter" => crate::support::de_opt(map, &mut self.filter, n, 7),
+            "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 7),
             "isFullWidth" => crate::support::de_opt(map, &mut self.is_full_width, n, 8),
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 9),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 10),
@@ -114,7 +114,7 @@ impl crate::support::Model for Widget {
             "splitFilters" => crate::support::de_opt(map, &mut self.split_filters, n, 24),
             "title" => crate::support::de_opt(map, &mut self.title, n, 25),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 26),
-            "warnings" => crate::support::de_opt(map, &mut self.warnings, n, 27),
+            "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 27),
             "webContentUrl" => crate::support::de_opt(map, &mut self.web_content_url, n, 28),
             _ => crate::support::skip(map),
         }

@@ -39,11 +39,11 @@ impl crate::support::Model for WorkPlanBidGroup {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 0),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 1),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "planningGroups" => crate::support::de_opt(map, &mut self.planning_groups, n, 3),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 4),
+            "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 3),
+            "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -43,7 +43,7 @@ impl crate::support::Model for WorkPlanBidGroupCreate {
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 4),
+            "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 4),
             _ => crate::support::skip(map),
         }
     }

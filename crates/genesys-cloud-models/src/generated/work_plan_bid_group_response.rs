@@ -38,9 +38,9 @@ impl crate::support::Model for WorkPlanBidGroupResponse {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 1),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
-            "workPlanBidGroup" => crate::support::de_opt(map, &mut self.work_plan_bid_group, n, 3),
+            "workPlanBidGroup" => crate::support::de_opt_struct(map, &mut self.work_plan_bid_group, n, 3),
             _ => crate::support::skip(map),
         }
     }

@@ -45,7 +45,7 @@ impl crate::support::Model for WorkPlanBidGroupSummary {
         match key {
             "agentCount" => crate::support::de_opt(map, &mut self.agent_count, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 2),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "planningGroupCount" => crate::support::de_opt(map, &mut self.planning_group_count, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

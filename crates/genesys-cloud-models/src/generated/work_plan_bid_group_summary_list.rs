@@ -31,7 +31,7 @@ impl crate::support::Model for WorkPlanBidGroupSummaryList {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "workPlanBidGroupSummaryList" => crate::support::de_opt(map, &mut self.work_plan_bid_group_summary_list, n, 0),
+            "workPlanBidGroupSummaryList" => crate::support::de_opt_structs(map, &mut self.work_plan_bid_group_summary_list, n, 0),
             _ => crate::support::skip(map),
         }
     }

@@ -39,11 +39,11 @@ impl crate::support::Model for WorkPlanBidGroupUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "agentIds" => crate::support::de_opt(map, &mut self.agent_ids, n, 0),
+            "agentIds" => crate::support::de_opt_struct(map, &mut self.agent_ids, n, 0),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
-            "workPlans" => crate::support::de_opt(map, &mut self.work_plans, n, 4),
+            "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 3),
+            "workPlans" => crate::support::de_opt_struct(map, &mut self.work_plans, n, 4),
             _ => crate::support::skip(map),
         }
     }

@@ -37,9 +37,9 @@ impl crate::support::Model for WorkPlanBidMetadata {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "createdBy" => crate::support::de_opt(map, &mut self.created_by, n, 0),
+            "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 0),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 1),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 2),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 3),
             _ => crate::support::skip(map),
         }

@@ -35,7 +35,7 @@ impl crate::support::Model for WorkPlanConfigurationViolationMessage {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "arguments" => crate::support::de_opt(map, &mut self.arguments, n, 0),
+            "arguments" => crate::support::de_opt_structs(map, &mut self.arguments, n, 0),
             "severity" => crate::support::de_opt(map, &mut self.severity, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             _ => crate::support::skip(map),

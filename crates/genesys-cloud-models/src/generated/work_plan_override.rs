@@ -37,7 +37,7 @@ impl crate::support::Model for WorkPlanOverride {
         match key {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 0),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 1),
-            "workPlan" => crate::support::de_opt(map, &mut self.work_plan, n, 2),
+            "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 2),
             _ => crate::support::skip(map),
         }
     }

@@ -34,7 +34,7 @@ impl crate::support::Model for WorkPlanOverrideListWrapperWorkPlanOverrideReques
         let n = &mut self._nulls;
         match key {
             "deleteAll" => crate::support::de_opt(map, &mut self.delete_all, n, 0),
-            "values" => crate::support::de_opt(map, &mut self.values, n, 1),
+            "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -36,7 +36,7 @@ impl crate::support::Model for WorkPlanReference {
         let n = &mut self._nulls;
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
-            "managementUnit" => crate::support::de_opt(map, &mut self.management_unit, n, 1),
+            "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             _ => crate::support::skip(map),
         }

@@ -35,9 +35,9 @@ impl crate::support::Model for WorkPlanRotationAgentResponse {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 0),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 0),
             "position" => crate::support::de_opt(map, &mut self.position, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             _ => crate::support::skip(map),
         }
     }

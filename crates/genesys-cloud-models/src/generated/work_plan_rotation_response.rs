@@ -48,13 +48,13 @@ impl crate::support::Model for WorkPlanRotationResponse {
         let n = &mut self._nulls;
         match key {
             "agentCount" => crate::support::de_opt(map, &mut self.agent_count, n, 0),
-            "agents" => crate::support::de_opt(map, &mut self.agents, n, 1),
-            "dateRange" => crate::support::de_opt(map, &mut self.date_range, n, 2),
+            "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 1),
+            "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 2),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 5),
+            "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
-            "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 7),
+            "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             _ => crate::support::skip(map),
         }

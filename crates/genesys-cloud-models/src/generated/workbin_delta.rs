@@ -37,10 +37,10 @@ impl crate::support::Model for WorkbinDelta {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "description" => crate::support::de_opt(map, &mut self.description, n, 1),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 2),
-            "name" => crate::support::de_opt(map, &mut self.name, n, 3),
+            "dateModified" => crate::support::de_opt_struct(map, &mut self.date_modified, n, 0),
+            "description" => crate::support::de_opt_struct(map, &mut self.description, n, 1),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
+            "name" => crate::support::de_opt_struct(map, &mut self.name, n, 3),
             _ => crate::support::skip(map),
         }
     }

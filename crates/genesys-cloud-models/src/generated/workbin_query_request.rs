@@ -43,10 +43,10 @@ impl crate::support::Model for WorkbinQueryRequest {
         match key {
             "after" => crate::support::de_opt(map, &mut self.after, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 2),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "select" => crate::support::de_opt(map, &mut self.select, n, 4),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 5),
+            "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 5),
             _ => crate::support::skip(map),
         }
     }

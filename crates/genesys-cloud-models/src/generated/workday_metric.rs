@@ -46,12 +46,12 @@ impl crate::support::Model for WorkdayMetric {
         let n = &mut self._nulls;
         match key {
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 0),
-            "evaluationDetails" => crate::support::de_opt(map, &mut self.evaluation_details, n, 1),
+            "evaluationDetails" => crate::support::de_opt_structs(map, &mut self.evaluation_details, n, 1),
             "maxPoints" => crate::support::de_opt(map, &mut self.max_points, n, 2),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 3),
-            "objective" => crate::support::de_opt(map, &mut self.objective, n, 4),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 3),
+            "objective" => crate::support::de_opt_struct(map, &mut self.objective, n, 4),
             "points" => crate::support::de_opt(map, &mut self.points, n, 5),
-            "punctualityEvents" => crate::support::de_opt(map, &mut self.punctuality_events, n, 6),
+            "punctualityEvents" => crate::support::de_opt_structs(map, &mut self.punctuality_events, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             _ => crate::support::skip(map),
         }

@@ -45,8 +45,8 @@ impl crate::support::Model for WorkdayPointsTrend {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 1),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 2),
             "dayOfWeek" => crate::support::de_opt(map, &mut self.day_of_week, n, 3),
-            "trend" => crate::support::de_opt(map, &mut self.trend, n, 4),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 5),
+            "trend" => crate::support::de_opt_structs(map, &mut self.trend, n, 4),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
             _ => crate::support::skip(map),
         }
     }

@@ -40,9 +40,9 @@ impl crate::support::Model for WorkdayValuesMetricItem {
         let n = &mut self._nulls;
         match key {
             "average" => crate::support::de_opt(map, &mut self.average, n, 0),
-            "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
-            "metricDefinition" => crate::support::de_opt(map, &mut self.metric_definition, n, 2),
-            "trend" => crate::support::de_opt(map, &mut self.trend, n, 3),
+            "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 1),
+            "metricDefinition" => crate::support::de_opt_struct(map, &mut self.metric_definition, n, 2),
+            "trend" => crate::support::de_opt_structs(map, &mut self.trend, n, 3),
             "unitType" => crate::support::de_opt(map, &mut self.unit_type, n, 4),
             _ => crate::support::skip(map),
         }

@@ -89,7 +89,7 @@ impl crate::support::Model for WorkitemCreate {
             "preferredAgentIds" => crate::support::de_opt(map, &mut self.preferred_agent_ids, n, 11),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 12),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 13),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 14),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 14),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 15),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 16),
             "statusId" => crate::support::de_opt(map, &mut self.status_id, n, 17),

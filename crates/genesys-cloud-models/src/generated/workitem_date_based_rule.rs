@@ -43,13 +43,13 @@ impl crate::support::Model for WorkitemDateBasedRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
-            "condition" => crate::support::de_opt(map, &mut self.condition, n, 1),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
+            "condition" => crate::support::de_opt_struct(map, &mut self.condition, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            "worktype" => crate::support::de_opt(map, &mut self.worktype, n, 6),
+            "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 6),
             _ => crate::support::skip(map),
         }
     }

@@ -33,7 +33,7 @@ impl crate::support::Model for WorkitemDateBasedRuleUpdate {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "condition" => crate::support::de_opt(map, &mut self.condition, n, 0),
+            "condition" => crate::support::de_opt_struct(map, &mut self.condition, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             _ => crate::support::skip(map),
         }

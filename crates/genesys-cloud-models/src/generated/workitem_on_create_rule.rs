@@ -41,12 +41,12 @@ impl crate::support::Model for WorkitemOnCreateRule {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "action" => crate::support::de_opt(map, &mut self.action, n, 0),
+            "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            "worktype" => crate::support::de_opt(map, &mut self.worktype, n, 5),
+            "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 5),
             _ => crate::support::skip(map),
         }
     }

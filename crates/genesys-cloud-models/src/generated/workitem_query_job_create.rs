@@ -51,11 +51,11 @@ impl crate::support::Model for WorkitemQueryJobCreate {
             "dateIntervalEnd" => crate::support::de_opt(map, &mut self.date_interval_end, n, 1),
             "dateIntervalStart" => crate::support::de_opt(map, &mut self.date_interval_start, n, 2),
             "expands" => crate::support::de_opt(map, &mut self.expands, n, 3),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 4),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 4),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),
-            "queryFilters" => crate::support::de_opt(map, &mut self.query_filters, n, 7),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 8),
+            "queryFilters" => crate::support::de_opt_structs(map, &mut self.query_filters, n, 7),
+            "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -35,7 +35,7 @@ impl crate::support::Model for WorkitemQueryJobQueryFilters {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 0),
+            "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             _ => crate::support::skip(map),

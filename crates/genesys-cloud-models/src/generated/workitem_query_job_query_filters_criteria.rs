@@ -34,7 +34,7 @@ impl crate::support::Model for WorkitemQueryJobQueryFiltersCriteria {
         let n = &mut self._nulls;
         match key {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
-            "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 1),
+            "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
             _ => crate::support::skip(map),
         }
     }

@@ -53,15 +53,15 @@ impl crate::support::Model for WorkitemStatus {
         match key {
             "autoTerminateWorkitem" => crate::support::de_opt(map, &mut self.auto_terminate_workitem, n, 0),
             "category" => crate::support::de_opt(map, &mut self.category, n, 1),
-            "defaultDestinationStatus" => crate::support::de_opt(map, &mut self.default_destination_status, n, 2),
+            "defaultDestinationStatus" => crate::support::de_opt_struct(map, &mut self.default_destination_status, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
-            "destinationStatuses" => crate::support::de_opt(map, &mut self.destination_statuses, n, 4),
+            "destinationStatuses" => crate::support::de_opt_structs(map, &mut self.destination_statuses, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "statusTransitionDelaySeconds" => crate::support::de_opt(map, &mut self.status_transition_delay_seconds, n, 8),
             "statusTransitionTime" => crate::support::de_opt(map, &mut self.status_transition_time, n, 9),
-            "worktype" => crate::support::de_opt(map, &mut self.worktype, n, 10),
+            "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 10),
             _ => crate::support::skip(map),
         }
     }

@@ -94,7 +94,7 @@ impl crate::support::Model for WorkitemUpdate {
             "preferredAgentIds" => crate::support::de_opt(map, &mut self.preferred_agent_ids, n, 14),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 15),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 16),
-            "scoredAgents" => crate::support::de_opt(map, &mut self.scored_agents, n, 17),
+            "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 17),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 18),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 19),
             "statusId" => crate::support::de_opt(map, &mut self.status_id, n, 20),

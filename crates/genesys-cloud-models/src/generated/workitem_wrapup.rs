@@ -40,10 +40,10 @@ impl crate::support::Model for WorkitemWrapup {
         let n = &mut self._nulls;
         match key {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 0),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 1),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 2),
-            "workitem" => crate::support::de_opt(map, &mut self.workitem, n, 3),
-            "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 4),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 1),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
+            "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 3),
+            "wrapupCode" => crate::support::de_opt_struct(map, &mut self.wrapup_code, n, 4),
             _ => crate::support::skip(map),
         }
     }

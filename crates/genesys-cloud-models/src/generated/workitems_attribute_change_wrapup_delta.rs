@@ -33,8 +33,8 @@ impl crate::support::Model for WorkitemsAttributeChangeWrapupDelta {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "newValue" => crate::support::de_opt(map, &mut self.new_value, n, 0),
-            "oldValue" => crate::support::de_opt(map, &mut self.old_value, n, 1),
+            "newValue" => crate::support::de_opt_struct(map, &mut self.new_value, n, 0),
+            "oldValue" => crate::support::de_opt_struct(map, &mut self.old_value, n, 1),
             _ => crate::support::skip(map),
         }
     }

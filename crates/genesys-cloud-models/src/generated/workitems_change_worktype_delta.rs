@@ -35,8 +35,8 @@ impl crate::support::Model for WorkitemsChangeWorktypeDelta {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "delta" => crate::support::de_opt(map, &mut self.delta, n, 0),
-            "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 1),
+            "delta" => crate::support::de_opt_struct(map, &mut self.delta, n, 0),
+            "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
             _ => crate::support::skip(map),
         }

@@ -41,7 +41,7 @@ impl crate::support::Model for WorkitemsEventsNotificationSession {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "assignmentSegments" => crate::support::de_opt(map, &mut self.assignment_segments, n, 0),
+            "assignmentSegments" => crate::support::de_opt_structs(map, &mut self.assignment_segments, n, 0),
             "dateSessionEnd" => crate::support::de_opt(map, &mut self.date_session_end, n, 1),
             "dateSessionStart" => crate::support::de_opt(map, &mut self.date_session_start, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),

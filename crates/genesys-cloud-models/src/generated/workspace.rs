@@ -62,9 +62,9 @@ impl crate::support::Model for Workspace {
             "isCurrentUserWorkspace" => crate::support::de_opt(map, &mut self.is_current_user_workspace, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            "summary" => crate::support::de_opt(map, &mut self.summary, n, 9),
+            "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 11),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 11),
             _ => crate::support::skip(map),
         }
     }

@@ -47,15 +47,15 @@ impl crate::support::Model for WorkspaceMember {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "group" => crate::support::de_opt(map, &mut self.group, n, 0),
+            "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            "member" => crate::support::de_opt(map, &mut self.member, n, 2),
+            "member" => crate::support::de_opt_struct(map, &mut self.member, n, 2),
             "memberType" => crate::support::de_opt(map, &mut self.member_type, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            "securityProfile" => crate::support::de_opt(map, &mut self.security_profile, n, 5),
+            "securityProfile" => crate::support::de_opt_struct(map, &mut self.security_profile, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            "user" => crate::support::de_opt(map, &mut self.user, n, 7),
-            "workspace" => crate::support::de_opt(map, &mut self.workspace, n, 8),
+            "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
+            "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 8),
             _ => crate::support::skip(map),
         }
     }

@@ -84,7 +84,7 @@ impl crate::support::Model for WorktypeCreate {
             "disableDefaultStatusCreation" => crate::support::de_opt(map, &mut self.disable_default_status_creation, n, 12),
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 13),
             "name" => crate::support::de_opt(map, &mut self.name, n, 14),
-            "ruleSettings" => crate::support::de_opt(map, &mut self.rule_settings, n, 15),
+            "ruleSettings" => crate::support::de_opt_struct(map, &mut self.rule_settings, n, 15),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 16),
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 17),
             "serviceLevelTarget" => crate::support::de_opt(map, &mut self.service_level_target, n, 18),

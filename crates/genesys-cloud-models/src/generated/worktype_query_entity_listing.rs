@@ -43,7 +43,7 @@ impl crate::support::Model for WorktypeQueryEntityListing {
         match key {
             "after" => crate::support::de_opt(map, &mut self.after, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
-            "entities" => crate::support::de_opt(map, &mut self.entities, n, 2),
+            "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 2),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 3),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),

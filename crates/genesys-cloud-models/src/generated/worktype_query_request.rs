@@ -46,10 +46,10 @@ impl crate::support::Model for WorktypeQueryRequest {
             "after" => crate::support::de_opt(map, &mut self.after, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
             "expands" => crate::support::de_opt(map, &mut self.expands, n, 2),
-            "filters" => crate::support::de_opt(map, &mut self.filters, n, 3),
+            "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "select" => crate::support::de_opt(map, &mut self.select, n, 5),
-            "sort" => crate::support::de_opt(map, &mut self.sort, n, 6),
+            "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 6),
             _ => crate::support::skip(map),
         }
     }

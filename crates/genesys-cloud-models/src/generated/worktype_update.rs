@@ -81,7 +81,7 @@ impl crate::support::Model for WorktypeUpdate {
             "defaultWorkbinId" => crate::support::de_opt(map, &mut self.default_workbin_id, n, 11),
             "description" => crate::support::de_opt(map, &mut self.description, n, 12),
             "name" => crate::support::de_opt(map, &mut self.name, n, 13),
-            "ruleSettings" => crate::support::de_opt(map, &mut self.rule_settings, n, 14),
+            "ruleSettings" => crate::support::de_opt_struct(map, &mut self.rule_settings, n, 14),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 15),
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 16),
             "serviceLevelTarget" => crate::support::de_opt(map, &mut self.service_level_target, n, 17),

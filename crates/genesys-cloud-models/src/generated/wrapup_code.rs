@@ -51,7 +51,7 @@ impl crate::support::Model for WrapupCode {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "description" => crate::support::de_opt(map, &mut self.description, n, 3),
-            "division" => crate::support::de_opt(map, &mut self.division, n, 4),
+            "division" => crate::support::de_opt_struct(map, &mut self.division, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),

@@ -66,10 +66,10 @@ impl crate::support::Model for Dog {
             "meta" => crate::support::de_opt(map, &mut self.meta, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "nickname" => crate::support::de_opt(map, &mut self.nickname, n, 8),
-            "owner" => crate::support::de_opt(map, &mut self.owner, n, 9),
+            "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 9),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            "tags" => crate::support::de_opt(map, &mut self.tags, n, 12),
+            "tags" => crate::support::de_opt_structs(map, &mut self.tags, n, 12),
             "barkVolume" => crate::support::de_opt(map, &mut self.bark_volume, n, 13),
             _ => crate::support::skip(map),
         }

@@ -37,9 +37,9 @@ impl crate::support::Model for TreeNode {
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
-            "children" => crate::support::de_opt(map, &mut self.children, n, 0),
+            "children" => crate::support::de_opt_structs(map, &mut self.children, n, 0),
             "parent" => crate::support::de_opt(map, &mut self.parent, n, 1),
-            "partner" => crate::support::de_opt(map, &mut self.partner, n, 2),
+            "partner" => crate::support::de_opt_struct(map, &mut self.partner, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
             _ => crate::support::skip(map),
         }
