@@ -17,6 +17,17 @@ pub trait Executor: Send + Sync + 'static {
     /// Sends one request (origin-form URI; the executor adds scheme and host).
     fn execute(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>>;
 
+    /// Sends the request of an operation. The default builds the `http::Request` (operation
+    /// metadata and call options in its extensions, [`RequestParts::into_request`]) and calls
+    /// [`execute`](Self::execute); a transport that reads the metadata itself can take them
+    /// apart ([`RequestParts::into_wire`]) and skip the extensions.
+    fn execute_parts(&self, parts: RequestParts) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+        match parts.into_request() {
+            Ok(request) => self.execute(request),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
     /// The API host this executor talks to (`api.mypurecloud.com`), used to refuse following
     /// a `nextUri` to any other host. `None` refuses every absolute `nextUri`.
     fn api_host(&self) -> Option<String> {
@@ -37,8 +48,7 @@ pub type SharedExecutor = Arc<dyn Executor>;
 /// [`ErrorKind::Api`] error with the parsed error body. Not generic: every operation shares it.
 pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<http::Response<Bytes>, Error> {
     let operation = parts.meta.operation_id;
-    let request = parts.into_request()?;
-    let response = executor.execute(request).await.map_err(|e| e.with_operation(operation))?;
+    let response = executor.execute_parts(parts).await.map_err(|e| e.with_operation(operation))?;
     if response.status().is_success() {
         Ok(response)
     } else {

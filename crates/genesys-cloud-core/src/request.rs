@@ -89,36 +89,50 @@ impl RequestParts {
 
     /// The `http::Request` the executor receives: an origin-form URI (path and query),
     /// `Accept` and `Content-Type`, the header parameters, then the per-call headers; the
-    /// [`OperationMeta`] and [`CallOptions`] ride in the extensions.
+    /// [`OperationMeta`] and (when any is set) the [`CallOptions`] ride in the extensions.
     pub fn into_request(self) -> Result<http::Request<Bytes>, Error> {
-        let uri: http::Uri = self.path_and_query().parse().map_err(|e: http::uri::InvalidUri| {
-            Error::build(format!("invalid request path: {e}")).with_operation(self.meta.operation_id)
-        })?;
-        let mut request = http::Request::new(self.body.clone().unwrap_or_default());
-        *request.method_mut() = self.meta.method.clone();
+        let (mut request, meta, options) = self.into_wire()?;
+        request.extensions_mut().insert(meta);
+        if options.timeout.is_some() || options.retry.is_some() || !options.headers.is_empty() {
+            request.extensions_mut().insert(options);
+        }
+        Ok(request)
+    }
+
+    /// The same request as [`into_request`](Self::into_request) with nothing in its
+    /// extensions, and the operation and the call's options beside it: for an executor that
+    /// takes them directly ([`Executor::execute_parts`](crate::Executor::execute_parts)).
+    pub fn into_wire(self) -> Result<(http::Request<Bytes>, &'static OperationMeta, CallOptions), Error> {
+        let Self { meta, path, query, headers: params, body, options } = self;
+        let build = |what: String| Error::build(what).with_operation(meta.operation_id);
+        let path_and_query = if query.is_empty() { path } else { format!("{path}?{}", query.as_str()) };
+        // The text becomes the URI's bytes as it is, without another copy.
+        let uri = http::Uri::from_maybe_shared(Bytes::from(path_and_query))
+            .map_err(|e| build(format!("invalid request path: {e}")))?;
+        let has_body = body.is_some();
+        let mut request = http::Request::new(body.unwrap_or_default());
+        *request.method_mut() = meta.method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if self.body.is_some() {
+        if has_body {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        for (name, value) in &self.headers {
-            headers.insert(name.clone(), value.clone());
+        // One value per header parameter (the last), as `header` sets them.
+        let mut last = None;
+        for (name, value) in params {
+            if let Some(name) = name.or_else(|| last.take()) {
+                headers.insert(name.clone(), value);
+                last = Some(name);
+            }
         }
-        for (name, value) in &self.options.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::build(format!("invalid header name {name:?}")).with_operation(self.meta.operation_id)
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                Error::build(format!("invalid value for header {name}")).with_operation(self.meta.operation_id)
-            })?;
+        for (name, value) in &options.headers {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| build(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| build(format!("invalid value for header {name}")))?;
             headers.insert(name, value);
         }
-        request.extensions_mut().insert(self.meta);
-        if self.options.timeout.is_some() || self.options.retry.is_some() || !self.options.headers.is_empty() {
-            request.extensions_mut().insert(self.options);
-        }
-        Ok(request)
+        Ok((request, meta, options))
     }
 }
 

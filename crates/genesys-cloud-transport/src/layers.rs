@@ -49,6 +49,11 @@ pub(crate) fn meta(req: &Request<Bytes>) -> Option<&'static OperationMeta> {
     req.extensions().get::<&'static OperationMeta>().copied()
 }
 
+/// Whether `req` may be sent twice: its operation says, else its method.
+pub(crate) fn is_idempotent(meta: Option<&'static OperationMeta>, req: &Request<Bytes>) -> bool {
+    meta.map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent)
+}
+
 /// `tower::Service` for a cloneable stage with `async fn run(self, req)`: cloned per call,
 /// always ready.
 macro_rules! boxed_service {
@@ -396,8 +401,18 @@ impl<'a> RetryPolicy<'a> {
         started: tokio::time::Instant,
         deadline: Option<crate::pipeline::Deadline>,
     ) -> Self {
-        let idempotent = meta(req).map_or_else(|| is_idempotent_method(req.method()), |m| m.idempotent);
         let over = req.extensions().get::<CallOptions>().and_then(|o| o.retry);
+        Self::new(config, is_idempotent(meta(req), req), over, started, deadline)
+    }
+
+    /// The policy of a call whose idempotency and retry options are known.
+    pub(crate) fn new(
+        config: &'a RetryConfig,
+        idempotent: bool,
+        over: Option<genesys_cloud_core::RetryOverride>,
+        started: tokio::time::Instant,
+        deadline: Option<crate::pipeline::Deadline>,
+    ) -> Self {
         Self {
             config,
             idempotent,

@@ -71,6 +71,20 @@ impl Executor for Transport {
         }
     }
 
+    fn execute_parts(
+        &self,
+        parts: genesys_cloud_core::RequestParts,
+    ) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
+        match &self.direct {
+            // The fused stack takes the operation and options as they are: no extensions.
+            Some(pipeline) => pipeline.start_parts(parts),
+            None => match parts.into_request() {
+                Ok(request) => self.execute(request),
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            },
+        }
+    }
+
     fn api_host(&self) -> Option<String> {
         Some(self.api_host.clone())
     }

@@ -286,12 +286,14 @@ fn entry(
 }
 
 /// The span of one logical call.
-pub(crate) fn call_span(req: &Request<Bytes>) -> tracing::Span {
-    let meta = req.extensions().get::<&'static OperationMeta>().copied();
+pub(crate) fn call_span(
+    meta: Option<&'static OperationMeta>,
+    method: &genesys_cloud_core::http::Method,
+) -> tracing::Span {
     tracing::debug_span!(
         "genesys_cloud.call",
         operation = meta.map_or("raw", |m| m.operation_id),
-        method = %req.method(),
+        method = %method,
         path_template = meta.map_or("", |m| m.path_template),
     )
 }
@@ -308,7 +310,7 @@ impl Layer<HttpService> for SpanLayer {
         let inner = Next::new(inner);
         BoxCloneSyncService::new(tower::service_fn(move |req: Request<Bytes>| {
             use tracing::Instrument as _;
-            let span = call_span(&req);
+            let span = call_span(crate::layers::meta(&req), req.method());
             inner.call(req).instrument(span)
         }))
     }

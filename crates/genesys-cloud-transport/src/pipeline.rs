@@ -10,14 +10,14 @@
 
 use crate::client::HyperClient;
 use crate::layers::{
-    attempt_timeout, call_limit, call_timeout, meta, Bearer, HeadersLayer, HttpService, RetryPolicy, Settled,
+    attempt_timeout, call_timeout, is_idempotent, meta, Bearer, HeadersLayer, HttpService, RetryPolicy, Settled,
 };
 use crate::logging::{call_span, AttemptLog, LogHandle};
 use crate::region::Base;
 use crate::RetryConfig;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{Request, Response, StatusCode};
-use genesys_cloud_core::{BoxFuture, Error, OperationMeta};
+use genesys_cloud_core::{BoxFuture, CallOptions, Error, OperationMeta, RequestParts, RetryOverride};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -43,37 +43,62 @@ impl Pipeline {
         BoxCloneSyncService::new(PipelineService(this))
     }
 
-    /// One call as a boxed future, inside the call's `tracing` span when a subscriber wants it.
+    /// One call of a request that carries its operation and options in its extensions.
     pub(crate) fn start(self: &Arc<Self>, req: Request<Bytes>) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
+        let meta = meta(&req);
+        let options = req.extensions().get::<CallOptions>();
+        let (timeout, retry) = options.map_or((None, None), |o| (o.timeout, o.retry));
+        self.start_with(req, Call { meta, timeout, retry })
+    }
+
+    /// One call of an operation, its request built without extensions.
+    pub(crate) fn start_parts(
+        self: &Arc<Self>,
+        parts: RequestParts,
+    ) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
+        match parts.into_wire() {
+            Ok((req, meta, options)) => {
+                self.start_with(req, Call { meta: Some(meta), timeout: options.timeout, retry: options.retry })
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
+    /// One call as a boxed future, inside the call's `tracing` span when a subscriber wants it.
+    fn start_with(
+        self: &Arc<Self>,
+        req: Request<Bytes>,
+        call: Call,
+    ) -> BoxFuture<'static, Result<Response<Bytes>, Error>> {
         let this = self.clone();
         if this.call.is_some() {
-            let span = call_span(&req);
+            let span = call_span(call.meta, req.method());
             if !span.is_disabled() {
                 use tracing::Instrument as _;
-                return Box::pin(async move { this.call(req).await }.instrument(span));
+                return Box::pin(async move { this.call(req, call).await }.instrument(span));
             }
         }
-        Box::pin(async move { this.call(req).await })
+        Box::pin(async move { this.call(req, call).await })
     }
 
     /// One call. The whole-call limit is a deadline: each attempt's one timer fires at its own
     /// limit or at the deadline, whichever is first, and no retry waits past it.
-    pub(crate) async fn call(&self, mut req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+    async fn call(&self, mut req: Request<Bytes>, call: Call) -> Result<Response<Bytes>, Error> {
         // What every attempt shares is done once: SDK headers, the absolute URI, gzip.
         self.headers.apply(&mut req);
         HyperClient::prepare(&self.base, &mut req)?;
         let started = Instant::now();
         let deadline = self.call.map(|default| {
-            let limit = call_limit(&req, default);
+            let limit = call.timeout.unwrap_or(default);
             Deadline { at: started + limit, limit }
         });
-        let policy = RetryPolicy::of(&self.retry, &req, started, deadline);
-        let meta = meta(&req);
+        let idempotent = is_idempotent(call.meta, &req);
+        let policy = RetryPolicy::new(&self.retry, idempotent, call.retry, started, deadline);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let now = if attempt == 1 { started } else { Instant::now() };
-            let result = self.attempt(&req, meta, attempt, now, deadline).await;
+            let result = self.attempt(&req, call.meta, attempt, now, deadline).await;
             match policy.settle(attempt, result) {
                 Settled::Done(result) => return result,
                 Settled::Wait(wait) => tokio::time::sleep(wait).await,
@@ -153,6 +178,16 @@ fn wire_copy(template: &Request<Bytes>) -> Request<Bytes> {
     *out.version_mut() = template.version();
     *out.headers_mut() = template.headers().clone();
     out
+}
+
+/// What the stack reads about a call besides its request.
+#[derive(Clone, Copy)]
+pub(crate) struct Call {
+    meta: Option<&'static OperationMeta>,
+    /// The call's own whole-call limit (`with_timeout`).
+    timeout: Option<Duration>,
+    /// The call's own retry settings (`with_retry`).
+    retry: Option<RetryOverride>,
 }
 
 /// When a call must be over.

@@ -2,9 +2,11 @@
 //! the same work on loopback, in the same run, reported as ratios.
 //!
 //! `cargo bench -p genesys-cloud --bench floor` prints a Markdown table (BENCHMARKS.md holds
-//! the figures). `-- --quick` runs fewer rounds; `-- --profile WHICH N` makes only N
-//! sequential calls of one side, for a profiler: `sdk`, `floor` (users/me), `stack`, `bare`
-//! (users/me as bytes), `pages-sdk`, `pages-floor` (one page of 25 queues).
+//! the figures). `-- --quick` runs fewer pairs; `-- --workers N` runs the HTTP figures on N
+//! runtime workers instead of one; `-- --profile WHICH N` makes only N sequential calls of one
+//! side, for a profiler: `sdk`, `floor` (users/me), `stack`, `bare` (users/me as bytes),
+//! `pages-sdk`, `pages-floor` (one page of 25 queues), `decode-sdk`, `decode-floor` (the
+//! users/me body decoded, no HTTP).
 //!
 //! The floor's structs have the same shape as the generated models (every field, the same
 //! field types, nested types inline) but plain `#[derive(Deserialize)]`, closed enums and no
@@ -19,7 +21,10 @@
 //! For scale, the decode and its RSS are also shown against structs that have only the fields
 //! the data carries (no target: that is the price of complete models, which every SDK pays).
 //!
-//! Each figure is the median of several rounds that alternate SDK and floor.
+//! The HTTP figures alternate SDK and floor in short adjacent blocks and report the median of
+//! the pairs' ratios. By default the clients and the server share one runtime worker: with
+//! two, each side's figure also depends on which worker the scheduler puts its connection's
+//! server task on, which moved single runs by ±30 % on this machine.
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -490,7 +495,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = if quick { 3 } else { 7 };
     let pairs = if quick { 15 } else { 41 };
-    let workers = args.iter().position(|a| a == "--workers").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(2);
+    let workers = args.iter().position(|a| a == "--workers").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let mut rows = Vec::new();
 

@@ -134,6 +134,29 @@ async fn service_unavailable_is_retried_for_get_but_not_for_post() {
 }
 
 #[tokio::test]
+async fn per_call_retry_and_timeout_options_apply_over_the_wire() {
+    let mock = MockServer::start().await.unwrap();
+    let client = client(&mock);
+    me_works(&client).await;
+    let hits = mock.hits(ME);
+    mock.inject(Fault::status(503).on_path(ME).on_method("GET"));
+    let err = bounded(Duration::from_secs(10), client.users().get_users_me().without_retry().send()).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err}");
+    assert_eq!(err.attempts(), 1, "without_retry: the 503 is not retried");
+    assert_eq!(mock.hits(ME), hits + 1);
+
+    mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(3))).on_path(ME));
+    let started = Instant::now();
+    let call = client.users().get_users_me().with_timeout(Duration::from_millis(300)).send();
+    let err = bounded(Duration::from_secs(10), call).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("the call took longer than 300ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the call's own limit, not the client's 5 s attempt limit");
+    mock.clear_faults();
+    me_works(&client).await;
+}
+
+#[tokio::test]
 async fn a_connection_reset_mid_body_is_retried_for_get_and_reported_for_post() {
     let mock = MockServer::start().await.unwrap();
     let client = client(&mock);
