@@ -126,14 +126,17 @@ async fn single_flight_holds_across_threads() {
     assert_eq!(endpoint.calls(), 1);
 }
 
+/// Ten-minute tokens, refreshed a minute (no jitter) before they expire.
+fn ten_minutes_with_a_minute_margin() -> (Arc<Endpoint>, Arc<TokenCache>) {
+    let endpoint = Endpoint::new(600);
+    let options = CacheOptions::default().refresh_margin(Duration::from_secs(60)).max_jitter(Duration::ZERO);
+    let c = cache(&endpoint, cc(), options);
+    (endpoint, c)
+}
+
 #[tokio::test(start_paused = true)]
 async fn refreshes_a_margin_before_expiry() {
-    let endpoint = Endpoint::new(600);
-    let c = cache(
-        &endpoint,
-        cc(),
-        CacheOptions::default().refresh_margin(Duration::from_secs(60)).max_jitter(Duration::ZERO),
-    );
+    let (endpoint, c) = ten_minutes_with_a_minute_margin();
     assert_eq!(token(&c).await.unwrap(), "tok-1");
     tokio::time::advance(Duration::from_secs(530)).await;
     assert_eq!(token(&c).await.unwrap(), "tok-1", "still outside the margin");
@@ -143,12 +146,7 @@ async fn refreshes_a_margin_before_expiry() {
 
 #[tokio::test(start_paused = true)]
 async fn ready_gives_a_fresh_token_without_waiting_and_nothing_inside_the_margin() {
-    let endpoint = Endpoint::new(600);
-    let c = cache(
-        &endpoint,
-        cc(),
-        CacheOptions::default().refresh_margin(Duration::from_secs(60)).max_jitter(Duration::ZERO),
-    );
+    let (endpoint, c) = ten_minutes_with_a_minute_margin();
     assert!(c.ready().is_none(), "no token yet: the caller must wait for one");
     assert_eq!(endpoint.calls(), 0, "ready() never fetches");
     assert_eq!(token(&c).await.unwrap(), "tok-1");
