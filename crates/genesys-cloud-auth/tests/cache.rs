@@ -136,7 +136,7 @@ fn ten_minutes_with_a_minute_margin() -> (Arc<Endpoint>, Arc<TokenCache>) {
 
 #[tokio::test(start_paused = true)]
 async fn refreshes_a_margin_before_expiry() {
-    let (endpoint, c) = ten_minutes_with_a_minute_margin();
+    let (_, c) = ten_minutes_with_a_minute_margin();
     assert_eq!(token(&c).await.unwrap(), "tok-1");
     tokio::time::advance(Duration::from_secs(530)).await;
     assert_eq!(token(&c).await.unwrap(), "tok-1", "still outside the margin");
