@@ -123,3 +123,79 @@ async fn each_attempt_is_logged_with_its_number() {
     assert_eq!((lines[0]["attempt"].as_u64(), lines[0]["status"].as_u64()), (Some(1), Some(503)));
     assert_eq!((lines[1]["attempt"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(200)));
 }
+
+/// A `tracing` subscriber that records span names and events with the span they happened in.
+#[derive(Default)]
+struct Recorder {
+    next: std::sync::atomic::AtomicU64,
+    spans: std::sync::Mutex<Vec<(u64, &'static str, String)>>,
+    stack: std::sync::Mutex<Vec<u64>>,
+    /// (message, operation field, name of the innermost entered span)
+    events: std::sync::Mutex<Vec<(String, String, Option<&'static str>)>>,
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    operation: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            "operation" => self.operation = format!("{value:?}"),
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "message" => self.message = value.to_owned(),
+            "operation" => self.operation = value.to_owned(),
+            _ => {}
+        }
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        self.spans.lock().unwrap().push((id, attrs.metadata().name(), fields.operation));
+        tracing::span::Id::from_u64(id)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let inner = self.stack.lock().unwrap().last().copied();
+        let name = inner.and_then(|id| self.spans.lock().unwrap().iter().find(|s| s.0 == id).map(|s| s.1));
+        self.events.lock().unwrap().push((fields.message, fields.operation, name));
+    }
+    fn enter(&self, span: &tracing::span::Id) {
+        self.stack.lock().unwrap().push(span.into_u64());
+    }
+    fn exit(&self, _: &tracing::span::Id) {
+        self.stack.lock().unwrap().pop();
+    }
+}
+
+#[tokio::test]
+async fn with_a_subscriber_each_call_is_a_span_holding_its_attempts_and_the_token_request() {
+    let recorder = Arc::new(Recorder::default());
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let (t, _, _, _dir) = setup(LogSettings::default()).await;
+    call(&t, Method::GET, "/api/v2/things", None).await;
+    let spans = recorder.spans.lock().unwrap().clone();
+    assert_eq!(spans.iter().filter(|s| s.1 == "genesys_cloud.call").count(), 1, "{spans:?}");
+    let events = recorder.events.lock().unwrap().clone();
+    let attempts: Vec<_> = events.iter().filter(|e| e.0 == "http attempt").collect();
+    assert_eq!(attempts.len(), 2, "the token request and the call: {events:?}");
+    assert!(attempts.iter().all(|e| e.2 == Some("genesys_cloud.call")), "inside the call's span: {events:?}");
+    assert!(attempts.iter().any(|e| e.1 == genesys_cloud_auth::TOKEN_OPERATION.operation_id), "{events:?}");
+}
