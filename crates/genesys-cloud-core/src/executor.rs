@@ -22,16 +22,26 @@ pub trait Executor: Send + Sync + 'static {
     /// [`execute`](Self::execute); a transport that reads the metadata itself can take them
     /// apart ([`RequestParts::into_wire`]) and skip the extensions.
     fn execute_parts(&self, parts: RequestParts) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
-        match parts.into_request() {
-            Ok(request) => self.execute(request),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
+        execute_as_request(self, parts)
     }
 
     /// The API host this executor talks to (`api.mypurecloud.com`), used to refuse following
     /// a `nextUri` to any other host. `None` refuses every absolute `nextUri`.
     fn api_host(&self) -> Option<String> {
         None
+    }
+}
+
+/// [`Executor::execute_parts`]'s default, for implementations that take it on some paths only:
+/// builds the `http::Request` ([`RequestParts::into_request`]) and calls
+/// [`execute`](Executor::execute).
+pub fn execute_as_request<E: Executor + ?Sized>(
+    executor: &E,
+    parts: RequestParts,
+) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
+    match parts.into_request() {
+        Ok(request) => executor.execute(request),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }
 

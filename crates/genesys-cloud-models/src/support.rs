@@ -318,24 +318,12 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The one map visitor all generated structs share.
+/// The `Deserialize` of every generated struct: a default value filled in place.
 #[doc(hidden)]
 pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -> Result<T, D::Error> {
-    struct StructVisitor<T>(PhantomData<T>);
-    impl<'de, T: Model + Default> Visitor<'de> for StructVisitor<T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "a JSON object ({})", T::NAME)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-            let mut out = T::default();
-            while let Some(key) = map.next_key::<Key<'de>>()? {
-                out.de_field(key.as_str(), &mut map)?;
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_map(StructVisitor(PhantomData))
+    let mut out = T::default();
+    deserialize_into(d, &mut out)?;
+    Ok(out)
 }
 
 /// Decodes a struct into `out` (a default value), field by field where it lies: no copy of
@@ -343,8 +331,8 @@ pub fn deserialize_struct<'de, D: Deserializer<'de>, T: Model + Default>(d: D) -
 /// decodes response bodies this way.
 #[doc(hidden)]
 pub fn deserialize_into<'de, D: Deserializer<'de>, T: Model>(d: D, out: &mut T) -> Result<(), D::Error> {
-    struct Fill<'a, T>(&'a mut T);
-    impl<'de, T: Model> Visitor<'de> for Fill<'_, T> {
+    struct Fields<'a, T>(&'a mut T);
+    impl<'de, T: Model> Visitor<'de> for Fields<'_, T> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "a JSON object ({})", T::NAME)
@@ -356,7 +344,7 @@ pub fn deserialize_into<'de, D: Deserializer<'de>, T: Model>(d: D, out: &mut T) 
             Ok(())
         }
     }
-    d.deserialize_map(Fill(out))
+    d.deserialize_map(Fields(out))
 }
 
 /// The one serializer all generated structs share.

@@ -36,12 +36,19 @@ impl Next {
 
 /// A copy of a request: bodies are bytes, so every attempt can be replayed.
 pub fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut out = wire_copy(req);
+    *out.extensions_mut() = req.extensions().clone();
+    out
+}
+
+/// What goes on the wire of a request: method, URI, headers and body (shared), not the
+/// extensions, which only the stack reads.
+pub(crate) fn wire_copy(req: &Request<Bytes>) -> Request<Bytes> {
     let mut out = Request::new(req.body().clone());
     *out.method_mut() = req.method().clone();
     *out.uri_mut() = req.uri().clone();
     *out.version_mut() = req.version();
     *out.headers_mut() = req.headers().clone();
-    *out.extensions_mut() = req.extensions().clone();
     out
 }
 
@@ -150,7 +157,8 @@ struct AuthService {
 
 impl AuthService {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        self.bearer.authorize(req, |r| self.inner.call(r)).await
+        let needs_auth = meta(&req).is_none_or(|m| m.needs_auth);
+        self.bearer.authorize(&req, needs_auth, clone_request, |r| self.inner.call(r)).await
     }
 }
 
@@ -171,7 +179,7 @@ impl Bearer {
     }
 
     /// A token valid now: the provider's ready one, else its (possibly refreshing) future.
-    pub(crate) async fn token(&self) -> Result<genesys_cloud_auth::Secret, Error> {
+    async fn token(&self) -> Result<genesys_cloud_auth::Secret, Error> {
         match self.provider.ready() {
             Some(token) => Ok(token),
             None => self.provider.token().await,
@@ -179,7 +187,7 @@ impl Bearer {
     }
 
     /// Puts `token` in `req`'s `Authorization` header.
-    pub(crate) fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
+    fn set(&self, req: &mut Request<Bytes>, token: &genesys_cloud_auth::Secret) -> Result<(), Error> {
         let value = match &*self.last.load() {
             Some(last) if last.0 == *token => last.1.clone(),
             _ => {
@@ -196,28 +204,33 @@ impl Bearer {
 
     /// After a 401 with `stale`: drops it and takes a fresh token, or `None` when the
     /// provider cannot mint another (the 401 stands).
-    pub(crate) async fn renew(
-        &self,
-        stale: &genesys_cloud_auth::Secret,
-    ) -> Result<Option<genesys_cloud_auth::Secret>, Error> {
+    async fn renew(&self, stale: &genesys_cloud_auth::Secret) -> Result<Option<genesys_cloud_auth::Secret>, Error> {
         self.provider.invalidate(stale);
         let fresh = self.provider.token().await?;
         Ok((fresh != *stale).then_some(fresh))
     }
 
-    /// Sends `req` with the bearer token through `send`; after a 401, drops that token, takes
-    /// a fresh one and replays once.
-    pub(crate) async fn authorize<F, Fut>(&self, mut req: Request<Bytes>, send: F) -> Result<Response<Bytes>, Error>
+    /// Sends a copy of `template` (made by `copy`) through `send`, with the bearer token when
+    /// the operation needs one; after a 401, drops that token, takes a fresh one and sends one
+    /// more copy. A copy is made only when it is sent.
+    pub(crate) async fn authorize<C, F, Fut>(
+        &self,
+        template: &Request<Bytes>,
+        needs_auth: bool,
+        copy: C,
+        send: F,
+    ) -> Result<Response<Bytes>, Error>
     where
+        C: Fn(&Request<Bytes>) -> Request<Bytes>,
         F: Fn(Request<Bytes>) -> Fut,
         Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
     {
-        if !meta(&req).is_none_or(|m| m.needs_auth) {
-            return send(req).await;
+        if !needs_auth {
+            return send(copy(template)).await;
         }
         let token = self.token().await?;
+        let mut req = copy(template);
         self.set(&mut req, &token)?;
-        let replay = clone_request(&req);
         let response = send(req).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -225,9 +238,9 @@ impl Bearer {
         let Some(fresh) = self.renew(&token).await? else {
             return Ok(response);
         };
-        let mut replay = replay;
-        self.set(&mut replay, &fresh)?;
-        send(replay).await
+        let mut req = copy(template);
+        self.set(&mut req, &fresh)?;
+        send(req).await
     }
 }
 

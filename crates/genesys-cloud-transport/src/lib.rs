@@ -78,10 +78,7 @@ impl Executor for Transport {
         match &self.direct {
             // The fused stack takes the operation and options as they are: no extensions.
             Some(pipeline) => pipeline.start_parts(parts),
-            None => match parts.into_request() {
-                Ok(request) => self.execute(request),
-                Err(e) => Box::pin(std::future::ready(Err(e))),
-            },
+            None => genesys_cloud_core::executor::execute_as_request(self, parts),
         }
     }
 

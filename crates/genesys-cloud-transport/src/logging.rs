@@ -127,25 +127,15 @@ struct Logging {
 
 impl Logging {
     async fn run(self, req: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        logged(&self.handle, req, |r| self.inner.call(r)).await
+        let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
+        let log = AttemptLog::start(&self.handle, &req, crate::layers::meta(&req), attempt);
+        let result = self.inner.call(req).await;
+        log.finish(&self.handle, &result);
+        result
     }
 }
 
 crate::layers::boxed_service!(Logging);
-
-/// Sends `req` through `send` and logs the attempt as `handle` says.
-pub(crate) async fn logged<F, Fut>(handle: &LogHandle, req: Request<Bytes>, send: F) -> Result<Response<Bytes>, Error>
-where
-    F: FnOnce(Request<Bytes>) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Bytes>, Error>>,
-{
-    let meta = req.extensions().get::<&'static OperationMeta>().copied();
-    let attempt = req.extensions().get::<genesys_cloud_core::executor::Attempts>().map_or(1, |a| a.0);
-    let log = AttemptLog::start(handle, &req, meta, attempt);
-    let result = send(req).await;
-    log.finish(handle, &result);
-    result
-}
 
 /// One attempt's log, from before it leaves to its answer. When neither the HTTP log nor a
 /// `tracing` subscriber wants it, it reads no clock and copies nothing.

@@ -10,13 +10,14 @@
 
 use crate::client::HyperClient;
 use crate::layers::{
-    attempt_timeout, call_timeout, is_idempotent, meta, Bearer, HeadersLayer, HttpService, RetryPolicy, Settled,
+    attempt_timeout, call_timeout, is_idempotent, meta, wire_copy, Bearer, HeadersLayer, HttpService, RetryPolicy,
+    Settled,
 };
 use crate::logging::{call_span, AttemptLog, LogHandle};
 use crate::region::Base;
 use crate::RetryConfig;
 use genesys_cloud_core::bytes::Bytes;
-use genesys_cloud_core::http::{Request, Response, StatusCode};
+use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::{BoxFuture, CallOptions, Error, OperationMeta, RequestParts, RetryOverride};
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,23 +133,11 @@ impl Pipeline {
         meta: Option<&'static OperationMeta>,
         attempt: u32,
     ) -> Result<Response<Bytes>, Error> {
-        let auth = match &self.auth {
-            Some(auth) if meta.is_none_or(|m| m.needs_auth) => auth,
-            _ => return self.exchange(wire_copy(template), meta, attempt).await,
-        };
-        let token = auth.token().await?;
-        let mut req = wire_copy(template);
-        auth.set(&mut req, &token)?;
-        let response = self.exchange(req, meta, attempt).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
+        let send = |req| self.exchange(req, meta, attempt);
+        match &self.auth {
+            Some(auth) => auth.authorize(template, meta.is_none_or(|m| m.needs_auth), wire_copy, send).await,
+            None => send(wire_copy(template)).await,
         }
-        let Some(fresh) = auth.renew(&token).await? else {
-            return Ok(response);
-        };
-        let mut req = wire_copy(template);
-        auth.set(&mut req, &fresh)?;
-        self.exchange(req, meta, attempt).await
     }
 
     /// One request on the wire, logged. The request goes to hyper at once; the future holds
@@ -167,17 +156,6 @@ impl Pipeline {
             result
         }
     }
-}
-
-/// What goes on the wire of a prepared request: method, URI, headers and body (shared), not
-/// the extensions, which only the stack reads.
-fn wire_copy(template: &Request<Bytes>) -> Request<Bytes> {
-    let mut out = Request::new(template.body().clone());
-    *out.method_mut() = template.method().clone();
-    *out.uri_mut() = template.uri().clone();
-    *out.version_mut() = template.version();
-    *out.headers_mut() = template.headers().clone();
-    out
 }
 
 /// What the stack reads about a call besides its request.
